@@ -1,0 +1,166 @@
+"""The `edumix` command line. Every command has --help; the README documents each."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edumix import __version__
+from edumix.config import ConfigError, load_config
+
+app = typer.Typer(
+    help="Curate LLM pretraining data on Apache Beam and prove it on a compact model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+class UsageError(ValueError):
+    pass
+
+
+def split_beam_args(extra: list[str]) -> list[str]:
+    """Beam options pass through as given; `--key value` becomes `--key=value`. A bare
+    word that is no option's value is an error, not a silently ignored input file."""
+    args: list[str] = []
+    for token in extra:
+        if token.startswith("-"):
+            args.append(token)
+        elif args and args[-1].startswith("--") and "=" not in args[-1]:
+            args[-1] = f"{args[-1]}={token}"
+        else:
+            raise UsageError(
+                f"unexpected argument {token!r}: give each input as --input PATH "
+                "(repeat --input, or quote a glob: --input 'crawl/*.warc.gz')"
+            )
+    return args
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_summary(report: dict[str, Any], output: str) -> None:
+    table = Table(title=f"edumix run: {output}", show_lines=False)
+    for col in ("stage", "in", "dropped", "out", "drop reasons"):
+        table.add_column(col, justify="left" if col in ("stage", "drop reasons") else "right")
+    for row in report["stages"]:
+        reasons = report["dropped"].get(row["stage"], {})
+        detail = ", ".join(f"{r}={n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+        table.add_row(row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}", detail)
+    out.print(table)
+    ok = "[green]holds[/]" if report["accounting_ok"] else "[bold red]BROKEN[/]"
+    out.print(
+        f"{report['input_files']} files, {report['input_records']:,} input records = "
+        f"{report['kept']:,} kept + {report['dropped_total']:,} dropped: accounting {ok}"
+    )
+    shards = report["shards"]
+    out.print(f"{shards['files']} shard file(s), {shards['bytes']:,} bytes, in {output}/shards/", highlight=False)
+
+
+def _curate(inputs: list[str], output: str, config: Path | None, extra: list[str], overwrite: bool) -> dict:
+    from pipelines.curate import OutputExists, run_curate
+    from pipelines.read import InputError
+
+    try:
+        beam_args = split_beam_args(extra)
+        cfg = load_config(config)
+        return run_curate(inputs, output, cfg, beam_args, overwrite=overwrite)
+    except (UsageError, ConfigError, InputError, OutputExists) as e:
+        _fail(str(e))
+
+
+@app.command(context_settings=_PASSTHROUGH)
+def curate(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[str],
+        typer.Option("--input", "-i", help="File or glob (local or gs://); repeat for more. "
+                     "WARC/ARC/WET (.gz), JSONL (.gz/.zst) or Parquet."),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Run directory (local or gs://).")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Run config YAML.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a previous run in --output.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress per file.")] = False,
+) -> None:
+    """Curate raw crawls into Parquet shards with a report and manifest.
+
+    Any other option is a Beam pipeline option and passes straight through, e.g.
+    --direct_running_mode=multi_processing --direct_num_workers=2, or
+    --runner=DataflowRunner --project=... --region=... --temp_location=gs://...
+    Default runner: the in-process FnApiRunner (never downloads anything).
+    """
+    _setup_logging(verbose)
+    report = _curate(inputs, output, config, ctx.args, overwrite)
+    print_summary(report, output)
+
+
+@app.command(context_settings=_PASSTHROUGH)
+def demo(
+    ctx: typer.Context,
+    output: Annotated[str, typer.Option("--output", "-o", help="Demo directory (replaced).")] = "edumix-demo",
+    pages: Annotated[int, typer.Option(min=10, help="HTML pages in the synthetic crawl.")] = 120,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic crawl.")] = 0,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Run config YAML.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Generate a small synthetic crawl (a WARC written by edumix) and curate it.
+
+    Writes OUTPUT/crawl/demo-crawl.warc.gz and the run into OUTPUT/run/.
+    """
+    from edumix.demo import write_demo_crawl
+
+    _setup_logging(verbose)
+    crawl = Path(output) / "crawl" / "demo-crawl.warc.gz"
+    crawl.parent.mkdir(parents=True, exist_ok=True)
+    stats = write_demo_crawl(crawl, pages=pages, seed=seed)
+    kinds = ", ".join(f"{k}={n}" for k, n in sorted(stats.by_kind.items()))
+    out.print(f"wrote {crawl}: {stats.records} WARC records, {stats.html_responses} HTML pages ({kinds})")
+    run_dir = str(Path(output) / "run")
+    report = _curate([str(crawl)], run_dir, config, ctx.args, overwrite=True)
+    print_summary(report, run_dir)
+
+
+@app.command()
+def report(run_dir: Annotated[str, typer.Argument(help="A run directory made by `edumix curate`.")]) -> None:
+    """Print the summary table of a finished run (reads its report.json)."""
+    from pipelines.report import REPORT, read_json
+
+    try:
+        data = read_json(run_dir, REPORT)
+    except (OSError, ValueError) as e:
+        _fail(f"cannot read {run_dir}/{REPORT}: {e}")
+    print_summary(data, run_dir)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"edumix {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """edumix: curation pipelines for LLM pretraining data."""

@@ -1,0 +1,90 @@
+"""The typed run config: one object per run, one section per stage, validated up front.
+
+Its hash (`config_hash`) goes into every manifest, so a shard can always be traced
+back to the settings that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadConfig(_Section):
+    # auto: by file extension, else by sniffing the first bytes.
+    format: Literal["auto", "warc", "jsonl", "parquet"] = "auto"
+    # JSONL / Parquet field names.
+    text_field: str = "text"
+    html_field: str = "html"
+    url_field: str = "url"
+    date_field: str = "date"
+    # Payloads larger than this are not carried to extraction (counted `too_large` there).
+    max_record_bytes: int = Field(20_000_000, gt=0)
+
+
+class ExtractConfig(_Section):
+    # HTML larger than this is dropped as `too_large` before trafilatura sees it.
+    max_html_bytes: int = Field(3_000_000, gt=0)
+    # Wall-clock budget per document; extraction runs in a child process so a
+    # pathological page can be killed (`extract_timeout`) instead of stalling a worker.
+    # 0 runs in-process with no time limit.
+    timeout_s: float = Field(30.0, ge=0)
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_tables: bool = True
+    include_comments: bool = False
+    # Fewer characters than this after extraction counts as `extract_empty`.
+    min_chars: int = Field(1, ge=1)
+
+
+class OutputConfig(_Section):
+    docs_per_shard: int = Field(50_000, gt=0)
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    row_group_rows: int = Field(10_000, gt=0)
+    # Rejected documents kept per (stage, reason) in rejected/ (counts are always exact).
+    rejected_sample_per_reason: int = Field(1_000, ge=0)
+
+
+class RunConfig(_Section):
+    read: ReadConfig = ReadConfig()
+    extract: ExtractConfig = ExtractConfig()
+    output: OutputConfig = OutputConfig()
+
+    def config_hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    """Load a YAML run config; a bad key or value names the field instead of a traceback."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"{path}: invalid config: {problems}") from e

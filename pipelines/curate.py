@@ -1,0 +1,147 @@
+"""`edumix curate`: read -> extract -> (later stages) -> shards + ledger + report + manifest.
+
+Each stage is one composite PTransform returning {"docs", "dropped"}; adding a stage is
+one line in `STAGES`-order inside `curate_graph`. Every drop from every stage flows into
+one ledger and one count, which is what makes the accounting exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from edumix.config import RunConfig
+
+from .extract import ExtractText
+from .read import FILES, InputFile, ReadDocuments, expand_inputs
+from .report import (
+    MANIFEST,
+    REPORT,
+    AccountingError,
+    build_manifest,
+    build_report,
+    input_fingerprint,
+    read_json,
+    to_json,
+    write_text_atomic,
+)
+from .stage import DROPPED
+from .write import WriteRejected, WriteShards
+
+log = logging.getLogger(__name__)
+
+# Beam's DirectRunner first tries PrismRunner, which downloads a binary at start (fails
+# offline). FnApiRunner is the in-process direct runner it falls back to, used directly.
+DEFAULT_RUNNER = "FnApiRunner"
+_RUN_OUTPUTS = ("shards", "rejected", REPORT, MANIFEST)
+
+
+@dataclass(frozen=True)
+class CurateJob:
+    inputs: list[InputFile]
+    output: str
+    config: RunConfig
+
+    @property
+    def fingerprint(self) -> str:
+        return input_fingerprint(self.inputs)
+
+
+def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
+    cfg = job.config
+    stages: list[str] = []
+    drops = []
+
+    def stage(name: str, result: dict[str, Any]):
+        stages.append(name)
+        drops.append(result[DROPPED])
+        return result["docs"]
+
+    read = p | "Read" >> ReadDocuments(job.inputs, cfg.read)
+    raw = stage("read", read)
+    docs = stage("extract", raw | "Extract" >> ExtractText(cfg.extract))
+    # Later stages plug in here, one line each, e.g.:
+    # docs = stage("dedup", docs | "Dedup" >> Dedup(cfg.dedup))
+
+    dropped = drops | "AllDrops" >> beam.Flatten()
+    shards = docs | "WriteShards" >> WriteShards(job.output, cfg.output)
+    rejected = dropped | "WriteRejected" >> WriteRejected(job.output, cfg.output)
+    counts = (
+        dropped
+        | "DropKey" >> beam.Map(lambda d: ((d.stage, d.reason), 1))
+        | "CountDrops" >> beam.CombinePerKey(sum)
+    )
+    as_list = beam.pvalue.AsList
+    _ = (
+        p
+        | "Once" >> beam.Create([None])
+        | "WriteReport" >> beam.Map(
+            _write_run_files,
+            job=job,
+            stages=stages,
+            file_stats=as_list(read[FILES]),
+            counts=as_list(counts),
+            shards=as_list(shards),
+            rejected=as_list(rejected),
+        )
+    )
+
+
+def _write_run_files(_, job, stages, file_stats, counts, shards, rejected) -> None:
+    cfg = job.config
+    report = build_report(stages, file_stats, counts, shards, cfg.config_hash(), job.fingerprint)
+    write_text_atomic(job.output, REPORT, to_json(report))
+    if not report["accounting_ok"]:
+        raise AccountingError(
+            f"accounting broken: {report['input_records']} input records != "
+            f"{report['kept']} kept + {report['dropped_total']} dropped"
+        )
+    manifest = build_manifest(report, cfg.model_dump(mode="json"), job.inputs, shards, rejected)
+    write_text_atomic(job.output, MANIFEST, to_json(manifest))  # last: marks the run complete
+
+
+def beam_options(beam_args: list[str]) -> PipelineOptions:
+    args = list(beam_args)
+    runners = [a for a in args if a.startswith("--runner")]
+    if not runners:
+        args.append(f"--runner={DEFAULT_RUNNER}")
+    elif any(a.split("=", 1)[-1] in ("DirectRunner", "direct") for a in runners):
+        log.info("using FnApiRunner for DirectRunner (DirectRunner would try to download Prism)")
+        args = [f"--runner={DEFAULT_RUNNER}" if a in runners else a for a in args]
+    return PipelineOptions(args)
+
+
+class OutputExists(RuntimeError):
+    pass
+
+
+def prepare_output(output: str, overwrite: bool) -> None:
+    """Refuse to mix two runs in one directory; with overwrite, clear only edumix's files."""
+    existing = [FileSystems.join(output, name) for name in _RUN_OUTPUTS]
+    present = [path for path in existing if FileSystems.exists(path)]
+    if present and not overwrite:
+        raise OutputExists(f"{output} already holds a run ({', '.join(present)}); pass --overwrite to replace it")
+    if present:
+        FileSystems.delete(present)
+    if "://" not in output:
+        import os
+
+        os.makedirs(output, exist_ok=True)
+
+
+def run_curate(
+    inputs: list[str], output: str, config: RunConfig, beam_args: list[str] = (), overwrite: bool = False
+) -> dict[str, Any]:
+    """Run the pipeline to completion and return the report."""
+    files = expand_inputs(list(inputs))
+    prepare_output(output, overwrite)
+    job = CurateJob(files, output, config)
+    log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)
+    with beam.Pipeline(options=beam_options(list(beam_args))) as p:
+        curate_graph(p, job)
+    return read_json(output, REPORT)

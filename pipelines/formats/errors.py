@@ -1,0 +1,14 @@
+"""The one way a reader reports a record it could not read."""
+
+from __future__ import annotations
+
+from edumix.record import Drop, RawRecord, content_digest
+
+
+def read_error(source_file: str, offset: int, fmt: str, error: BaseException | str) -> Drop:
+    detail = error if isinstance(error, str) else f"{type(error).__name__}: {error}".strip()
+    raw = RawRecord(
+        url=None, crawl_date=None, source_file=source_file, source_offset=offset,
+        source_format=fmt, digest=content_digest(f"{source_file}@{offset}".encode()),
+    )  # fmt: skip
+    return Drop.of_raw("read", "read_error", raw, detail=" ".join(detail.split())[:500])
