@@ -1,0 +1,186 @@
+"""End-to-end `curate` on a real Beam runner over real crawl files."""
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from shared_data import shared
+
+from edumix.config import OutputConfig, ReadConfig, RunConfig
+from edumix.record import Drop, RawRecord
+from pipelines.curate import OutputExists, beam_options, run_curate
+from pipelines.formats import iter_records
+from pipelines.read import InputError
+
+CONFIG = RunConfig(output=OutputConfig(docs_per_shard=15))
+
+
+def real_inputs() -> list[str]:
+    warc = shared("warc")
+    return [
+        str(warc / "commoncrawl_sample" / "*.warc.gz"),
+        str(warc / "dolma_wget" / "*.warc.gz"),
+        str(warc / "whirlwind_cc2024" / "whirlwind.warc*.gz"),
+        str(warc / "warcio_edgecases" / "*.*"),
+    ]
+
+
+def run_files(run_dir: Path) -> dict[str, str]:
+    """sha256 of every file the run wrote, by relative path."""
+    return {
+        str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    report = run_curate(real_inputs(), str(out), CONFIG)
+    return out, report
+
+
+def read_dir(path: Path) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p) for p in sorted(path.glob("*.parquet"))])
+
+
+def test_accounting_identity_holds_exactly(real_run):
+    out, report = real_run
+    assert report["accounting_ok"]
+    assert report["input_records"] == report["kept"] + report["dropped_total"]
+    assert report["dropped_total"] == sum(n for reasons in report["dropped"].values() for n in reasons.values())
+    assert [s["stage"] for s in report["stages"]] == ["read", "extract"]
+    assert report["stages"][-1]["out"] == report["kept"] == read_dir(out / "shards").num_rows
+    for before, after in zip(report["stages"], report["stages"][1:]):
+        assert after["in"] == before["out"]
+
+
+def test_input_records_match_an_independent_count(real_run):
+    _, report = real_run
+    expected = Counter()
+    for f in report["files"]:
+        with open(f["path"], "rb") as fh:
+            expected[f["path"]] = sum(1 for _ in iter_records(fh, f["path"], ReadConfig()))
+    assert {f["path"]: f["records"] for f in report["files"]} == dict(expected)
+    # 24 crawl files + LICENSE.warcio, which `*.*` also matches: one unrecognised-format error
+    assert report["input_files"] == len(expected) == 25
+    assert expected[str(shared("warc", "warcio_edgecases", "LICENSE.warcio"))] == 1
+
+
+def test_every_html_response_is_in_a_shard_or_the_ledger(real_run):
+    out, _ = real_run
+    kept = set(read_dir(out / "shards").column("id").to_pylist())
+    rejected = read_dir(out / "rejected")
+    dropped = dict(zip(rejected.column("id").to_pylist(), rejected.column("reason").to_pylist(), strict=True))
+    for name, expected_html in (("commoncrawl_sample/warcfile.warc.gz", 16), ("dolma_wget/sample-0000.warc.gz", 22),
+                                ("dolma_wget/sample-0001.warc.gz", 15)):  # fmt: skip
+        path = shared("warc", *name.split("/"))
+        with open(path, "rb") as fh:
+            html = [r for r in iter_records(fh, str(path), ReadConfig()) if isinstance(r, RawRecord) and r.kind == "html"]
+        assert len(html) == expected_html
+        for r in html:
+            assert (r.id in kept) != (r.id in dropped), r.url
+
+
+def test_ledger_holds_read_errors_with_file_and_offset(real_run):
+    out, report = real_run
+    errors = pq.read_table(out / "rejected" / "read.read_error.parquet").to_pylist()
+    assert len(errors) == report["dropped"]["read"]["read_error"] > 0
+    assert {Path(e["source_file"]).name for e in errors} >= {"clipped.warc.gz", "example-bad.warc.gz.bad"}
+    assert all(e["stage"] == "read" and e["detail"] and e["source_offset"] >= 0 for e in errors)
+    by_file = {Path(f["path"]).name: f["read_errors"] for f in report["files"]}
+    assert by_file["clipped.warc.gz"] == 1 and by_file["example.warc.gz"] == 0
+
+
+def test_shards_are_sorted_and_typed(real_run):
+    out, report = real_run
+    shards = sorted((out / "shards").glob("*.parquet"))
+    total = (report["kept"] + 14) // 15
+    assert len(shards) == total and all(p.name.endswith(f"-of-{total:05d}.parquet") for p in shards)
+    for p in shards:
+        table = pq.read_table(p)
+        ids = table.column("id").to_pylist()
+        assert ids == sorted(ids)
+        assert all(t.strip() for t in table.column("text").to_pylist())
+    assert not list(out.rglob("*.tmp-*"))
+
+
+def test_manifest_describes_the_files(real_run):
+    out, report = real_run
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config_hash"] == CONFIG.config_hash() == report["config_hash"]
+    assert manifest["rows"] == report["kept"]
+    assert manifest["config"]["output"]["docs_per_shard"] == 15
+    listed = manifest["shards"] + manifest["rejected"]
+    assert {f["path"] for f in listed} == {str(p.relative_to(out)) for p in out.rglob("*.parquet")}
+    for f in listed:
+        data = (out / f["path"]).read_bytes()
+        assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest() == f["sha256"]
+        assert pq.read_metadata(out / f["path"]).num_rows == f["rows"]
+    assert sum(f["rows"] for f in manifest["shards"]) == report["kept"]
+
+
+def test_same_input_gives_byte_identical_run(real_run, tmp_path):
+    out, _ = real_run
+    run_curate(real_inputs(), str(tmp_path / "again"), CONFIG)
+    assert run_files(tmp_path / "again") == run_files(out)
+
+
+@pytest.mark.slow
+def test_multi_processing_runner_gives_identical_run(real_run, tmp_path):
+    out, _ = real_run
+    args = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    run_curate(real_inputs(), str(tmp_path / "mp"), CONFIG, args)
+    assert run_files(tmp_path / "mp") == run_files(out)
+
+
+def test_existing_run_is_not_overwritten_by_accident(real_run, tmp_path):
+    target = tmp_path / "run"
+    inputs = [str(shared("warc", "whirlwind_cc2024", "whirlwind.warc.gz"))]
+    run_curate(inputs, str(target), RunConfig())
+    with pytest.raises(OutputExists, match="--overwrite"):
+        run_curate(inputs, str(target), RunConfig())
+    report = run_curate(inputs, str(target), RunConfig(), overwrite=True)
+    assert report["kept"] == 1
+
+
+def test_glob_matching_nothing_is_an_error(tmp_path):
+    with pytest.raises(InputError, match="matches no file"):
+        run_curate([str(tmp_path / "nope-*.warc.gz")], str(tmp_path / "out"), RunConfig())
+
+
+def test_jsonl_and_parquet_inputs(tmp_path):
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"text": "A plain text document about rivers.", "url": "https://r.example/1"}) + "\n"
+        + json.dumps({"html": "<html><body><article><p>" + "Rivers carry sediment to the sea. " * 20
+                      + "</p></article></body></html>", "url": "https://r.example/2"}) + "\n"
+        + "{broken\n"
+    )  # fmt: skip
+    pq.write_table(pa.table({"text": ["parquet doc one", ""], "url": ["https://p.example/1", "https://p.example/2"]}),
+                   tmp_path / "b.parquet")  # fmt: skip
+    report = run_curate([str(tmp_path / "a.jsonl"), str(tmp_path / "b.parquet")], str(tmp_path / "out"), RunConfig())
+    assert report["input_records"] == 5 and report["kept"] == 3
+    assert report["dropped"] == {"read": {"read_error": 1}, "extract": {"extract_empty": 1}}
+    texts = read_dir(tmp_path / "out" / "shards").column("text").to_pylist()
+    assert "parquet doc one" in texts and any("Rivers carry sediment" in t for t in texts)
+
+
+def test_beam_options_never_select_prism():
+    assert beam_options([]).get_all_options()["runner"] == "FnApiRunner"
+    assert beam_options(["--runner=DirectRunner"]).get_all_options()["runner"] == "FnApiRunner"
+    opts = beam_options(["--runner=DataflowRunner", "--project=p"]).get_all_options()
+    assert opts["runner"] == "DataflowRunner" and opts["project"] == "p"
+
+
+def test_drop_of_raw_keeps_the_record_identity():
+    raw = RawRecord(url="u", crawl_date="d", source_file="f", source_offset=7, source_format="warc",
+                    digest="x", content_type="image/png", body_length=3)  # fmt: skip
+    drop = Drop.of_raw("extract", "not_html", raw, "Content-Type: image/png")
+    row = drop.to_row()
+    assert row["id"] == raw.id and row["source_offset"] == 7 and row["reason"] == "not_html"
+    assert row["metadata"]["content_type"] == "image/png"
