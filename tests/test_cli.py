@@ -1,0 +1,75 @@
+"""The `edumix` CLI as a user runs it."""
+
+import json
+
+import pytest
+from shared_data import shared
+from typer.testing import CliRunner
+
+from edumix.cli import UsageError, app, split_beam_args
+
+runner = CliRunner()
+
+
+def test_every_command_has_help():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("curate", "demo", "report"):
+        assert command in result.output
+        sub = runner.invoke(app, [command, "--help"])
+        assert sub.exit_code == 0 and "Usage" in sub.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("edumix ")
+
+
+def test_split_beam_args():
+    assert split_beam_args(["--runner", "DataflowRunner", "--save_main_session", "--region=eu"]) == [
+        "--runner=DataflowRunner",
+        "--save_main_session",
+        "--region=eu",
+    ]
+    with pytest.raises(UsageError, match="quote a glob"):
+        split_beam_args(["second.warc.gz"])
+
+
+def test_curate_then_report(tmp_path):
+    out = tmp_path / "run"
+    src = str(shared("warc", "dolma_wget") / "*.warc.gz")
+    result = runner.invoke(app, ["curate", "--input", src, "--output", str(out), "--direct_num_workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "accounting holds" in result.output and "extract" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["kept"] + report["dropped_total"] == report["input_records"] == 82
+    again = runner.invoke(app, ["report", str(out)])
+    assert again.exit_code == 0 and "82 input records" in again.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--input", "/no/such/*.warc.gz"], "matches no file"),
+        (["--input", "a.warc.gz", "b.warc.gz"], "unexpected argument 'b.warc.gz'"),
+        (["--input", "x", "--config", "/no/such.yaml"], "config file not found"),
+    ],
+)
+def test_curate_errors_are_clear(tmp_path, args, message):
+    result = runner.invoke(app, ["curate", *args, "--output", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+
+
+def test_curate_refuses_to_overwrite(tmp_path):
+    src = str(shared("warc", "whirlwind_cc2024", "whirlwind.warc.gz"))
+    args = ["curate", "-i", src, "-o", str(tmp_path / "o")]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--overwrite" in result.output
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_report_of_missing_run(tmp_path):
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "cannot read" in result.output
