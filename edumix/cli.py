@@ -71,7 +71,7 @@ def print_summary(report: dict[str, Any], output: str) -> None:
     out.print(table)
     ok = "[green]holds[/]" if report["accounting_ok"] else "[bold red]BROKEN[/]"
     out.print(
-        f"{report['input_files']} files, {report['input_records']:,} input records = "
+        f"{report['input_files']} file(s), {report['input_records']:,} input records = "
         f"{report['kept']:,} kept + {report['dropped_total']:,} dropped: accounting {ok}"
     )
     shards = report["shards"]

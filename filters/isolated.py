@@ -81,7 +81,10 @@ class IsolatedCall:
                 raise TimeoutError(f"no result within {timeout}s")
             status, value = _read_msg(self._proc.stdout.fileno())
         except (EOFError, BrokenPipeError, ConnectionResetError) as e:
-            code = self._proc.poll() if self._proc is not None else None
+            try:  # the pipe closes just before the process is reaped
+                code = self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                code = None
             self._kill()
             raise WorkerDied(f"exit code {code}") from e
         if status == "error":

@@ -1,0 +1,30 @@
+"""`edumix demo`: the README's first command, end to end on the generated crawl."""
+
+import json
+
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from edumix.cli import app
+
+
+def test_demo_curates_the_generated_crawl(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "accounting holds" in result.output
+
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    # 278 WARC records: 124 HTML pages + requests, metadata, revisit, non-HTML responses
+    assert report["input_records"] == 278
+    assert report["dropped"]["read"] == {"non_response": 148}
+    # png, pdf, css, json, robots.txt and an empty redirect; the 2.2 MB page is over budget
+    assert report["dropped"]["extract"] == {"not_html": 6, "too_large": 1}
+    assert report["kept"] == 123 and report["accounting_ok"]
+
+    rows = pq.read_table(tmp_path / "run" / "shards").to_pylist()
+    assert len(rows) == 123 and not any("\ufffd" in r["text"] for r in rows)
+    by_encoding = {dict(r["metadata"])["encoding"]: r["text"] for r in rows if dict(r["metadata"])["encoding"] != "utf-8"}
+    assert "Köln" in by_encoding["cp1252"] or "crème brûlée" in by_encoding["cp1252"].lower()
+    assert "Самовар" in by_encoding["cp1251"]  # charset only in <meta>
+    (big,) = pq.read_table(tmp_path / "run" / "rejected" / "extract.too_large.parquet").to_pylist()
+    assert int(dict(big["metadata"])["body_length"]) > 2_000_000
