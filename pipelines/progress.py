@@ -12,4 +12,7 @@ def progress_bar(total: int | None = None, unit: str = "it", desc: str = "") -> 
     # EDUMIX_PROGRESS=1 forces bars on (e.g. under a CI log), =0 off.
     forced = os.environ.get("EDUMIX_PROGRESS")
     disable = None if forced is None else forced == "0"
-    return tqdm(total=total, unit=unit, desc=desc, disable=disable, file=sys.stderr, mininterval=0.5, leave=False)
+    return tqdm(
+        total=total, unit=unit, unit_scale=unit == "B", desc=desc, disable=disable,
+        file=sys.stderr, mininterval=0.5, leave=False,
+    )  # fmt: skip

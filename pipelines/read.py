@@ -7,6 +7,7 @@ one FileStat, so the report can reconcile input records file by file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -60,30 +61,37 @@ def expand_inputs(patterns: list[str]) -> list[InputFile]:
 
 
 class _ReadFile(beam.DoFn):
-    def __init__(self, cfg: ReadConfig, total_files: int):
+    def __init__(self, cfg: ReadConfig, total_bytes: int):
         self._cfg = cfg
-        self._total = total_files
+        self._total = total_bytes
 
     def setup(self):
-        self._bar = progress_bar(total=self._total, unit="file", desc="curate: files read")
+        # Bytes, not files: one big WARC would otherwise sit at 0% until it is done.
+        self._bar = progress_bar(total=self._total, unit="B", desc="curate: read")
 
     def process(self, f: InputFile):
         records = errors = 0
-        try:
-            fh = FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED)
-        except Exception as e:  # noqa: BLE001 - unreadable file: one counted error
-            items = iter([read_error(f.path, 0, "unknown", e)])
-        else:
-            items = iter_records(fh, f.path, self._cfg)
-        for item in items:
-            records += 1
-            if isinstance(item, Drop):
-                errors += item.reason == "read_error"
-                yield TaggedOutput(DROPPED, item)
+        with contextlib.ExitStack() as stack:
+            fh = None
+            try:
+                fh = stack.enter_context(FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED))
+            except Exception as e:  # noqa: BLE001 - unreadable file: one counted error
+                items = iter([read_error(f.path, 0, "unknown", e)])
             else:
-                yield item
+                items = iter_records(fh, f.path, self._cfg)
+            done = 0
+            for item in items:
+                if fh is not None and (pos := fh.tell()) > done:
+                    self._bar.update(pos - done)
+                    done = pos
+                records += 1
+                if isinstance(item, Drop):
+                    errors += item.reason == "read_error"
+                    yield TaggedOutput(DROPPED, item)
+                else:
+                    yield item
         log.info("read %s: %d records, %d read errors", f.path, records, errors)
-        self._bar.update(1)
+        self._bar.update(max(0, f.size - done))
         yield TaggedOutput(FILES, FileStat(f.path, records, errors))
 
     def teardown(self):
@@ -103,6 +111,6 @@ class ReadDocuments(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(_ReadFile(self._cfg, len(self._files))).with_outputs(DROPPED, FILES, main="docs")
+            | "ReadFiles" >> beam.ParDo(_ReadFile(self._cfg, sum(f.size for f in self._files))).with_outputs(DROPPED, FILES, main="docs")
         )
         return {"docs": out.docs, DROPPED: out[DROPPED], FILES: out[FILES]}

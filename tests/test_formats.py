@@ -216,3 +216,22 @@ def test_oversize_record_is_not_carried():
     cfg = ReadConfig(max_record_bytes=10)
     (rec,) = read_bytes("d.jsonl", b'{"text": "a long text over ten bytes"}\n', cfg)
     assert rec.kind == "oversize" and rec.text is None and rec.body_length == 26
+
+
+def handmade_warc(version: str, html: bytes) -> bytes:
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html
+    head = (
+        f"{version}\r\nWARC-Type: response\r\nWARC-Target-URI: http://old.example.org/page\r\n"
+        "WARC-Date: 2008-04-30T20:48:25Z\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
+        f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(http)}\r\n\r\n"
+    )
+    return head.encode() + http + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("version", ["WARC/0.18", "WARC/1.1"])
+def test_older_and_newer_warc_versions(version):
+    data = handmade_warc(version, b"<html><body><p>old page</p></body></html>")
+    for name, payload in (("old.warc", data), ("old.warc.gz", gzip.compress(data))):
+        (rec,) = read_bytes(name, payload)
+        assert rec.kind == "html" and rec.url == "http://old.example.org/page" and rec.charset == "utf-8"
+        assert rec.body.endswith(b"</html>") and rec.crawl_date == "2008-04-30T20:48:25Z"
