@@ -29,6 +29,9 @@ class ReadConfig(_Section):
     date_field: str = "date"
     # Payloads larger than this are not carried to extraction (counted `too_large` there).
     max_record_bytes: int = Field(20_000_000, gt=0)
+    # Reshuffle records between reading and extraction, so a few large files still
+    # spread extraction over every worker; costs a shuffle of the raw HTML.
+    rebalance: bool = False
 
 
 class ExtractConfig(_Section):

@@ -113,4 +113,5 @@ class ReadDocuments(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadFiles" >> beam.ParDo(_ReadFile(self._cfg, sum(f.size for f in self._files))).with_outputs(DROPPED, FILES, main="docs")
         )
-        return {"docs": out.docs, DROPPED: out[DROPPED], FILES: out[FILES]}
+        docs = out.docs | "Rebalance" >> beam.Reshuffle() if self._cfg.rebalance else out.docs
+        return {"docs": docs, DROPPED: out[DROPPED], FILES: out[FILES]}

@@ -139,6 +139,16 @@ def test_multi_processing_runner_gives_identical_run(real_run, tmp_path):
     assert run_files(tmp_path / "mp") == run_files(out)
 
 
+@pytest.mark.slow
+def test_rebalanced_multi_processing_run_has_identical_shards(real_run, tmp_path):
+    out, _ = real_run
+    cfg = CONFIG.model_copy(update={"read": ReadConfig(rebalance=True)})
+    args = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    run_curate(real_inputs(), str(tmp_path / "mp"), cfg, args)
+    shards = {k: v for k, v in run_files(tmp_path / "mp").items() if not k.endswith(".json")}
+    assert shards == {k: v for k, v in run_files(out).items() if not k.endswith(".json")}
+
+
 def test_existing_run_is_not_overwritten_by_accident(real_run, tmp_path):
     target = tmp_path / "run"
     inputs = [str(shared("warc", "whirlwind_cc2024", "whirlwind.warc.gz"))]
