@@ -70,7 +70,7 @@ from warcio.warcwriter import WARCWriter  # noqa: E402
 
 from edumix.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
 from edumix.record import Document, RawRecord  # noqa: E402
-from filters.extract import Extractor  # noqa: E402
+from filters.extract import Extractor, trafilatura_options  # noqa: E402
 from pipelines.formats import iter_records  # noqa: E402
 
 REAL_WARCS = (
@@ -234,12 +234,7 @@ def read_warcio(w: Workload) -> tuple[int, int]:
 def bare_trafilatura(cfg: ExtractConfig) -> Callable[[RawRecord], bool]:
     def extract(raw: RawRecord) -> bool:
         try:
-            text = trafilatura.extract(
-                raw.body, url=raw.url, output_format="txt",
-                include_comments=cfg.include_comments, include_tables=cfg.include_tables,
-                favor_precision=cfg.favor_precision, favor_recall=cfg.favor_recall,
-                deduplicate=False, with_metadata=False,
-            )  # fmt: skip
+            text = trafilatura.extract(raw.body, url=raw.url, **trafilatura_options(cfg))
         except Exception:  # noqa: BLE001 - counted as not kept, like Extractor's extract_error
             return False
         return bool(text and text.strip())

@@ -50,7 +50,7 @@ if str(REPO) not in sys.path:  # allow `python benchmarks/extraction_quality.py`
     sys.path.insert(0, str(REPO))
 
 from edumix.config import ExtractConfig  # noqa: E402
-from filters.extract import decode_html, extract_main_text  # noqa: E402
+from filters.extract import decode_html, extract_main_text, trafilatura_options  # noqa: E402
 
 EVAL_SUBDIR = Path("extraction") / "trafilatura_eval"
 DEFAULT_SAMPLE = 250
@@ -195,17 +195,7 @@ def trafilatura_raw(cfg: ExtractConfig | None = None) -> ExtractFn:
     cfg = cfg or ExtractConfig()
 
     def run(body: bytes, url: str | None) -> str:
-        text = trafilatura.extract(
-            body,
-            url=url,
-            output_format="txt",
-            include_comments=cfg.include_comments,
-            include_tables=cfg.include_tables,
-            favor_precision=cfg.favor_precision,
-            favor_recall=cfg.favor_recall,
-            deduplicate=False,
-            with_metadata=False,
-        )
+        text = trafilatura.extract(body, url=url, **trafilatura_options(cfg))
         return (text or "").strip()
 
     return run

@@ -70,12 +70,8 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
     return body.decode(enc, errors="replace"), enc
 
 
-def extract_main_text(body: bytes, url: str | None, charset: str | None, cfg: ExtractConfig) -> tuple[str, str]:
-    """(main text, encoding used); text is '' when trafilatura finds no main content."""
-    html, encoding = decode_html(body, charset)
-    text = trafilatura.extract(
-        html,
-        url=url,
+def trafilatura_options(cfg: ExtractConfig) -> dict:
+    return dict(
         output_format="txt",
         include_comments=cfg.include_comments,
         include_tables=cfg.include_tables,
@@ -84,6 +80,12 @@ def extract_main_text(body: bytes, url: str | None, charset: str | None, cfg: Ex
         deduplicate=False,  # dedup is its own stage
         with_metadata=False,
     )
+
+
+def extract_main_text(body: bytes, url: str | None, charset: str | None, cfg: ExtractConfig) -> tuple[str, str]:
+    """(main text, encoding used); text is '' when trafilatura finds no main content."""
+    html, encoding = decode_html(body, charset)
+    text = trafilatura.extract(html, url=url, **trafilatura_options(cfg))
     return (text or "").strip(), encoding
 
 

@@ -107,11 +107,12 @@ class ReadDocuments(beam.PTransform):
         self._cfg = cfg
 
     def expand(self, pbegin):
+        read = _ReadFile(self._cfg, total_bytes=sum(f.size for f in self._files))
         out = (
             pbegin
             | "ListFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(_ReadFile(self._cfg, sum(f.size for f in self._files))).with_outputs(DROPPED, FILES, main="docs")
+            | "ReadFiles" >> beam.ParDo(read).with_outputs(DROPPED, FILES, main="docs")
         )
         docs = out.docs | "Rebalance" >> beam.Reshuffle() if self._cfg.rebalance else out.docs
         return {"docs": docs, DROPPED: out[DROPPED], FILES: out[FILES]}

@@ -111,11 +111,12 @@ class WriteRejected(beam.PTransform):
 
     def expand(self, drops):
         n = self._cfg.rejected_sample_per_reason
+        if n == 0:
+            return drops.pipeline | "NoLedger" >> beam.Create([])
         return (
             drops
             | "KeyByReason" >> beam.Map(lambda d: ((d.stage, d.reason), d))
-            | "SampleReason" >> beam.combiners.Top.PerKey(max(n, 1), key=_drop_key, reverse=True)
-            | "DropIfNoSample" >> beam.Filter(lambda _: n > 0)
+            | "SampleReason" >> beam.combiners.Top.PerKey(n, key=_drop_key, reverse=True)
             | "WriteReason" >> beam.MapTuple(self._write)
         )
 

@@ -7,7 +7,6 @@ for the edumix default setting on the benchmark's fixed 250-page sample (seed 0)
 import sys
 from pathlib import Path
 
-import pytest
 from shared_data import shared
 
 REPO = Path(__file__).resolve().parents[1]

@@ -194,3 +194,19 @@ def test_drop_of_raw_keeps_the_record_identity():
     row = drop.to_row()
     assert row["id"] == raw.id and row["source_offset"] == 7 and row["reason"] == "not_html"
     assert row["metadata"]["content_type"] == "image/png"
+
+
+@pytest.mark.parametrize("cap", [0, 2])
+def test_ledger_sample_is_capped_but_counts_stay_exact(tmp_path, cap):
+    cfg = RunConfig(output=OutputConfig(rejected_sample_per_reason=cap))
+    report = run_curate([str(shared("warc", "dolma_wget") / "*.warc.gz")], str(tmp_path / "o"), cfg)
+    assert report["dropped"] == {"read": {"non_response": 41}, "extract": {"not_html": 4}}
+    ledger = sorted((tmp_path / "o" / "rejected").glob("*.parquet"))
+    if cap == 0:
+        assert not ledger
+    else:
+        assert [p.name for p in ledger] == ["extract.not_html.parquet", "read.non_response.parquet"]
+        ids = [pq.read_table(p).column("id").to_pylist() for p in ledger]
+        assert all(len(i) == 2 and i == sorted(i) for i in ids)
+        manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+        assert [f["rows"] for f in manifest["rejected"]] == [2, 2]
