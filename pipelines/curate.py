@@ -8,6 +8,7 @@ one ledger and one count, which is what makes the accounting exact.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 # Beam's DirectRunner first tries PrismRunner, which downloads a binary at start (fails
 # offline). FnApiRunner is the in-process direct runner it falls back to, used directly.
 DEFAULT_RUNNER = "FnApiRunner"
-_RUN_OUTPUTS = ("shards", "rejected", REPORT, MANIFEST)
+_RUN_OUTPUTS = ("shards/*", "rejected/*", f"{REPORT}*", f"{MANIFEST}*")
 
 
 @dataclass(frozen=True)
@@ -120,17 +121,22 @@ class OutputExists(RuntimeError):
     pass
 
 
+def _run_files(output: str) -> list[str]:
+    # Globs over files, not directory checks: object stores (gs://) have no directories.
+    patterns = [FileSystems.join(output, name) for name in _RUN_OUTPUTS]
+    return sorted(m.path for result in FileSystems.match(patterns) for m in result.metadata_list)
+
+
 def prepare_output(output: str, overwrite: bool) -> None:
-    """Refuse to mix two runs in one directory; with overwrite, clear only edumix's files."""
-    existing = [FileSystems.join(output, name) for name in _RUN_OUTPUTS]
-    present = [path for path in existing if FileSystems.exists(path)]
+    """Refuse to mix two runs in one directory; with overwrite, remove only edumix's files
+    (a crashed run's staging files included)."""
+    present = _run_files(output)
     if present and not overwrite:
-        raise OutputExists(f"{output} already holds a run ({', '.join(present)}); pass --overwrite to replace it")
+        shown = ", ".join(present[:3]) + (f" and {len(present) - 3} more" if len(present) > 3 else "")
+        raise OutputExists(f"{output} already holds a run ({shown}); pass --overwrite to replace it")
     if present:
         FileSystems.delete(present)
     if "://" not in output:
-        import os
-
         os.makedirs(output, exist_ok=True)
 
 

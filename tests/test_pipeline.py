@@ -210,3 +210,14 @@ def test_ledger_sample_is_capped_but_counts_stay_exact(tmp_path, cap):
         assert all(len(i) == 2 and i == sorted(i) for i in ids)
         manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
         assert [f["rows"] for f in manifest["rejected"]] == [2, 2]
+
+
+def test_leftovers_of_a_crashed_run_are_refused_then_cleaned(tmp_path):
+    out = tmp_path / "o"
+    (out / "shards").mkdir(parents=True)
+    (out / "shards" / "part-00000-of-00001.parquet.tmp-0123").write_bytes(b"half a file")
+    inputs = [str(shared("warc", "whirlwind_cc2024", "whirlwind.warc.gz"))]
+    with pytest.raises(OutputExists, match="tmp-0123"):
+        run_curate(inputs, str(out), RunConfig())
+    run_curate(inputs, str(out), RunConfig(), overwrite=True)
+    assert sorted(p.name for p in (out / "shards").iterdir()) == ["part-00000-of-00001.parquet"]
