@@ -1,8 +1,8 @@
 """`edumix curate`: read -> extract -> (later stages) -> shards + ledger + report + manifest.
 
 Each stage is one composite PTransform returning {"docs", "dropped"}; adding a stage is
-one line in `STAGES`-order inside `curate_graph`. Every drop from every stage flows into
-one ledger and one count, which is what makes the accounting exact.
+one `stage(...)` line in `curate_graph`. Every drop from every stage flows into one
+ledger and one count, which is what makes the accounting exact.
 """
 
 from __future__ import annotations
