@@ -69,6 +69,8 @@ def print_summary(report: dict[str, Any], output: str) -> None:
         detail = ", ".join(f"{r}={n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
         table.add_row(row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}", detail)
     out.print(table)
+    for stage, stats in report.get("stats", {}).items():
+        out.print(f"  {stage}: {_flat(stats)}", highlight=False)
     ok = "[green]holds[/]" if report["accounting_ok"] else "[bold red]BROKEN[/]"
     out.print(
         f"{report['input_files']} file(s), {report['input_records']:,} input records = "
@@ -76,6 +78,16 @@ def print_summary(report: dict[str, Any], output: str) -> None:
     )
     shards = report["shards"]
     out.print(f"{shards['files']} shard file(s), {shards['bytes']:,} bytes, in {output}/shards/", highlight=False)
+
+
+def _flat(stats: dict[str, Any], prefix: str = "") -> str:
+    parts = []
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            parts.append(f"{prefix}{key}{{{_flat(value)}}}")
+        else:
+            parts.append(f"{prefix}{key}={value:g}" if isinstance(value, float) else f"{prefix}{key}={value}")
+    return ", ".join(parts)
 
 
 def _curate(inputs: list[str], output: str, config: Path | None, extra: list[str], overwrite: bool) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class _Section(BaseModel):
@@ -50,6 +50,62 @@ class ExtractConfig(_Section):
     min_chars: int = Field(1, ge=1)
 
 
+class UrlDedupConfig(_Section):
+    enabled: bool = True
+    # Which crawl of a URL survives: the latest (freshest content) or the earliest.
+    keep: Literal["latest", "earliest"] = "latest"
+
+
+class ExactDedupConfig(_Section):
+    enabled: bool = True
+
+
+class MinHashConfig(_Section):
+    """Defaults are FineWeb's: 5-grams, 112 permutations as 14 bands x 8 rows, which
+    makes a pair with Jaccard s a candidate with probability 1-(1-s^8)^14 (~0.5 at 0.72)."""
+
+    enabled: bool = True
+    ngram: int = Field(5, ge=1)
+    num_perm: int = Field(112, ge=1)
+    bands: int = Field(14, ge=1)
+    rows: int = Field(8, ge=1)
+    seed: int = 1
+    # A candidate pair joins a cluster only if its signatures estimate Jaccard >= this
+    # (guards against chains of weak matches building mega-clusters); null = no check.
+    verify_threshold: float | None = Field(0.7, ge=0, le=1)
+    # Which member of a cluster survives.
+    keep: Literal["longest", "earliest"] = "longest"
+    # Clusters larger than this are reported (and kept whole: no document is dropped
+    # on the strength of a suspicious mega-cluster).
+    max_cluster_size: int = Field(10_000, ge=2)
+    # Rounds of large-star/small-star connected components unrolled in the graph.
+    cc_rounds: int = Field(8, ge=1)
+    # Dropped documents whose true shingle Jaccard with their keeper is measured.
+    precision_sample: int = Field(200, ge=0)
+
+    @model_validator(mode="after")
+    def _bands_times_rows(self):
+        if self.bands * self.rows != self.num_perm:
+            raise ValueError(f"bands x rows must equal num_perm ({self.bands} x {self.rows} != {self.num_perm})")
+        return self
+
+
+class LineDedupConfig(_Section):
+    enabled: bool = True
+    # Llama 3: remove lines seen in >= 6 documents of a bucket of ~30M documents.
+    min_count: int = Field(6, ge=2)
+    bucket_docs: int = Field(30_000_000, ge=1)
+    # A document left with fewer characters than this after removal is `dup_lines_emptied`.
+    min_chars: int = Field(50, ge=1)
+
+
+class DedupConfig(_Section):
+    url: UrlDedupConfig = UrlDedupConfig()
+    exact: ExactDedupConfig = ExactDedupConfig()
+    minhash: MinHashConfig = MinHashConfig()
+    lines: LineDedupConfig = LineDedupConfig()
+
+
 class OutputConfig(_Section):
     docs_per_shard: int = Field(50_000, gt=0)
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
@@ -61,6 +117,7 @@ class OutputConfig(_Section):
 class RunConfig(_Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
+    dedup: DedupConfig = DedupConfig()
     output: OutputConfig = OutputConfig()
 
     def config_hash(self) -> str:

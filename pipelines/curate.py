@@ -18,6 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from edumix.config import RunConfig
 
+from .dedup import STATS, dedup_stages
 from .extract import ExtractText
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .report import (
@@ -56,20 +57,26 @@ class CurateJob:
 def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
     cfg = job.config
     stages: list[str] = []
-    drops = []
+    drops, stats = [], []
 
     def stage(name: str, result: dict[str, Any]):
         stages.append(name)
         drops.append(result[DROPPED])
+        if STATS in result:
+            stats.append(result[STATS])
         return result["docs"]
 
     read = p | "Read" >> ReadDocuments(job.inputs, cfg.read)
     raw = stage("read", read)
     docs = stage("extract", raw | "Extract" >> ExtractText(cfg.extract))
-    # Later stages plug in here, one line each, e.g.:
-    # docs = stage("dedup", docs | "Dedup" >> Dedup(cfg.dedup))
+    for name, transform in dedup_stages(cfg.dedup):
+        docs = stage(name, docs | name >> transform)
+    # Later stages plug in here, one `stage(...)` line each.
 
     dropped = drops | "AllDrops" >> beam.Flatten()
+    stat_sums = (
+        stats or [p | "NoStats" >> beam.Create([])]
+    ) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
     shards = docs | "WriteShards" >> WriteShards(job.output, cfg.output)
     rejected = dropped | "WriteRejected" >> WriteRejected(job.output, cfg.output)
     counts = (
@@ -87,15 +94,16 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
             stages=stages,
             file_stats=as_list(read[FILES]),
             counts=as_list(counts),
+            stats=as_list(stat_sums),
             shards=as_list(shards),
             rejected=as_list(rejected),
         )
     )
 
 
-def _write_run_files(_, job, stages, file_stats, counts, shards, rejected) -> None:
+def _write_run_files(_, job, stages, file_stats, counts, stats, shards, rejected) -> None:
     cfg = job.config
-    report = build_report(stages, file_stats, counts, shards, cfg.config_hash(), job.fingerprint)
+    report = build_report(stages, file_stats, counts, shards, cfg.config_hash(), job.fingerprint, stats)
     write_text_atomic(job.output, REPORT, to_json(report))
     if not report["accounting_ok"]:
         raise AccountingError(

@@ -43,6 +43,7 @@ def build_report(
     shards: Iterable[WrittenFile],
     config_hash: str,
     fingerprint: str,
+    stats: Iterable[tuple[tuple[str, str], float]] = (),
 ) -> dict[str, Any]:
     files = sorted(file_stats, key=lambda f: f.path)
     shards = sorted(shards, key=lambda s: s.path)
@@ -55,7 +56,8 @@ def build_report(
     stage_rows, flowing = [], input_records
     for stage in order:
         lost = sum(dropped.get(stage, {}).values())
-        stage_rows.append({"stage": stage, "in": flowing, "dropped": lost, "out": flowing - lost})
+        rate = round(lost / flowing, 6) if flowing else 0.0
+        stage_rows.append({"stage": stage, "in": flowing, "dropped": lost, "out": flowing - lost, "drop_rate": rate})
         flowing -= lost
     dropped_total = input_records - flowing
     return {
@@ -70,8 +72,27 @@ def build_report(
         "dropped": {s: dropped[s] for s in order if s in dropped},
         "stages": stage_rows,
         "shards": {"files": len(shards), "rows": kept, "bytes": sum(s.bytes for s in shards)},
+        "stats": stage_stats(stats),
         "files": [asdict(f) for f in files],
     }
+
+
+def stage_stats(stats: Iterable[tuple[tuple[str, str], float]]) -> dict[str, Any]:
+    """((stage, "a/b"), value) sums -> {stage: {a: {b: value}}}, plus derived ratios."""
+    out: dict[str, Any] = {}
+    for (stage, name), value in sorted(stats):
+        node = out.setdefault(stage, {})
+        *parents, leaf = name.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = round(value, 6) if isinstance(value, float) else value
+    for node in out.values():
+        precision = node.get("precision")
+        if precision and precision.get("pairs"):
+            pairs = precision["pairs"]
+            precision["precision"] = round(precision.get("at_or_above_threshold", 0) / pairs, 6)
+            precision["mean_true_jaccard"] = round(precision.pop("jaccard_sum") / pairs, 6)
+    return out
 
 
 def build_manifest(

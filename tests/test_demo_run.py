@@ -19,10 +19,16 @@ def test_demo_curates_the_generated_crawl(tmp_path):
     assert report["dropped"]["read"] == {"non_response": 148}
     # png, pdf, css, json, robots.txt and an empty redirect; the 2.2 MB page is over budget
     assert report["dropped"]["extract"] == {"not_html": 6, "too_large": 1}
-    assert report["kept"] == 123 and report["accounting_ok"]
+    # the crawl re-fetches some URLs, serves copies at other URLs and near-copies
+    assert report["dropped"]["url_dedup"] == {"dup_url": 6}
+    assert report["dropped"]["exact_dedup"] == {"dup_exact": 9}
+    assert report["dropped"]["minhash_dedup"] == {"dup_minhash": 27}
+    assert report["stats"]["minhash_dedup"]["precision"]["precision"] > 0.9
+    assert report["stats"]["line_dedup"]["frequent_lines"] >= 3  # site footers repeated across pages
+    assert report["kept"] == 81 and report["accounting_ok"]
 
     rows = pq.read_table(tmp_path / "run" / "shards").to_pylist()
-    assert len(rows) == 123 and not any("\ufffd" in r["text"] for r in rows)
+    assert len(rows) == 81 and not any("\ufffd" in r["text"] for r in rows)
     by_encoding = {dict(r["metadata"])["encoding"]: r["text"] for r in rows if dict(r["metadata"])["encoding"] != "utf-8"}
     assert "Köln" in by_encoding["cp1252"] or "crème brûlée" in by_encoding["cp1252"].lower()
     assert "Самовар" in by_encoding["cp1251"]  # charset only in <meta>

@@ -54,7 +54,9 @@ def test_accounting_identity_holds_exactly(real_run):
     assert report["accounting_ok"]
     assert report["input_records"] == report["kept"] + report["dropped_total"]
     assert report["dropped_total"] == sum(n for reasons in report["dropped"].values() for n in reasons.values())
-    assert [s["stage"] for s in report["stages"]] == ["read", "extract"]
+    assert [s["stage"] for s in report["stages"]] == [
+        "read", "extract", "url_dedup", "exact_dedup", "minhash_dedup", "line_dedup"
+    ]  # fmt: skip
     assert report["stages"][-1]["out"] == report["kept"] == read_dir(out / "shards").num_rows
     for before, after in zip(report["stages"], report["stages"][1:]):
         assert after["in"] == before["out"]
@@ -74,9 +76,12 @@ def test_input_records_match_an_independent_count(real_run):
 
 def test_every_html_response_is_in_a_shard_or_the_ledger(real_run):
     out, _ = real_run
-    kept = set(read_dir(out / "shards").column("id").to_pylist())
-    rejected = read_dir(out / "rejected")
-    dropped = dict(zip(rejected.column("id").to_pylist(), rejected.column("reason").to_pylist(), strict=True))
+    # a re-crawl of an unchanged page has the same id: tell records apart by their source
+    def identities(table):
+        return set(zip(*(table.column(c).to_pylist() for c in ("id", "source_file", "source_offset")), strict=True))
+
+    kept = identities(read_dir(out / "shards"))
+    dropped = identities(read_dir(out / "rejected"))
     for name, expected_html in (("commoncrawl_sample/warcfile.warc.gz", 16), ("dolma_wget/sample-0000.warc.gz", 22),
                                 ("dolma_wget/sample-0001.warc.gz", 15)):  # fmt: skip
         path = shared("warc", *name.split("/"))
@@ -84,7 +89,8 @@ def test_every_html_response_is_in_a_shard_or_the_ledger(real_run):
             html = [r for r in iter_records(fh, str(path), ReadConfig()) if isinstance(r, RawRecord) and r.kind == "html"]
         assert len(html) == expected_html
         for r in html:
-            assert (r.id in kept) != (r.id in dropped), r.url
+            key = (r.id, r.source_file, r.source_offset)
+            assert (key in kept) != (key in dropped), r.url
 
 
 def test_ledger_holds_read_errors_with_file_and_offset(real_run):
@@ -200,16 +206,19 @@ def test_drop_of_raw_keeps_the_record_identity():
 def test_ledger_sample_is_capped_but_counts_stay_exact(tmp_path, cap):
     cfg = RunConfig(output=OutputConfig(rejected_sample_per_reason=cap))
     report = run_curate([str(shared("warc", "dolma_wget") / "*.warc.gz")], str(tmp_path / "o"), cfg)
-    assert report["dropped"] == {"read": {"non_response": 41}, "extract": {"not_html": 4}}
+    assert report["dropped"] == {
+        "read": {"non_response": 41}, "extract": {"not_html": 4}, "url_dedup": {"dup_url": 2}
+    }  # fmt: skip
     ledger = sorted((tmp_path / "o" / "rejected").glob("*.parquet"))
     if cap == 0:
         assert not ledger
     else:
-        assert [p.name for p in ledger] == ["extract.not_html.parquet", "read.non_response.parquet"]
+        names = ["extract.not_html.parquet", "read.non_response.parquet", "url_dedup.dup_url.parquet"]
+        assert [p.name for p in ledger] == names
         ids = [pq.read_table(p).column("id").to_pylist() for p in ledger]
         assert all(len(i) == 2 and i == sorted(i) for i in ids)
         manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
-        assert [f["rows"] for f in manifest["rejected"]] == [2, 2]
+        assert [f["rows"] for f in manifest["rejected"]] == [2, 2, 2]
 
 
 def test_leftovers_of_a_crashed_run_are_refused_then_cleaned(tmp_path):
