@@ -36,8 +36,11 @@ from filters.minhash import _MULT_U64, _WORD_HASHES, _set_jaccard, true_jaccard
 LEVELS = (0.30, 0.40, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
 JITTER = 0.025
 VOCAB_SIZE = 8_000
-_ONSETS = "b c d f g h j k l m n p r s t v w z bl br ch cl cr dr fl fr gl gr pl pr sh sl sp st th tr".split()
-_VOWELS = "a e i o u ai ea ee ie oa ou".split()
+_ONSETS = [
+    "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
+    "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "pl", "pr", "sh", "sl", "sp", "st", "th", "tr",
+]  # fmt: skip
+_VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "ie", "oa", "ou"]
 _CODAS = ["", "", "", "n", "r", "s", "t", "l", "m", "nd", "st", "ck"]
 
 

@@ -160,3 +160,33 @@ def test_minhash_dedup_on_ground_truth_near_duplicates():
     assert mh("precision/jaccard_sum") / 200 >= 0.78
     assert mh("candidates_rejected") > 0  # the Jaccard check is active
     assert mh("cc_unconverged_nodes") == 0
+
+
+BASE = (
+    "The mitochondrion is the organelle where cellular respiration releases energy from glucose, "
+    "producing adenosine triphosphate that powers nearly every process inside the living cell, "
+    "from muscle contraction to the synthesis of proteins and the transport of ions across membranes."
+)
+
+
+@pytest.mark.parametrize("keep,expected", [("longest", 2), ("earliest", 1)])
+def test_minhash_keeper_policy(keep, expected):
+    docs = [
+        doc(1, BASE, date="2020-01-01T00:00:00Z"),
+        doc(2, BASE + " Indeed.", date="2024-01-01T00:00:00Z"),
+        doc(3, BASE, date="2022-01-01T00:00:00Z"),
+    ]
+    kept, dropped, _ = run_stage(MinHashDedup(MinHashConfig(keep=keep)), docs)
+    assert [d.id for d in kept] == [did(expected)]
+    assert {d.detail for d in dropped} == {f"dup_of={did(expected)}"}
+
+
+def test_oversized_clusters_are_kept_whole_and_counted():
+    from neardup_corpus import make_corpus
+
+    docs = [doc(i, text) for i, (_, text) in enumerate(make_corpus(n_sources=10).docs)]
+    _, dropped_default, _ = run_stage(MinHashDedup(MinHashConfig()), docs)
+    kept, dropped, stats = run_stage(MinHashDedup(MinHashConfig(max_cluster_size=3)), docs)
+    assert stats[("minhash_dedup", "clusters_oversize_kept_whole")] > 0
+    assert len(dropped) < len(dropped_default)
+    assert len(kept) + len(dropped) == len(docs)

@@ -16,7 +16,6 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-import regex
 from datatrove.utils.text import simplify_text
 from neardup_corpus import LEVELS, make_corpus
 from shared_data import shared
@@ -122,9 +121,9 @@ def test_shingle_hashes_conventions():
 @pytest.mark.parametrize(
     "params",
     [
-        dict(),  # the defaults: 112 = 14 x 8, 5-grams, seed 1
-        dict(num_perm=16, bands=4, rows=4, ngram=3, seed=7),
-        dict(num_perm=128, bands=32, rows=4, ngram=1, seed=42),
+        {},  # the defaults: 112 = 14 x 8, 5-grams, seed 1
+        {"num_perm": 16, "bands": 4, "rows": 4, "ngram": 3, "seed": 7},
+        {"num_perm": 128, "bands": 32, "rows": 4, "ngram": 1, "seed": 42},
     ],
 )
 def test_signatures_identical_to_datasketch_per_shingle_update(params):
@@ -235,8 +234,10 @@ def lsh_run():
         for a, b in itertools.combinations(sorted(index[d] for d in members), 2):
             truth[(a, b)] = _set_jaccard(shingles[a], shingles[b])
     cand_j = {p: truth[p] if p in truth else _set_jaccard(shingles[p[0]], shingles[p[1]]) for p in candidates}
-    return dict(corpus=corpus, ids=ids, shingles=shingles, candidates=candidates, verified=verified,
-                truth=truth, cand_j=cand_j)
+    return {
+        "corpus": corpus, "ids": ids, "shingles": shingles, "candidates": candidates,
+        "verified": verified, "truth": truth, "cand_j": cand_j,
+    }  # fmt: skip
 
 
 def test_corpus_hits_its_targets(lsh_run):
