@@ -18,7 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from edumix.config import RunConfig
 
-from .dedup import STATS, dedup_stages
+from .dedup import dedup_stages
 from .extract import ExtractText
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .report import (
@@ -32,7 +32,7 @@ from .report import (
     to_json,
     write_text_atomic,
 )
-from .stage import DROPPED
+from .stage import DROPPED, STATS
 from .write import WriteRejected, WriteShards
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
     def stage(name: str, result: dict[str, Any]):
         stages.append(name)
         drops.append(result[DROPPED])
-        if STATS in result:
+        if STATS in result:  # the reader reports none
             stats.append(result[STATS])
         return result["docs"]
 

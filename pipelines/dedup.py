@@ -27,9 +27,7 @@ from filters.minhash import MinHasher, candidate_probability, candidate_threshol
 from filters.textnorm import normalize_text
 from filters.urls import canonical_url
 
-from .stage import DROPPED
-
-STATS = "stats"
+from .stage import DROPPED, STATS
 
 
 def _stat(stage: str, name: str, value: float = 1) -> tuple[tuple[str, str], float]:

@@ -11,4 +11,4 @@ from .stage import ApplyStage
 
 
 def ExtractText(cfg: ExtractConfig) -> ApplyStage:  # noqa: N802 - reads like a PTransform
-    return ApplyStage("Extract", functools.partial(Extractor, cfg))
+    return ApplyStage("extract", functools.partial(Extractor, cfg))

@@ -3,11 +3,13 @@
 A stage is plain Python: a callable `Document|RawRecord -> Document | Drop`, built
 once per worker by a factory (so a model loads once, in `setup`). `ApplyStage` wires it
 into the graph with its drops on a tagged output, so the accounting is automatic.
+A stage may also report numbers: `stats_fn(doc_out)` yields (name, value) pairs that are
+summed into report.json under the stage's name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import apache_beam as beam
@@ -16,11 +18,16 @@ from apache_beam.pvalue import TaggedOutput
 from edumix.record import Drop
 
 DROPPED = "dropped"
+STATS = "stats"
+
+StatsFn = Callable[[Any], Iterable[tuple[str, float]]]
 
 
 class _StageFn(beam.DoFn):
-    def __init__(self, factory: Callable[[], Callable[[Any], Any]]):
+    def __init__(self, stage: str, factory: Callable[[], Callable[[Any], Any]], stats_fn: StatsFn | None):
+        self._stage = stage
         self._factory = factory
+        self._stats_fn = stats_fn
         self._fn = None
 
     def setup(self):
@@ -30,8 +37,11 @@ class _StageFn(beam.DoFn):
         out = self._fn(item)
         if isinstance(out, Drop):
             yield TaggedOutput(DROPPED, out)
-        else:
-            yield out
+            return
+        yield out
+        if self._stats_fn is not None:
+            for name, value in self._stats_fn(out):
+                yield TaggedOutput(STATS, ((self._stage, name), value))
 
     def teardown(self):
         close = getattr(self._fn, "close", None)
@@ -40,12 +50,15 @@ class _StageFn(beam.DoFn):
 
 
 class ApplyStage(beam.PTransform):
-    """items -> {"docs": kept, "dropped": Drop}; `factory()` builds the stage callable."""
+    """items -> {"docs": kept, "dropped": Drop, "stats": ((stage, name), value)}."""
 
-    def __init__(self, name: str, factory: Callable[[], Callable[[Any], Any]]):
-        super().__init__(label=name)
+    def __init__(self, stage: str, factory: Callable[[], Callable[[Any], Any]], stats_fn: StatsFn | None = None):
+        super().__init__(label=stage)
+        self._stage = stage
         self._factory = factory
+        self._stats_fn = stats_fn
 
     def expand(self, items):
-        out = items | beam.ParDo(_StageFn(self._factory)).with_outputs(DROPPED, main="docs")
-        return {"docs": out.docs, DROPPED: out[DROPPED]}
+        fn = _StageFn(self._stage, self._factory, self._stats_fn)
+        out = items | beam.ParDo(fn).with_outputs(DROPPED, STATS, main="docs")
+        return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}
