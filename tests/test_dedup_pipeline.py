@@ -7,7 +7,6 @@ import tempfile
 
 import apache_beam as beam
 import pytest
-from apache_beam.testing.util import assert_that, equal_to
 
 from edumix.config import LineDedupConfig, MinHashConfig
 from edumix.record import Document
