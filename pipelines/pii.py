@@ -1,0 +1,30 @@
+"""PII scrubbing as a pipeline stage (logic: filters.pii). It never drops a document:
+spans become typed placeholders and the counts go to `signals` and the report."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+from edumix.config import PiiConfig
+from edumix.record import Document
+
+from .stage import ApplyStage
+
+SIGNAL_PREFIX = "pii_"
+
+
+def pii_stats(doc: Document) -> Iterator[tuple[str, float]]:
+    found = {k.removeprefix(SIGNAL_PREFIX): v for k, v in doc.signals.items() if k.startswith(SIGNAL_PREFIX)}
+    if found:
+        yield ("docs_scrubbed", 1)
+    if "pii_error" in doc.metadata:  # presidio failed: text kept as it was
+        yield ("errors", 1)
+    for entity, n in found.items():
+        yield (f"entities/{entity}", n)
+
+
+def PiiScrub(cfg: PiiConfig) -> ApplyStage:  # noqa: N802 - reads like a PTransform
+    from filters.pii import PiiScrubber  # presidio loads only when the stage is used
+
+    return ApplyStage("pii", functools.partial(PiiScrubber, cfg), stats_fn=pii_stats)

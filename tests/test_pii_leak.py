@@ -1,0 +1,96 @@
+"""The leak check: after `curate`, no regex-type PII value from the input is in a shard.
+
+Values are found in the input by independent regexes (not by the scrubber under test):
+the demo crawl's fake contacts, plus synthetic pages carrying checksum-valid cards, IBANs
+and SSNs. A code/math page must keep its numbers.
+"""
+
+import ipaddress
+import json
+import re
+
+import pyarrow.parquet as pq
+import pytest
+
+from edumix.config import RunConfig
+from edumix.demo import write_demo_crawl
+from pipelines.curate import run_curate
+
+PATTERNS = {
+    "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    "ipv4": r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
+    "phone": r"\+1 555-01\d\d|\(555\) 01\d-\d{4}|555\.01\d\.\d{4}|\+44 20 7946 0\d{3}|\+49 30 \d{6,8}",
+    "card": r"\b(?:\d{4}[ -]){3}\d{4}\b",
+    "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b",
+    "ssn": r"\b\d{3}-\d{2}-\d{4}\b",
+}
+
+PII_PAGES = [
+    "Contact our billing desk at billing.team@example.net or call +49 30 1234567 during office hours. "
+    "Payments can be wired to DE89 3704 0044 0532 0130 00 with your invoice number as reference.",
+    "Order 5531: card 4111 1111 1111 1111 was charged twice; please refund to the same card. "
+    "Customer SSN on file: 536-22-8451. Login came from 203.0.113.77 and 2001:db8::ff00:42:8329.",
+    "Mitglied Karl Beispiel, IBAN GB82 WEST 1234 5698 7654 32, Telefon +49 30 98765432, "
+    "E-Mail karl.beispiel@example.de.",
+]
+CODE_MATH_PAGE = (
+    "Install version 2.10.4 with pip install pkg==2.10.4, then run:\n"
+    "for i in range(1000000): total += i * 31415926 % 2718281828\n"
+    "The integral evaluates to 3.14159265358979 and 2^32 = 4294967296; the product 123456789 x 987654321 "
+    "is 121932631112635269. Released 2024-05-17; costs $1,299.00."
+)
+
+
+def values_in(texts):
+    found = set()
+    for text in texts:
+        for name, pattern in PATTERNS.items():
+            found |= {(name, m) for m in re.findall(pattern, text)}
+    # LAN and loopback addresses (a router's 192.168.1.1) identify nobody and are kept
+    return {(n, v) for n, v in found if n != "ipv4" or not _lan(v)}
+
+
+def _lan(ip: str) -> bool:
+    nets = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8")
+    return any(ipaddress.ip_address(ip) in ipaddress.ip_network(n) for n in nets)
+
+
+@pytest.fixture(scope="module")
+def pii_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pii")
+    write_demo_crawl(tmp / "demo.warc.gz")
+    with open(tmp / "pages.jsonl", "w") as fh:
+        for i, text in enumerate([*PII_PAGES, CODE_MATH_PAGE]):
+            fh.write(json.dumps({"text": text, "url": f"https://pii.example.org/{i}"}) + "\n")
+    cfg = RunConfig.model_validate({"dedup": {"lines": {"enabled": False}}})
+    report = run_curate([str(tmp / "demo.warc.gz"), str(tmp / "pages.jsonl")], str(tmp / "out"), cfg)
+    shards = pq.read_table(tmp / "out" / "shards").to_pylist()
+    return report, shards
+
+
+def test_no_input_pii_value_survives(pii_run):
+    report, shards = pii_run
+    texts = [r["text"] for r in shards]
+    leaked = values_in(texts)
+    assert not leaked, sorted(leaked)[:20]
+    scrubbed = report["stats"]["pii"]
+    assert scrubbed["docs_scrubbed"] >= 10
+    assert {"EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN"} <= set(
+        scrubbed["entities"]
+    )
+    assert any("<EMAIL_ADDRESS>" in t for t in texts)
+
+
+def test_the_input_really_had_pii(pii_run):
+    """Guards the leak check itself: the regexes do find values in the input pages."""
+    found = values_in(PII_PAGES)
+    assert {name for name, _ in found} >= {"email", "ipv4", "phone", "card", "iban", "ssn"}
+
+
+def test_code_and_math_keep_their_numbers(pii_run):
+    _, shards = pii_run
+    (page,) = [r for r in shards if r["url"] == "https://pii.example.org/3"]
+    numbers = ("2.10.4", "31415926", "2718281828", "4294967296", "121932631112635269", "2024-05-17", "$1,299.00")
+    for number in numbers:
+        assert number in page["text"], number
+    assert not any(k.startswith("pii_") for k, _ in (page["signals"] or []))
