@@ -60,7 +60,7 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def print_summary(report: dict[str, Any], output: str) -> None:
+def print_summary(report: dict[str, Any], output: str, full_stats: bool = False) -> None:
     table = Table(title=f"edumix run: {output}", show_lines=False)
     for col in ("stage", "in", "dropped", "out", "drop reasons"):
         table.add_column(col, justify="left" if col in ("stage", "drop reasons") else "right")
@@ -70,7 +70,9 @@ def print_summary(report: dict[str, Any], output: str) -> None:
         table.add_row(row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}", detail)
     out.print(table)
     for stage, stats in report.get("stats", {}).items():
-        out.print(f"  {stage}: {_flat(stats)}", highlight=False)
+        shown = stats if full_stats else {k: v for k, v in stats.items() if not isinstance(v, dict)}
+        if shown:
+            out.print(f"  {stage}: {_flat(shown)}", highlight=False)
     ok = "[green]holds[/]" if report["accounting_ok"] else "[bold red]BROKEN[/]"
     out.print(
         f"{report['input_files']} file(s), {report['input_records']:,} input records = "
@@ -90,13 +92,21 @@ def _flat(stats: dict[str, Any], prefix: str = "") -> str:
     return ", ".join(parts)
 
 
-def _curate(inputs: list[str], output: str, config: Path | None, extra: list[str], overwrite: bool) -> dict:
+def _curate(
+    inputs: list[str], output: str, config: Path | None, extra: list[str], overwrite: bool,
+    dirty_words_file: Path | None = None,
+) -> dict:  # fmt: skip
     from pipelines.curate import OutputExists, run_curate
     from pipelines.read import InputError
 
     try:
         beam_args = split_beam_args(extra)
         cfg = load_config(config)
+        if dirty_words_file is not None:
+            if not dirty_words_file.is_file():
+                raise ConfigError(f"--dirty-words-file not found: {dirty_words_file}")
+            filters = cfg.filters.model_copy(update={"dirty_words_file": str(dirty_words_file)})
+            cfg = cfg.model_copy(update={"filters": filters})
         return run_curate(inputs, output, cfg, beam_args, overwrite=overwrite)
     except (UsageError, ConfigError, InputError, OutputExists) as e:
         _fail(str(e))
@@ -113,6 +123,9 @@ def curate(
     output: Annotated[str, typer.Option("--output", "-o", help="Run directory (local or gs://).")],
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Run config YAML.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a previous run in --output.")] = False,
+    dirty_words_file: Annotated[
+        Path | None, typer.Option(help="Extra dirty words, one a line, added to the shipped list.")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress per file.")] = False,
 ) -> None:
     """Curate raw crawls into Parquet shards with a report and manifest.
@@ -123,7 +136,7 @@ def curate(
     Default runner: the in-process FnApiRunner (never downloads anything).
     """
     _setup_logging(verbose)
-    report = _curate(inputs, output, config, ctx.args, overwrite)
+    report = _curate(inputs, output, config, ctx.args, overwrite, dirty_words_file)
     print_summary(report, output)
 
 
@@ -154,7 +167,10 @@ def demo(
 
 
 @app.command()
-def report(run_dir: Annotated[str, typer.Argument(help="A run directory made by `edumix curate`.")]) -> None:
+def report(
+    run_dir: Annotated[str, typer.Argument(help="A run directory made by `edumix curate`.")],
+    stats: Annotated[bool, typer.Option("--stats", help="Also print every per-stage statistic.")] = False,
+) -> None:
     """Print the summary table of a finished run (reads its report.json)."""
     from pipelines.report import REPORT, read_json
 
@@ -162,7 +178,7 @@ def report(run_dir: Annotated[str, typer.Argument(help="A run directory made by 
         data = read_json(run_dir, REPORT)
     except (OSError, ValueError) as e:
         _fail(f"cannot read {run_dir}/{REPORT}: {e}")
-    print_summary(data, run_dir)
+    print_summary(data, run_dir, full_stats=stats)
 
 
 def _version(value: bool) -> None:

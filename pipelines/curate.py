@@ -21,6 +21,7 @@ from edumix.config import RunConfig
 from .dedup import dedup_stages
 from .extract import ExtractText
 from .pii import PiiScrub
+from .quality import LanguageId, QualityFilter
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .report import (
     MANIFEST,
@@ -70,8 +71,14 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
     read = p | "Read" >> ReadDocuments(job.inputs, cfg.read)
     raw = stage("read", read)
     docs = stage("extract", raw | "Extract" >> ExtractText(cfg.extract))
+    if cfg.langid.enabled:
+        docs = stage("langid", docs | "langid" >> LanguageId(cfg.langid))
     for name, transform in dedup_stages(cfg.dedup):
+        if name == "minhash_dedup" and cfg.filters.enabled:  # cheap URL/exact dedup first
+            docs = stage("quality", docs | "quality" >> QualityFilter(cfg.filters))
         docs = stage(name, docs | name >> transform)
+    if cfg.filters.enabled and not cfg.dedup.minhash.enabled:
+        docs = stage("quality", docs | "quality" >> QualityFilter(cfg.filters))
     if cfg.pii.enabled:
         docs = stage("pii", docs | "pii" >> PiiScrub(cfg.pii))
     # Later stages plug in here, one `stage(...)` line each.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import os
 import shutil
 import tempfile
@@ -96,6 +97,11 @@ class WriteShards(beam.PTransform):
         return write_parquet_atomic(to_table(rows, DOCUMENT_SCHEMA), self._run_dir, rel, self._cfg)
 
 
+def _safe(name: str) -> str:
+    """Rule names like `gopher_quality:gopher_short_doc` as portable file names."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", name)
+
+
 def _drop_key(drop: Drop) -> tuple[str, str, int]:
     return _sort_key(drop.doc)
 
@@ -123,5 +129,5 @@ class WriteRejected(beam.PTransform):
     def _write(self, key: tuple[str, str], drops) -> WrittenFile:
         stage, reason = key
         rows = [d.to_row() for d in sorted(drops, key=_drop_key)]
-        rel = f"rejected/{stage}.{reason}.parquet"
+        rel = f"rejected/{stage}.{_safe(reason)}.parquet"
         return write_parquet_atomic(to_table(rows, REJECTED_SCHEMA), self._run_dir, rel, self._cfg)

@@ -73,3 +73,27 @@ def test_curate_refuses_to_overwrite(tmp_path):
 def test_report_of_missing_run(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_dirty_words_file_option(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("zorbleflux\n")
+    page = (
+        "The river valley supports farms and small towns along its banks. Every spring the water "
+        "rises and leaves a layer of fertile silt on the fields. Farmers plant wheat, barley and "
+        "beans, and they rotate the crops to keep the soil healthy. In summer the markets fill "
+        "with fruit from the orchards on the hills. The old stone bridge, built three centuries "
+        "ago, still carries carts and bicycles across the river. Children learn to swim in the "
+        "shallow bends where the current is slow, and fishermen wait for trout in the evening."
+    )
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps({"text": page, "url": "https://a.example/1"}) + "\n"
+        + json.dumps({"text": page.replace("farms", "zorbleflux zorbleflux farms"), "url": "https://a.example/2"}) + "\n"
+    )  # fmt: skip
+    args = ["curate", "-i", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o"), "--dirty-words-file", str(words)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["dropped"].get("quality", {}).get("dirty_words") == 1
+    missing = runner.invoke(app, [*args[:-1], str(tmp_path / "nope.txt"), "--overwrite"])
+    assert missing.exit_code == 2 and "--dirty-words-file not found" in missing.output

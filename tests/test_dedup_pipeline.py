@@ -1,12 +1,9 @@
 """Dedup stages on a real Beam runner, on hand-made documents and on known ground truth."""
 
 import hashlib
-import os
-import pickle
-import tempfile
 
-import apache_beam as beam
 import pytest
+from beam_helpers import run_stage
 
 from edumix.config import LineDedupConfig, MinHashConfig
 from edumix.record import Document
@@ -20,29 +17,6 @@ def did(i: int) -> str:
 def doc(i, text, url=None, date=None, source="s.warc"):
     return Document(id=did(i), url=url, crawl_date=date, source_file=source, source_offset=i,
                     source_format="warc", text=text)  # fmt: skip
-
-
-def _save(value, path):
-    with open(path, "wb") as fh:
-        pickle.dump(value, fh)
-
-
-def run_stage(transform, docs):
-    """Run one stage on a real runner; return (kept docs, drops, summed stats)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        with beam.Pipeline("FnApiRunner") as p:
-            result = p | beam.Create(docs) | transform
-            for name in ("docs", "dropped"):
-                _ = result[name] | f"List{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(
-                    _save, os.path.join(tmp, name)
-                )
-            stats = result["stats"] | beam.CombinePerKey(sum) | beam.combiners.ToDict()
-            _ = stats | "SaveStats" >> beam.Map(_save, os.path.join(tmp, "stats"))
-        loaded = []
-        for name in ("docs", "dropped", "stats"):
-            with open(os.path.join(tmp, name), "rb") as fh:
-                loaded.append(pickle.load(fh))
-    return tuple(loaded)
 
 
 def test_url_dedup_keeps_the_latest_crawl_of_a_canonical_url():

@@ -26,13 +26,15 @@ def test_demo_curates_the_generated_crawl(tmp_path):
     # the crawl re-fetches some URLs, serves copies at other URLs and near-copies
     assert report["dropped"]["url_dedup"] == {"dup_url": 6}
     assert report["dropped"]["exact_dedup"] == {"dup_exact": 9}
-    assert report["dropped"]["minhash_dedup"] == {"dup_minhash": 27}
+    quality = report["dropped"]["quality"]  # thin, spammy and repetitive pages
+    assert sum(quality.values()) == 21 and quality["gopher_quality:gopher_short_doc"] == 10
+    assert report["dropped"]["minhash_dedup"] == {"dup_minhash": 26}
     assert report["stats"]["minhash_dedup"]["precision"]["precision"] > 0.9
     assert report["stats"]["line_dedup"]["frequent_lines"] >= 3  # site footers repeated across pages
-    assert report["kept"] == 81 and report["accounting_ok"]
+    assert report["kept"] == 61 and report["accounting_ok"]
 
     rows = pq.read_table(tmp_path / "run" / "shards").to_pylist()
-    assert len(rows) == 81 and not any("\ufffd" in r["text"] for r in rows)
+    assert len(rows) == 61 and not any("\ufffd" in r["text"] for r in rows)
     by_encoding = {dict(r["metadata"])["encoding"]: r["text"] for r in rows if dict(r["metadata"])["encoding"] != "utf-8"}
     assert "Köln" in by_encoding["cp1252"] or "crème brûlée" in by_encoding["cp1252"].lower()
     assert "Самовар" in by_encoding["cp1251"]  # charset only in <meta>
