@@ -48,6 +48,7 @@ average is printed at start and end; use ``--repeat`` for best-of-N timings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import io
@@ -124,14 +125,11 @@ def build_inputs(root: Path, pages: int, dest: Path) -> dict[str, str]:
             if len(chosen) == pages:
                 break
         n_files = min(EVAL_SHARDS, len(chosen))
-        handles = [open(dest / f"eval-{i:02d}.warc.gz", "wb") for i in range(n_files)]
-        try:
+        with contextlib.ExitStack() as stack:
+            handles = [stack.enter_context(open(dest / f"eval-{i:02d}.warc.gz", "wb")) for i in range(n_files)]
             writers = [WARCWriter(fh, gzip=True) for fh in handles]
             for i, (url, path) in enumerate(chosen):
                 write_response(writers[i % n_files], url, gzip.decompress(path.read_bytes()))
-        finally:
-            for fh in handles:
-                fh.close()
         for i in range(n_files):
             described[f"eval-{i:02d}.warc.gz"] = f"trafilatura eval pages ({len(chosen[i::n_files])})"
     else:
@@ -229,7 +227,7 @@ def child_datatrove(spec: dict) -> dict:
         Trafilatura(
             favour_precision=False, deduplicate=False, timeout=30,
             include_tables=True, output_format="txt", favor_recall=False, with_metadata=False,
-        ),  # fmt: skip
+        ),
         GopherRepetitionFilter(exclusion_writer=excluded("gopher_repetition")),
         GopherQualityFilter(exclusion_writer=excluded("gopher_quality")),
         C4QualityFilter(filter_no_terminal_punct=False, exclusion_writer=excluded("c4_quality")),
@@ -256,7 +254,7 @@ def child_main(spec: dict) -> int:
 
 def run_child(spec: dict, log_dir: Path) -> dict:
     """Run one system in a fresh interpreter; wall seconds measured from here."""
-    tag = f"{spec['system']}-{spec.get('variant', 'dt')}-w{spec['workers']}-{spec['label']}"
+    tag = f"{spec['system']}-{spec.get('variant') or 'dt'}-w{spec['workers']}-{spec['label']}"
     spec = {**spec, "result": str(log_dir / f"{tag}.json")}
     shutil.rmtree(spec["output"], ignore_errors=True)
     log_path = log_dir / f"{tag}.log"
@@ -264,8 +262,9 @@ def run_child(spec: dict, log_dir: Path) -> dict:
     start = time.perf_counter()
     with open(log_path, "w") as log:
         proc = subprocess.run(
-            [sys.executable, __file__, "--_child", json.dumps(spec)], stdout=log, stderr=subprocess.STDOUT, env=env
-        )
+            [sys.executable, __file__, "--_child", json.dumps(spec)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, check=False,
+        )  # fmt: skip
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = log_path.read_text()[-4000:]
@@ -317,40 +316,51 @@ def dt_decisions(out: Path) -> tuple[dict[str, dict], dict[str, tuple[str, str]]
     return kept, removed
 
 
-def em_decisions(out: Path):
-    """{record id: kept row}, {record id: (stage, reason, detail)}; rows without a record id
-    (none in WARC input) are keyed by URL."""
+def em_decisions(out: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """{record id: kept row}, {record id: rejected row (with stage, reason, detail)}; rows
+    without a record id (none in WARC input) are keyed by URL."""
     import pyarrow.parquet as pq
 
-    def key(row) -> str:
-        meta = dict(row["metadata"] or [])
-        return meta.get("warc_record_id") or f"url:{row['url']}"
+    def rows(path: Path):
+        for row in pq.read_table(path).to_pylist():
+            row["metadata"] = dict(row["metadata"] or [])
+            row["signals"] = dict(row["signals"] or [])
+            yield row["metadata"].get("warc_record_id") or f"url:{row['url']}", row
 
-    kept = {}
-    for path in sorted((out / "shards").glob("*.parquet")):
-        for row in pq.read_table(path, columns=["url", "text", "metadata", "lang"]).to_pylist():
-            kept[key(row)] = row
-    removed = {}
-    for path in sorted((out / "rejected").glob("*.parquet")):
-        for row in pq.read_table(path, columns=["url", "metadata", "stage", "reason", "detail", "lang"]).to_pylist():
-            removed[key(row)] = (row["stage"], row["reason"], row["detail"] or "", row["lang"])
+    kept = {k: r for path in sorted((out / "shards").glob("*.parquet")) for k, r in rows(path)}
+    removed = {k: r for path in sorted((out / "rejected").glob("*.parquet")) for k, r in rows(path)}
     return kept, removed
 
 
-def dt_read_set(inputs: Path) -> dict[str, dict]:
-    """What datatrove's WarcReader yields, per file: {record id: {url, file}}, by calling its
-    own process_record on every record."""
+def dt_read_set(inputs: Path) -> tuple[dict[str, dict], dict[str, str]]:
+    """What datatrove's WarcReader yields, per file: {record id: {url, file, html}}, by calling
+    its own process_record on every record; and {record id: why} for the responses it skips."""
+    import cchardet
+    import magic
     from datatrove.pipeline.readers.warc import process_record
     from warcio.archiveiterator import ArchiveIterator
 
-    out = {}
+    out, skipped = {}, {}
     for path in sorted(inputs.glob("*.warc.gz")):
         with open(path, "rb") as fh:
             for record in ArchiveIterator(fh):
                 d = process_record(record)
                 if d:
-                    out[d["id"]] = {"url": d["url"], "file": path.name}
-    return out
+                    out[d["id"]] = {"url": d["url"], "file": path.name, "html": d["text"]}
+                elif record.rec_type == "response":
+                    rid = record.rec_headers.get_header("WARC-Record-ID")
+                    ptype = record.rec_headers.get_header("WARC-Identified-Payload-Type")
+                    body = record.content_stream().read()
+                    if ptype is None and (mime := magic.from_buffer(body, mime=True)) not in (
+                        "text/html", "application/xhtml+xml",
+                    ):  # fmt: skip
+                        skipped[rid] = f"no WARC-Identified-Payload-Type, libmagic: {mime}"
+                    elif ptype not in (None, "text/html", "application/xhtml+xml"):
+                        skipped[rid] = f"WARC-Identified-Payload-Type: {ptype}"
+                    else:
+                        guess = cchardet.detect(body)["encoding"]
+                        skipped[rid] = f"not valid UTF-8 and cchardet's guess ({guess}) does not decode it"
+    return out, skipped
 
 
 def em_read_set(inputs: Path) -> tuple[dict[str, dict], Counter]:
@@ -369,7 +379,7 @@ def em_read_set(inputs: Path) -> tuple[dict[str, dict], Counter]:
                 kinds[(path.name, item.kind)] += 1
                 if isinstance(item, RawRecord) and item.kind == "html":
                     html[item.metadata.get("warc_record_id") or f"url:{item.url}"] = {
-                        "url": item.url, "file": path.name, "content_type": item.content_type,
+                        "url": item.url, "file": path.name, "content_type": item.content_type, "raw": item,
                     }  # fmt: skip
     return html, kinds
 
@@ -405,63 +415,205 @@ def short(s: str, n: int = 70) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def agreement(label: str, read_ids: set[str], dt_kept, dt_removed, em_kept, em_removed, read_info, n_examples: int) -> dict:
-    dk, ek = set(dt_kept) & read_ids | set(dt_kept), set(em_kept)
+def agreement(label: str, ctx: dict, em_kept: dict, em_removed: dict, n_examples: int) -> None:
+    from datatrove.data import Document as DTDocument
+    from datatrove.pipeline.filters import FineWebQualityFilter
+
+    dt_kept, dt_removed, dt_read, dt_skipped = ctx["dt_kept"], ctx["dt_removed"], ctx["dt_read"], ctx["dt_skipped"]
+    dk, ek = set(dt_kept), set(em_kept)
     both, only_dt, only_em = dk & ek, dk - ek, ek - dk
     union = dk | ek
     jac = len(both) / len(union) if union else 1.0
     same_text = sum(1 for k in both if (dt_kept[k]["text"] or "").strip() == (em_kept[k]["text"] or "").strip())
+    fineweb = FineWebQualityFilter()
 
     def dt_reason(k: str) -> str:
         if k in dt_kept:
             return "kept"
         if k in dt_removed:
             return "{}:{}".format(*dt_removed[k])
-        if k in read_ids:
+        if k in dt_read:
             return "extract (empty/error)"
-        return "not read (libmagic/decode)"
+        return "not read"
 
     def em_reason(k: str) -> str:
         if k in em_kept:
             return "kept"
         if k in em_removed:
-            stage, reason, _, _ = em_removed[k]
-            return reason if stage == "quality" else f"{stage}:{reason}"
+            row = em_removed[k]
+            return row["reason"] if row["stage"] == "quality" else f"{row['stage']}:{row['reason']}"
         return "not read"
 
-    rows = [
-        ["kept by both", str(len(both))],
-        ["kept only by datatrove", str(len(only_dt))],
-        ["kept only by edumix", str(len(only_em))],
-        ["kept by datatrove / by edumix", f"{len(dk)} / {len(ek)}"],
-        ["Jaccard of kept sets", f"{jac:.3f}"],
-        ["kept by both with identical text", f"{same_text} / {len(both)}"],
-    ]
-    print_table(f"Agreement: datatrove vs edumix {label}", ["", "documents"], rows)
+    def cause(k: str) -> str:
+        """The most likely cause of a disagreement, checked in this order."""
+        row = em_kept.get(k) or em_removed.get(k) or {}
+        if k not in dt_read:
+            return f"datatrove's reader skips it ({dt_skipped.get(k, '?')})"
+        if row.get("lang") and row["lang"] != "en":
+            return f"edumix judges it as '{row['lang']}' (per-language tokenizer/stop words, checks off)"
+        if row.get("signals", {}).get("code_math_relaxed"):
+            return "edumix relaxes rules for code/math"
+        er, dr = em_reason(k), dt_reason(k)
+        if dr == "kept" and er.startswith("fineweb_quality:"):
+            verdict = fineweb.filter(DTDocument(text=row.get("text") or "", id=k))
+            if verdict is not True and f"fineweb_quality:{verdict[1]}" == er:
+                return "FineWeb judges C4-edited text in datatrove, the unedited text in edumix"
+        if "gopher_quality:" in er + dr and ctx["word_split"].get(label) == "whitespace":
+            return "Gopher counts whitespace words in edumix, spaCy tokens in datatrove"
+        return "other (see examples)"
+
+    print_table(
+        f"Agreement: datatrove vs edumix {label}",
+        ["", "documents"],
+        [
+            ["kept by both", str(len(both))],
+            ["kept only by datatrove", str(len(only_dt))],
+            ["kept only by edumix", str(len(only_em))],
+            ["kept by datatrove / by edumix", f"{len(dk)} / {len(ek)}"],
+            ["Jaccard of kept sets", f"{jac:.3f}"],
+            ["kept by both with identical text", f"{same_text} / {len(both)}"],
+        ],
+    )
+    if not (only_dt or only_em):
+        return
     tally = Counter()
-    for k in only_dt:
-        tally[("kept only by datatrove", em_reason(k), "kept")] += 1
-    for k in only_em:
-        tally[("kept only by edumix", "kept", dt_reason(k))] += 1
-    if tally:
-        print_table(
-            f"Disagreements ({label}): reason on each side",
-            ["case", "edumix", "datatrove", "docs"],
-            [[c, e, d, str(n)] for (c, e, d), n in sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))],
-        )
-        examples = sorted(only_dt)[: (n_examples + 1) // 2] + sorted(only_em)[: n_examples // 2]
-        if len(examples) < n_examples:
-            rest = sorted((only_dt | only_em) - set(examples))
-            examples += rest[: n_examples - len(examples)]
-        print(f"\n  examples ({label}):")
-        for k in examples[:n_examples]:
-            url = (read_info.get(k) or {}).get("url") or (em_kept.get(k) or {}).get("url") or k
-            detail = em_removed[k][2] if k in em_removed else ""
-            lang = (em_removed.get(k) or (None, None, None, None))[3] or (em_kept.get(k) or {}).get("lang")
-            print(f"  - {short(url, 90)}")
-            print(f"      edumix: {em_reason(k)}{' (lang=' + lang + ')' if lang else ''}{' - ' + short(detail, 110) if detail else ''}")
-            print(f"      datatrove: {dt_reason(k)}")
-    return {"both": len(both), "only_dt": len(only_dt), "only_em": len(only_em), "jaccard": jac}
+    for k in only_dt | only_em:
+        case = "kept only by datatrove" if k in only_dt else "kept only by edumix"
+        tally[(case, em_reason(k), dt_reason(k), cause(k))] += 1
+    print_table(
+        f"Disagreements ({label}): the reason on each side",
+        ["case", "edumix", "datatrove", "likely cause", "docs"],
+        [[*key, str(n)] for key, n in sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))],
+    )
+
+    def url_of(k: str) -> str:
+        return (ctx["urls"].get(k)) or k
+
+    # one example per (reasons, cause) first, distinct URLs, both directions
+    order = sorted(only_dt) + sorted(only_em)
+    examples, seen_urls, seen_keys = [], set(), set()
+    for k in order:
+        key = (em_reason(k), dt_reason(k), cause(k))
+        if url_of(k) not in seen_urls and key not in seen_keys:
+            examples.append(k)
+            seen_urls.add(url_of(k))
+            seen_keys.add(key)
+    for k in order:
+        if url_of(k) not in seen_urls:
+            examples.append(k)
+            seen_urls.add(url_of(k))
+    print(f"\n  examples ({label}; {len(only_dt | only_em)} disagreements, "
+          f"{len({url_of(k) for k in only_dt | only_em})} distinct URLs):")
+    for k in examples[:n_examples]:
+        row = em_kept.get(k) or em_removed.get(k) or {}
+        detail = row.get("detail") or ""
+        lang = row.get("lang")
+        print(f"  - {short(url_of(k), 100)}")
+        print(f"      edumix:    {em_reason(k)}{' (lang=' + lang + ')' if lang else ''}"
+              f"{' - ' + short(detail, 110) if detail and 'none' not in detail else ''}")  # fmt: skip
+        print(f"      datatrove: {dt_reason(k)}")
+        print(f"      cause:     {cause(k)}")
+
+
+def datatrove_order_reason(row: dict) -> str:
+    """An edumix rejected row's reason as datatrove's pipeline would give it: the first failed
+    rule in DT_FILTERS order (edumix's ledger names the first in its own order)."""
+    if row["stage"] != "quality":
+        return f"{row['stage']}:{row['reason']}"
+    failed = [r for r in row["metadata"].get("failed_rules", "").split(",") if r] or [row["reason"]]
+    rank = {name: i for i, name in enumerate(DT_FILTERS)}
+    return min(failed, key=lambda r: rank.get(r.split(":")[0], len(rank)))
+
+
+def dt_step_times(stats: list[dict]) -> list[tuple[str, float, int]]:
+    """(step name, seconds summed over tasks, documents in) from datatrove's stats.json."""
+    out = []
+    for s in stats:
+        name = s["name"].split(":")[-1].strip()
+        n = s["stats"].get("total", s["stats"].get("documents", {}))
+        n = n.get("total", 0) if isinstance(n, dict) else n
+        out.append((name, s["time_stats"]["total"], int(n)))
+    return out
+
+
+def profile_stages(dt_read: dict, em_html: dict, read_s: dict[str, float]) -> dict:
+    """Each system's stage functions called in a loop in this process (no executor, no Beam):
+    seconds per stage over the same input."""
+    from datatrove.data import Document as DTDocument
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
+
+    from edumix.config import ExtractConfig, LangIdConfig
+    from edumix.record import Document
+    from filters.extract import Extractor
+    from filters.heuristics import QualityRules
+    from filters.langid import LanguageIdentifier
+
+    warm_html = TINY_HTML.decode()
+    warm_text = ("This is a warm-up sentence, with the usual words in it. " * 12 + "\n") * 6
+    prof: dict[str, dict[str, float]] = {"read": dict(read_s)}
+
+    ex = Trafilatura(favour_precision=False, deduplicate=False, timeout=30, include_tables=True,
+                     output_format="txt", favor_recall=False, with_metadata=False)  # fmt: skip
+    ex.extract(warm_html)
+    t = time.perf_counter()
+    dt_texts = {}
+    for k, v in dt_read.items():
+        try:
+            dt_texts[k] = ex.extract(v["html"]) or ""
+        except Exception:  # noqa: BLE001 - as datatrove: counted, skipped
+            dt_texts[k] = ""
+    prof["extract"] = {"datatrove": time.perf_counter() - t}
+
+    extractor = Extractor(ExtractConfig(timeout_s=0))
+    t = time.perf_counter()
+    em_docs = [d for d in (extractor(v["raw"]) for v in em_html.values()) if isinstance(d, Document)]
+    prof["extract"]["edumix"] = time.perf_counter() - t
+
+    lid = LanguageIdentifier(LangIdConfig())
+    lid(Document.from_raw(next(iter(em_html.values()))["raw"], warm_text))
+    t = time.perf_counter()
+    tagged = [lid(d) for d in em_docs]
+    prof["langid"] = {"edumix defaults": time.perf_counter() - t}
+
+    chain = [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False),
+             FineWebQualityFilter()]  # fmt: skip
+    for f in chain:
+        f.filter(DTDocument(text=warm_text, id="warm"))
+    t = time.perf_counter()
+    evaluations = 0
+    for k, text in dt_texts.items():
+        if not text:
+            continue
+        doc = DTDocument(text=text, id=k)
+        for f in chain:
+            evaluations += 1
+            if f.filter(doc) is not True:
+                break
+    prof["quality"] = {"datatrove": time.perf_counter() - t}
+    prof["filter calls"] = {"datatrove": evaluations}
+    for variant, docs in (("matched", em_docs), ("defaults", tagged)):
+        rules = QualityRules(edumix_config(variant).filters)
+        rules(Document.from_raw(next(iter(em_html.values()))["raw"], warm_text))
+        t = time.perf_counter()
+        for d in docs:
+            rules(d)
+        prof["quality"][f"edumix {variant}"] = time.perf_counter() - t
+        prof["filter calls"][f"edumix {variant}"] = 4 * len(docs)
+    # what matched's C4 line edits cost (C4 runs a second time on every document C4 passes)
+    cfg = edumix_config("matched").filters
+    rules = QualityRules(cfg.model_copy(update={"c4_quality": cfg.c4_quality.model_copy(update={"apply_line_edits": False})}))
+    rules(Document.from_raw(next(iter(em_html.values()))["raw"], warm_text))
+    t = time.perf_counter()
+    for d in em_docs:
+        rules(d)
+    prof["quality, C4 line edits off"] = {"edumix matched": time.perf_counter() - t}
+    return prof
 
 
 # --------------------------------------------------------------------------- main
@@ -474,6 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="best of N for every timed run")
     ap.add_argument("--no-defaults-config", action="store_true", help="skip edumix with its default rule settings")
     ap.add_argument("--no-startup", action="store_true", help="skip the one-page start-up runs")
+    ap.add_argument("--no-profile", action="store_true", help="skip the in-process stage profile")
     ap.add_argument("--examples", type=int, default=5, help="disagreements shown per config")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (printed)")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
@@ -483,13 +636,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     t_start = time.perf_counter()
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
-    import datatrove
-    import trafilatura
-    import apache_beam
+    from importlib.metadata import version
 
-    print(f"vs_datatrove: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, datatrove {datatrove.__version__ if hasattr(datatrove, '__version__') else '?'}, "
-          f"trafilatura {trafilatura.__version__}, apache-beam {apache_beam.__version__}, repeat={args.repeat}")  # fmt: skip
+    print(f"vs_datatrove: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, datatrove {version('datatrove')}, "
+          f"trafilatura {version('trafilatura')}, apache-beam {version('apache-beam')}, repeat={args.repeat}")  # fmt: skip
     print(f"load average at start (1/5/15 min): {loadavg()}")
+    sys.stdout.flush()
     root = shared_data()
     tmp = Path(tempfile.mkdtemp(prefix="edumix-vs-datatrove-"))
     try:
@@ -499,40 +651,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.mkdir()
 
         # what each side reads, per file -----------------------------------------------
-        dt_read = dt_read_set(inputs)
+        t = time.perf_counter()
+        dt_read, dt_skipped = dt_read_set(inputs)
+        read_s = {"datatrove": time.perf_counter() - t}
+        t = time.perf_counter()
         em_html, em_kinds = em_read_set(inputs)
+        read_s["edumix"] = time.perf_counter() - t
         rows = []
         for name, what in described.items():
             recs = sum(n for (f, _), n in em_kinds.items() if f == name)
             e = sum(1 for v in em_html.values() if v["file"] == name)
             d = sum(1 for v in dt_read.values() if v["file"] == name)
             rows.append([name, what, str(recs), str(e), str(d), str(e - d)])
-        missing = [em_html[k] for k in set(em_html) - set(dt_read)]
-        extra = [dt_read[k] for k in set(dt_read) - set(em_html)]
+        missing = sorted(set(em_html) - set(dt_read))
+        extra = sorted(set(dt_read) - set(em_html))
         notes = [
-            "edumix: response/resource records whose HTTP Content-Type is text/html or xhtml "
-            "(or sniffed as HTML when untyped); datatrove: WarcReader's process_record.",
+            ("records: every WARC record (warcinfo/request/metadata included); edumix html: response/resource "
+            "records with an HTML Content-Type (or untyped and sniffed as HTML); datatrove read: what "
+            "WarcReader's process_record returns."),
         ]
         if missing:
-            by_file = Counter(m["file"] for m in missing)
-            notes.append(
-                f"{len(missing)} HTML records edumix reads and datatrove skips without a trace "
-                f"(no WARC-Identified-Payload-Type, libmagic says not text/html, or undecodable): "
-                + ", ".join(f"{f}: {n}" for f, n in sorted(by_file.items()))
-            )
-            for m in missing[:3]:
-                notes.append(f"  e.g. {short(m['url'], 80)} (HTTP Content-Type {m['content_type']})")
+            notes.append(f"{len(missing)} HTML record(s) edumix reads and datatrove's WarcReader drops without a trace:")
+            for k in missing:
+                notes.append(f"  {em_html[k]['file']}: {short(em_html[k]['url'], 70)}: {dt_skipped.get(k, '?')}")
         if extra:
-            notes.append(f"{len(extra)} records datatrove reads that edumix does not treat as HTML")
+            notes.append(f"{len(extra)} record(s) datatrove reads that edumix does not treat as HTML")
         print_table(
             "Input: records per file and HTML documents each side reads",
             ["file", "source", "records", "edumix html", "datatrove read", "diff"],
-            rows + [["total", "", str(sum(n for n in em_kinds.values())), str(len(em_html)), str(len(dt_read)),
-                     str(len(em_html) - len(dt_read))]],  # fmt: skip
+            rows + [["total", "", str(sum(em_kinds.values())), str(len(em_html)), str(len(dt_read)),
+                     str(len(em_html) - len(dt_read))]],
             notes,
         )
-        urls = Counter(v["url"] for v in em_html.values())
-        dup_urls = sum(1 for n in urls.values() if n > 1)
+        urls = {k: v["url"] for k, v in {**dt_read, **em_html}.items()}
+        url_counts = Counter(v["url"] for v in em_html.values())
+        dup_urls = {u: n for u, n in url_counts.items() if n > 1}
 
         # timed runs --------------------------------------------------------------------
         variants = [("datatrove", None), ("edumix", "matched")]
@@ -549,7 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     res = run_child(spec, logs)
                     res["output"] = out
                     print(f"  ran {system}{' ' + variant if variant else ''} x{w}: {res['wall_s']:.1f} s "
-                          f"(imports {res['import_s']:.1f} s, load {loadavg()})")  # fmt: skip
+                          f"(load average now {loadavg()})")  # fmt: skip
                     sys.stdout.flush()
                     if best is None or res["wall_s"] < best["wall_s"]:
                         best = res
@@ -568,8 +721,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = []
         for w in workers:
             dt = results[("datatrove", None, w)]
-            dt_read_n, dt_kept_n = dt_counts(dt)
-            dt_rate = dt_read_n / dt["wall_s"]
+            dt_rate = dt_counts(dt)[0] / dt["wall_s"]
             for system, variant in variants:
                 res = results[(system, variant, w)]
                 read_n, kept_n = dt_counts(res) if system == "datatrove" else em_counts(res)
@@ -583,17 +735,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{read_n / net:.1f}" if net and net > 0 else "-",
                 ])  # fmt: skip
         print_table(
-            "Throughput (wall clock of a fresh process, start-up included)",
+            "Throughput (wall clock of a fresh process per run, start-up included)",
             ["system", "workers", "docs read", "docs kept", "seconds", "docs/s", "ratio vs datatrove",
-             "start-up s", "docs/s w/o start-up"],  # fmt: skip
+             "start-up s", "docs/s w/o start-up"],
             rows,
             [
-                "docs read = HTML documents the system's reader passes to extraction (see the input table);",
+                "docs read = HTML documents the system's reader passes to extraction (input table above);",
                 "ratio = docs/s / datatrove's docs/s at the same worker count (>1: edumix faster).",
-                f"datatrove: LocalPipelineExecutor tasks={DT_TASKS}, workers=N; edumix x1: FnApiRunner "
-                "in-process, x2: multi_processing with 2 workers.",
-                "start-up s = the same command on a one-page WARC (interpreter, imports, executor/Beam and "
-                "worker start-up, extraction child start-up, output writing).",
+                (f"datatrove: LocalPipelineExecutor tasks={DT_TASKS}, workers=N; edumix x1: FnApiRunner "
+                "in-process, x2: --direct_running_mode=multi_processing --direct_num_workers=2."),
+                ("start-up s = the same command on a one-page WARC (table below); docs/s w/o start-up = "
+                "docs / (seconds - start-up s)."),
             ],
         )
         if fixed:
@@ -605,45 +757,111 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  f"{fx['import_s']:.1f}", f"{fx['run_s']:.1f}",
                                  f"{fx['wall_s'] - fx['import_s'] - fx['run_s']:.1f}"])  # fmt: skip
             print_table(
-                "Start-up: one-page WARC",
+                "Start-up: the same command on a one-page WARC",
                 ["system", "workers", "wall s", "imports s", "run s", "interpreter + exit s"],
                 rows,
+                ["imports: the system's modules (datatrove's pipeline steps; edumix: pipelines.curate, i.e. Beam);",
+                 ("run: executor.run() / run_curate() (Beam: graph, runner, worker processes, extraction child, "
+                 "shards + ledger + report + manifest; datatrove: task loop or process pool, extraction child).")],
+            )
+
+        # where the time goes ----------------------------------------------------------
+        w0 = workers[0]
+        dt_res = results[("datatrove", None, w0)]
+        rows = [[name, f"{sec:.2f}", str(n), f"{1e3 * sec / n:.1f}" if n else "-"]
+                for name, sec, n in dt_step_times(dt_res["stats"])]  # fmt: skip
+        print_table(
+            f"datatrove's own step timings (stats.json of the x{w0} run; seconds summed over tasks)",
+            ["step", "seconds", "docs in", "ms/doc"],
+            rows,
+            [("Extraction runs in a child process (ExtractorSandbox), so its time includes the pipe round trip; "
+             "a filter sees only what the steps before it kept.")],
+        )
+        if not args.no_profile:
+            prof = profile_stages(dt_read, em_html, read_s)
+            cols = ["datatrove"] + [f"edumix {v}" for s_, v in variants if s_ == "edumix"]
+
+            def cell(stage: str, col: str) -> str:
+                d = prof.get(stage, {})
+                v = d.get(col, d.get(col.split()[0]))
+                return "-" if v is None else (str(v) if isinstance(v, int) else f"{v:.2f}")
+
+            rows = [[stage, *(cell(stage, c) for c in cols)] for stage in ("read", "extract", "langid", "quality")]
+            rows.append(["  (quality, C4 line edits off)", *(cell("quality, C4 line edits off", c) if c == "edumix matched"
+                                                            else "-" for c in cols)])  # fmt: skip
+            sums = []
+            for c in cols:
+                sums.append(sum(float(cell(st, c)) for st in ("read", "extract", "langid", "quality") if cell(st, c) != "-"))
+            rows.append(["sum of stages", *(f"{x:.2f}" for x in sums)])
+            for i, c in enumerate(cols):
+                system, variant = ("datatrove", None) if c == "datatrove" else ("edumix", c.split()[1])
+                res, fx = results[(system, variant, w0)], fixed.get((system, variant, w0))
+                if i == 0:
+                    run_row, net_row, over_row = [f"x{w0} run, seconds"], [f"x{w0} run minus start-up"], ["executor overhead (net - sum)"]
+                run_row.append(f"{res['wall_s']:.2f}")
+                net = res["wall_s"] - fx["wall_s"] if fx else None
+                net_row.append(f"{net:.2f}" if net is not None else "-")
+                over_row.append(f"{net - sums[i]:.2f}" if net is not None else "-")
+            rows += [run_row, net_row, over_row, ["filter calls", *(cell("filter calls", c) for c in cols)]]
+            print_table(
+                "Where the time goes: each system's stage functions in a loop, one process, seconds",
+                ["stage", *cols],
+                rows,
+                [
+                    ("read: datatrove's process_record / edumix's iter_records over every record; extract: "
+                    "datatrove's Trafilatura.extract(str) / edumix's Extractor(timeout_s=0) (charset decoding + "
+                    "trafilatura), both in-process; quality: datatrove's 4 filters chained (a document leaves at the "
+                    "first filter that drops it; C4 edits the text FineWeb then sees) / edumix's QualityRules "
+                    "(all 4 filters on every document, every failed rule recorded)."),
+                    ("filter calls = datatrove filter.filter() calls made (edumix: 4 per extracted document, plus "
+                    "a second C4 call for its line edits (matched: c4_quality.apply_line_edits) on every document "
+                    "C4 passes, dropped or not; the row in brackets is matched without those edits)."),
+                ],
             )
 
         # decisions ---------------------------------------------------------------------
-        w0 = workers[0]
-        dt_kept, dt_removed = dt_decisions(results[("datatrove", None, w0)]["output"])
-        read_ids = set(dt_read)
-        # the same decisions whatever the worker count
-        checks = []
+        dt_kept, dt_removed = dt_decisions(dt_res["output"])
+        print("\nDocuments are matched by WARC-Record-ID (datatrove's `id`, edumix's metadata.warc_record_id); "
+              f"{len(url_counts)} distinct URLs among {len(em_html)} HTML records"
+              + (f" ({', '.join(f'{u} x{n}' for u, n in dup_urls.items())}: the same URL crawled more than once, "
+                 "so the record id is the key)." if dup_urls else ": matching by URL is the same."))  # fmt: skip
         for system, variant in variants:
             sets = []
             for w in workers:
                 out = results[(system, variant, w)]["output"]
                 sets.append(set(dt_decisions(out)[0]) if system == "datatrove" else set(em_decisions(out)[0]))
-            checks.append(f"{system}{' ' + variant if variant else ''}: "
-                          + ("same kept set at every worker count" if all(s == sets[0] for s in sets) else
-                             "KEPT SETS DIFFER BETWEEN WORKER COUNTS: " + ", ".join(str(len(s)) for s in sets)))  # fmt: skip
-        print("\nDocuments are matched by WARC-Record-ID (both keep it: datatrove's `id`, edumix's "
-              f"metadata.warc_record_id); {len(urls)} distinct URLs among {len(em_html)} HTML records"
-              f"{f' ({dup_urls} URLs occur more than once)' if dup_urls else ', so this is matching by URL'}.")  # fmt: skip
-        for c in checks:
-            print(f"  {c}")
-        dt_filter_counts = Counter(v for v in dt_removed.values())
-        summary = {}
+            same = all(x == sets[0] for x in sets)
+            print(f"  {system}{' ' + variant if variant else ''}: "
+                  + ("the same kept set at every worker count" if same else
+                     "KEPT SETS DIFFER BETWEEN WORKER COUNTS: " + ", ".join(str(len(x)) for x in sets)))  # fmt: skip
+        ctx = {
+            "dt_kept": dt_kept, "dt_removed": dt_removed, "dt_read": dt_read, "dt_skipped": dt_skipped,
+            "urls": urls, "word_split": {"matched": "datatrove", "defaults": "whitespace"},
+        }  # fmt: skip
+        em_tallies = {}
         for system, variant in variants:
-            if system != "edumix":
-                continue
-            em_kept, em_removed = em_decisions(results[(system, variant, w0)]["output"])
-            summary[variant] = agreement(variant, read_ids, dt_kept, dt_removed, em_kept, em_removed,
-                                         {**em_html, **dt_read}, args.examples)  # fmt: skip
-            em_counts_by = Counter((s, r) for s, r, _, _ in em_removed.values())
-            rows = [[f"{s}:{r}", str(n)] for (s, r), n in sorted(em_counts_by.items(), key=lambda kv: -kv[1])]
-            print_table(f"edumix ({variant}) drops by stage:reason", ["reason", "docs"], rows)
-        rows = [[f"{f}:{r}", str(n)] for (f, r), n in sorted(dt_filter_counts.items(), key=lambda kv: -kv[1])]
-        dt_extract_lost = len(read_ids) - len(dt_kept) - len(dt_removed)
-        rows.append(["extract (empty/error/timeout)", str(dt_extract_lost)])
-        print_table("datatrove drops by filter:reason", ["reason", "docs"], rows)
+            if system == "edumix":
+                em_kept, em_removed = em_decisions(results[(system, variant, w0)]["output"])
+                agreement(variant, ctx, em_kept, em_removed, args.examples)
+                em_tallies[variant] = Counter(datatrove_order_reason(r) for r in em_removed.values())
+        reasons = Counter("{}:{}".format(*v) for v in dt_removed.values())
+        reasons["extract:empty/error (datatrove)"] = len(dt_read) - len(dt_kept) - len(dt_removed)
+        for variant, tally in em_tallies.items():
+            for reason in tally:
+                reasons.setdefault(reason.removeprefix("quality:"), 0)
+        order = sorted(reasons, key=lambda r: (-reasons[r], r))
+        rows = []
+        for r in order:
+            rows.append([r, str(reasons[r])] + [str(t.get(r, t.get("quality:" + r, 0))) for t in em_tallies.values()])
+        print_table(
+            "Drops by reason (datatrove: the filter that removed it, exclusion_writer; edumix: rejected/*.parquet)",
+            ["reason", "datatrove", *(f"edumix {v}" for v in em_tallies)],
+            rows,
+            [("edumix's read:non_response are the WARC request/metadata/warcinfo records (datatrove skips them "
+             "silently). edumix runs all 4 filters and lists every failed rule (metadata.failed_rules); its ledger "
+             "reason is the first in edumix's order (gopher_quality, gopher_repetition, fineweb, c4), so this table "
+             "shows, like datatrove, the first failed rule in datatrove's pipeline order.")],
+        )
     finally:
         if args.keep_tmp:
             print(f"\n(temporary directory kept: {tmp})")

@@ -408,6 +408,7 @@ class QualityRules:
         eval_text = res.text[: cfg.max_eval_chars]
 
         # 2. datatrove's filters.
+        c4_passed = None  # datatrove's C4 edits the document it passes: reuse that text
         for name in DATATROVE_FILTERS:
             if not getattr(cfg, name).enabled:
                 continue
@@ -416,7 +417,10 @@ class QualityRules:
             verdict = True
             for attempt in range(2):
                 try:
-                    verdict = f.filter(DTDocument(text=eval_text, id=doc.id))
+                    dt_doc = DTDocument(text=eval_text, id=doc.id)
+                    verdict = f.filter(dt_doc)
+                    if name == "c4_quality" and verdict is True:
+                        c4_passed = dt_doc
                     break
                 except Exception as e:  # noqa: BLE001 -- one document must not take a worker down
                     # spaCy's tokenizer, inside datatrove's memory zones, now and then
@@ -442,12 +446,8 @@ class QualityRules:
                     f"gopher_long_doc: whitespace words of the full text={words_est} "
                     f"> {cfg.gopher_quality.max_doc_words}",
                 )
-        if cfg.c4_quality.enabled and cfg.c4_quality.apply_line_edits and not any(
-            r.startswith("c4_quality:") for r in failed
-        ):
-            edited = DTDocument(text=eval_text, id=doc.id)
-            if self.datatrove_filter("c4_quality", lang, relax).filter(edited) is True and not truncated:
-                res.text = edited.text
+        if cfg.c4_quality.apply_line_edits and c4_passed is not None and not truncated:
+            res.text = c4_passed.text
 
         # 3. Dirty words.
         if self.dirty is not None and not skipped("dirty_words"):
