@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
-import json
 import logging
 import os
 import shutil
@@ -72,13 +70,13 @@ from edumix.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
 from edumix.record import Document, RawRecord  # noqa: E402
 from filters.extract import Extractor, trafilatura_options  # noqa: E402
 from pipelines.formats import iter_records  # noqa: E402
+from benchmarks.eval_pages import EVAL_SUBDIR, choose_eval_pages  # noqa: E402
 
 REAL_WARCS = (
     "warc/commoncrawl_sample/warcfile.warc.gz",
     "warc/dolma_wget/*.warc.gz",
     "warc/whirlwind_cc2024/whirlwind.warc.gz",
 )
-EVAL_SUBDIR = Path("extraction") / "trafilatura_eval"
 EVAL_SHARDS = 4  # several files, so multi_processing has files to spread over workers
 MIN_READ_SECONDS = 0.25
 MP_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
@@ -139,25 +137,10 @@ def write_warc_response(writer: WARCWriter, url: str, body: bytes, content_type:
 
 def eval_workload(root: Path, pages: int, tmp: Path) -> Workload | None:
     """A fixed sample of the trafilatura eval pages, as HTTP responses in EVAL_SHARDS WARCs."""
-    eval_dir = root / EVAL_SUBDIR
-    index = eval_dir / "evaldata.json"
-    if pages <= 0 or not index.is_file():
-        print(f"note: {index} not found (or --eval-pages 0); skipping workload 'eval'")
+    chosen = choose_eval_pages(root, pages)
+    if not chosen:
+        print(f"note: {root / EVAL_SUBDIR} not found (or --eval-pages 0); skipping workload 'eval'")
         return None
-    data = json.loads(index.read_text())
-    ranked = sorted(data, key=lambda k: hashlib.sha256(f"0:{k}".encode()).hexdigest())
-    chosen: list[tuple[str, Path]] = []
-    seen: set[str] = set()
-    for key in ranked:
-        name = data[key]["file"]
-        path = eval_dir / "html" / (name if name.endswith(".gz") else name + ".gz")
-        if name in seen or not path.is_file():
-            continue
-        seen.add(name)
-        url = key if key.startswith(("http://", "https://")) else f"http://trafilatura-eval.invalid/{name}"
-        chosen.append((url, path))
-        if len(chosen) == pages:
-            break
     files = [tmp / f"eval-{i:02d}.warc.gz" for i in range(min(EVAL_SHARDS, len(chosen)))]
     handles = [open(f, "wb") for f in files]
     try:

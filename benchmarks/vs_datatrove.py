@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -67,7 +66,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/vs_datatrove.py`
     sys.path.insert(0, str(REPO))
 
-EVAL_SUBDIR = Path("extraction") / "trafilatura_eval"
+from benchmarks.eval_pages import choose_eval_pages  # noqa: E402
+
 REAL_WARCS = ("warc/commoncrawl_sample/warcfile.warc.gz", "warc/dolma_wget/*.warc.gz")
 EVAL_SHARDS = 4
 DT_TASKS = 4
@@ -107,23 +107,8 @@ def build_inputs(root: Path, pages: int, dest: Path) -> dict[str, str]:
 
     dest.mkdir(parents=True)
     described: dict[str, str] = {}
-    eval_dir = root / EVAL_SUBDIR
-    index = eval_dir / "evaldata.json"
-    if pages > 0 and index.is_file():
-        data = json.loads(index.read_text())
-        ranked = sorted(data, key=lambda k: hashlib.sha256(f"0:{k}".encode()).hexdigest())
-        chosen: list[tuple[str, Path]] = []
-        seen: set[str] = set()
-        for key in ranked:
-            name = data[key]["file"]
-            path = eval_dir / "html" / (name if name.endswith(".gz") else name + ".gz")
-            if name in seen or not path.is_file():
-                continue
-            seen.add(name)
-            url = key if key.startswith(("http://", "https://")) else f"http://trafilatura-eval.invalid/{name}"
-            chosen.append((url, path))
-            if len(chosen) == pages:
-                break
+    chosen = choose_eval_pages(root, pages)
+    if chosen:
         n_files = min(EVAL_SHARDS, len(chosen))
         with contextlib.ExitStack() as stack:
             handles = [stack.enter_context(open(dest / f"eval-{i:02d}.warc.gz", "wb")) for i in range(n_files)]
@@ -133,7 +118,7 @@ def build_inputs(root: Path, pages: int, dest: Path) -> dict[str, str]:
         for i in range(n_files):
             described[f"eval-{i:02d}.warc.gz"] = f"trafilatura eval pages ({len(chosen[i::n_files])})"
     else:
-        print(f"note: {index} not found (or --pages 0): no eval pages")
+        print(f"note: no trafilatura eval pages under {root} (or --pages 0)")
     for pattern in REAL_WARCS:
         for src in sorted(root.glob(pattern)):
             name = f"real-{src.parent.name}-{src.name}"

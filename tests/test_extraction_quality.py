@@ -4,14 +4,8 @@ The scoring code lives in benchmarks/extraction_quality.py; this pins the number
 for the edumix default setting on the benchmark's fixed 250-page sample (seed 0).
 """
 
-import sys
-from pathlib import Path
 
 from shared_data import shared
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # benchmarks/ is not an installed package
-    sys.path.insert(0, str(REPO))
 
 from benchmarks.extraction_quality import (  # noqa: E402
     DEFAULT_SAMPLE,

@@ -4,15 +4,20 @@ robustness, and precision/recall floors on human labels."""
 
 import collections
 import pickle
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from datatrove.data import Document as DTDocument
 from datatrove.pipeline.filters.gopher_repetition_filter import GopherRepetitionFilter
 from shared_data import shared
 
+from benchmarks.filters_eval import (
+    EDUMIX_RULES,
+    evaluate_rows,
+    load_rows,
+    rule_table,
+    summary,
+)
 from edumix.config import FiltersConfig
 from edumix.record import Document, Drop
 from filters.heuristics import (
@@ -24,21 +29,9 @@ from filters.heuristics import (
     signal_names,
     token_counts,
 )
+from filters.langid import LanguageIdentifier
 from filters.rules_dirty_words import DirtyWords
 from filters.rules_kl import windowed_kl
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # benchmarks/ is not an installed package
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.filters_eval import (
-    EDUMIX_RULES,
-    evaluate_rows,
-    load_rows,
-    rule_table,
-    summary,
-)
-from filters.langid import LanguageIdentifier
 
 
 def doc(text: str, lang=None, id="d1") -> Document:

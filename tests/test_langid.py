@@ -1,13 +1,12 @@
 """Language ID (filters/langid.py): offline model, accuracy floors on human labels, drop
 rules, robustness."""
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from shared_data import shared
 
+from benchmarks.filters_eval import ISO3_TO_LABEL, langid_accuracy, load_rows
 from edumix.config import LangIdConfig
 from edumix.record import Document, Drop
 from filters.langid import (
@@ -16,12 +15,6 @@ from filters.langid import (
     sample_text,
     supported_languages,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # benchmarks/ is not an installed package
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.filters_eval import ISO3_TO_LABEL, langid_accuracy, load_rows
 
 
 def doc(text: str, **kw) -> Document:

@@ -18,8 +18,6 @@ import pytest
 from shared_data import shared
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # benchmarks/ is not an installed package
-    sys.path.insert(0, str(REPO))
 
 from benchmarks.pii_eval import as_spans, load_eval, score  # noqa: E402
 from edumix.config import PiiConfig  # noqa: E402
