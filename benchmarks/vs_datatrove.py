@@ -154,6 +154,7 @@ def edumix_config(variant: str):
             default_language="en",
             relax_code_math=False,
             signals=False,
+            evaluate_all=False,  # stop at the first failed rule, as datatrove's pipeline does
             max_eval_chars=1_000_000_000,
             gopher_quality={"word_split": "datatrove"},
             c4_quality={"apply_line_edits": True},

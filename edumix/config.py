@@ -288,6 +288,10 @@ class FiltersConfig(_Section):
     adapt_to_language: bool = True
     max_eval_chars: int = Field(300_000, ge=1_000)
     signals: bool = True  # record every check's value, not only the verdicts
+    # Run every rule on every document (needed for the rule-overlap matrix and for
+    # tuning). false in drop mode stops at the first failed rule, as datatrove does:
+    # faster, but a dropped document names only that rule.
+    evaluate_all: bool = True
     relax_code_math: bool = True
     dirty_words_file: str | None = None  # added to the default list (--dirty-words-file)
     code_math: CodeMathConfig = CodeMathConfig()

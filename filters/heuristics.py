@@ -409,7 +409,12 @@ class QualityRules:
 
         # 2. datatrove's filters.
         c4_passed = None  # datatrove's C4 edits the document it passes: reuse that text
+        def settled() -> bool:  # drop mode without evaluate_all: the first failure decides
+            return bool(failed) and cfg.mode == "drop" and not cfg.evaluate_all
+
         for name in DATATROVE_FILTERS:
+            if settled():
+                break
             if not getattr(cfg, name).enabled:
                 continue
             f = self.datatrove_filter(name, lang, relax)
@@ -450,7 +455,7 @@ class QualityRules:
             res.text = c4_passed.text
 
         # 3. Dirty words.
-        if self.dirty is not None and not skipped("dirty_words"):
+        if self.dirty is not None and not skipped("dirty_words") and not settled():
             hits, tokens, ratio = self.dirty.measure(eval_text)
             sig["dirty_words.hits"] = float(hits)
             sig["dirty_words.ratio"] = round(ratio, 6)
@@ -460,7 +465,7 @@ class QualityRules:
 
         # 4. KL divergence against the corpus distribution of the document's language.
         kl = cfg.kl
-        if kl.enabled and corpus_dist is not None and not skipped("kl_outlier"):
+        if kl.enabled and corpus_dist is not None and not skipped("kl_outlier") and not settled():
             dist = corpus_dist.get(lang) if isinstance(corpus_dist, Mapping) else corpus_dist
             if dist is not None and dist.total_tokens >= kl.min_corpus_tokens:
                 scored = windowed_kl(eval_text, dist, kl.window, kl.windows, kl.prior, kl.min_doc_tokens)

@@ -73,3 +73,14 @@ def test_language_id_stage_tags_every_document():
     assert stats == {("langid", "languages/de"): 1, ("langid", "languages/en"): 2}
     kept, dropped, _ = run_stage(LanguageId(LangIdConfig(allowed=("en",))), [*docs()[:2], german])
     assert [d.reason for d in dropped] == ["lang_not_allowed"] and len(kept) == 2
+
+
+def test_stopping_at_the_first_failed_rule_drops_the_same_documents():
+    _, every, _ = run_stage(QualityFilter(FiltersConfig()), docs())
+    _, first, stats = run_stage(QualityFilter(FiltersConfig(evaluate_all=False)), docs())
+    assert sorted(d.doc.id for d in first) == sorted(d.doc.id for d in every)
+    full = {d.doc.id: d.doc.metadata["failed_rules"].split(",") for d in every}
+    for d in first:  # the rules up to the first datatrove failure, in the same order
+        rules = d.doc.metadata["failed_rules"].split(",")
+        assert rules == full[d.doc.id][: len(rules)] and d.reason == rules[0]
+    assert sum(len(r) for r in full.values()) > sum(len(d.doc.metadata["failed_rules"].split(",")) for d in first)
