@@ -70,7 +70,7 @@ from edumix.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
 from edumix.record import Document, RawRecord  # noqa: E402
 from filters.extract import Extractor, trafilatura_options  # noqa: E402
 from pipelines.formats import iter_records  # noqa: E402
-from benchmarks.eval_pages import EVAL_SUBDIR, choose_eval_pages  # noqa: E402
+from benchmarks.common import EVAL_SUBDIR, TINY_HTML, choose_eval_pages, shared_data  # noqa: E402
 
 REAL_WARCS = (
     "warc/commoncrawl_sample/warcfile.warc.gz",
@@ -80,15 +80,6 @@ REAL_WARCS = (
 EVAL_SHARDS = 4  # several files, so multi_processing has files to spread over workers
 MIN_READ_SECONDS = 0.25
 MP_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-TINY_HTML = (
-    b"<html><head><title>Tiny</title></head><body><article><h1>Tiny page</h1>"
-    b"<p>A single short paragraph of text, long enough for trafilatura to keep it as the "
-    b"main content of this page, which exists only to time fixed costs.</p></article></body></html>"
-)
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 # --------------------------------------------------------------------------- workloads

@@ -66,22 +66,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/vs_datatrove.py`
     sys.path.insert(0, str(REPO))
 
-from benchmarks.eval_pages import choose_eval_pages  # noqa: E402
+from benchmarks.common import TINY_HTML, choose_eval_pages, shared_data  # noqa: E402
 
 REAL_WARCS = ("warc/commoncrawl_sample/warcfile.warc.gz", "warc/dolma_wget/*.warc.gz")
 EVAL_SHARDS = 4
 DT_TASKS = 4
 MP_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers={n}"]
 DT_FILTERS = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
-TINY_HTML = (
-    b"<html><head><title>Tiny</title></head><body><article><h1>Tiny page</h1>"
-    b"<p>A single short paragraph of text, long enough for trafilatura to keep it as the "
-    b"main content of this page, which exists only to time fixed costs.</p></article></body></html>"
-)
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 # --------------------------------------------------------------------------- input

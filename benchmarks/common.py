@@ -1,12 +1,24 @@
-"""The fixed sample of trafilatura's eval pages that the throughput benchmarks wrap in WARCs."""
+"""Pieces the throughput benchmarks share: where the shared data is, the fixed sample of
+trafilatura's eval pages they wrap in WARCs, and a tiny page to time fixed costs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
 EVAL_SUBDIR = Path("extraction") / "trafilatura_eval"
+TINY_HTML = (
+    b"<html><head><title>Tiny</title></head><body><article><h1>Tiny page</h1>"
+    b"<p>A single short paragraph of text, long enough for trafilatura to keep it as the "
+    b"main content of this page, which exists only to time fixed costs.</p></article></body></html>"
+)
+
+
+def shared_data() -> Path:
+    return Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 def choose_eval_pages(root: Path, pages: int) -> list[tuple[str, Path]]:
