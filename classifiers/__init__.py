@@ -1,4 +1,6 @@
-"""Model-based scoring stages (quality, educational level, domain): plain Python, no Beam.
+"""Model-based scoring (quality, educational level, domain): plain Python, no Beam.
 
-Empty until the classifier issue lands; stages here plug into `pipelines.stage.ApplyStage`.
+fastText classifiers shipped as classifiers/models/{quality,edu,domain}.ftz; see classifiers.models
+(QualityClassifier, EduClassifier, DomainClassifier) and scripts/train_default_classifiers.py.
+Stages that use them plug into `pipelines.stage.ApplyStage`.
 """

@@ -304,6 +304,35 @@ class FiltersConfig(_Section):
     kl: KLConfig = KLConfig()
 
 
+class ClassifyConfig(_Section):
+    """fasttext quality, educational-level and domain classifiers (classifiers/)."""
+
+    enabled: bool = True
+    # Model files; null = the defaults shipped in classifiers/models/.
+    quality_model: str | None = None
+    edu_model: str | None = None
+    domain_model: str | None = None
+    # Educational tiers from the expected 0-5 score: A >= tier_a, B >= tier_b, else C.
+    tier_a: float = Field(3.0, ge=0, le=5)
+    tier_b: float = Field(2.0, ge=0, le=5)
+    # Optional filters: below these a document is dropped as model_filter:<name>.
+    min_quality: float | None = Field(None, ge=0, le=1)
+    min_edu: float | None = Field(None, ge=0, le=5)
+    # Languages other than these are the `multilingual` domain (from language ID).
+    english: tuple[str, ...] = ("en",)
+    # Second opinion for the domain: the code/math detectors of filters/rules_codemath.py.
+    # The fasttext domain model learned from pure source files and LaTeX-heavy math, so it
+    # calls tutorials (prose + code blocks) and plain-text math "general".
+    code_threshold: float | None = Field(0.15, ge=0, le=1)
+    math_threshold: float | None = Field(0.2, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self):
+        if self.tier_b > self.tier_a:
+            raise ValueError(f"tier_b ({self.tier_b}) must not exceed tier_a ({self.tier_a})")
+        return self
+
+
 class OutputConfig(_Section):
     docs_per_shard: int = Field(50_000, gt=0)
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
@@ -319,6 +348,7 @@ class RunConfig(_Section):
     langid: LangIdConfig = LangIdConfig()
     filters: FiltersConfig = FiltersConfig()
     pii: PiiConfig = PiiConfig()
+    classify: ClassifyConfig = ClassifyConfig()
     output: OutputConfig = OutputConfig()
 
     def config_hash(self) -> str:

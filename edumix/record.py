@@ -26,6 +26,12 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("source_format", pa.string(), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("lang", pa.string()),
+        # Classifier outputs (classifiers/): they drive tiers and the data mix.
+        pa.field("quality_score", pa.float64()),  # P(high quality)
+        pa.field("edu_score", pa.float64()),  # expected educational value, 0-5
+        pa.field("edu_tier", pa.string()),  # A | B | C
+        pa.field("domain", pa.string()),  # general | math | code | multilingual
+        pa.field("domain_score", pa.float64()),
         pa.field("metadata", pa.map_(pa.string(), pa.string())),
         pa.field("signals", pa.map_(pa.string(), pa.float64())),
         pa.field("scores", pa.map_(pa.string(), pa.float64())),
@@ -82,6 +88,11 @@ class Document:
     source_format: str
     text: str
     lang: str | None = None
+    quality_score: float | None = None
+    edu_score: float | None = None
+    edu_tier: str | None = None
+    domain: str | None = None
+    domain_score: float | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)

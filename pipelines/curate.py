@@ -18,6 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from edumix.config import RunConfig
 
+from .classify import Classify
 from .dedup import dedup_stages
 from .extract import ExtractText
 from .pii import PiiScrub
@@ -81,6 +82,8 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
         docs = stage("quality", docs | "quality" >> QualityFilter(cfg.filters))
     if cfg.pii.enabled:
         docs = stage("pii", docs | "pii" >> PiiScrub(cfg.pii))
+    if cfg.classify.enabled:
+        docs = stage("classify", docs | "classify" >> Classify(cfg.classify))
     # Later stages plug in here, one `stage(...)` line each.
 
     dropped = drops | "AllDrops" >> beam.Flatten()

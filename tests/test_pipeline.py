@@ -55,7 +55,8 @@ def test_accounting_identity_holds_exactly(real_run):
     assert report["input_records"] == report["kept"] + report["dropped_total"]
     assert report["dropped_total"] == sum(n for reasons in report["dropped"].values() for n in reasons.values())
     assert [s["stage"] for s in report["stages"]] == [
-        "read", "extract", "langid", "url_dedup", "exact_dedup", "quality", "minhash_dedup", "line_dedup", "pii"
+        "read", "extract", "langid", "url_dedup", "exact_dedup", "quality", "minhash_dedup", "line_dedup", "pii",
+        "classify",
     ]  # fmt: skip
     assert report["stages"][-1]["out"] == report["kept"] == read_dir(out / "shards").num_rows
     for before, after in zip(report["stages"], report["stages"][1:]):

@@ -1,0 +1,101 @@
+"""The three default classifiers: load once, predict a batch of texts.
+
+    q = QualityClassifier.load()          # classifiers/models/quality.ftz
+    q.predict(["some text", ...])         # -> [P(high quality) in [0, 1], ...]
+    e = EduClassifier.load()
+    e.predict(texts)                      # -> [expected edu score in [0, 5], ...]
+    EduClassifier.tier(score)             # -> "A" (>= 3) / "B" (>= 2) / "C"
+    d = DomainClassifier.load()
+    d.predict(texts)                      # -> [DomainPrediction(label="code", prob=0.97), ...]
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from classifiers.fasttext_model import TASK_LABELS, predict_proba
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+
+def default_model_path(task: str) -> Path:
+    return MODELS_DIR / f"{task}.ftz"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    pass
+
+
+class _FastTextClassifier:
+    task: ClassVar[str]
+
+    def __init__(self, model, path: Path):
+        self.model = model
+        self.path = path
+        self.labels = TASK_LABELS[self.task]
+        got = {lab.removeprefix("__label__") for lab in model.get_labels()}
+        if got != set(self.labels):
+            raise ValueError(f"{path}: model labels {sorted(got)} are not the {self.task!r} labels {list(self.labels)}")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None):
+        """Load the model file (default: the shipped classifiers/models/<task>.ftz)."""
+        import fasttext
+
+        p = Path(path) if path is not None else default_model_path(cls.task)
+        if not p.is_file():
+            raise ModelNotFoundError(
+                f"{cls.__name__}: model file not found: {p}. Train the default models with "
+                f"`python scripts/train_default_classifiers.py` or pass path=...")
+        fasttext.FastText.eprint = lambda *a, **k: None  # silence fastText's load_model warning
+        return cls(fasttext.load_model(str(p)), p)
+
+    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Per text, {label: probability} over all labels of the model."""
+        return predict_proba(self.model, list(texts), self.labels)
+
+
+class QualityClassifier(_FastTextClassifier):
+    task = "quality"
+
+    def predict(self, texts: Sequence[str]) -> list[float]:
+        """P(high quality) in [0, 1] per text."""
+        return [p["high"] for p in self.predict_proba(texts)]
+
+
+class EduClassifier(_FastTextClassifier):
+    task = "edu"
+    DEFAULT_THRESHOLDS: ClassVar[tuple[float, float]] = (3.0, 2.0)  # (A, B)
+
+    def predict(self, texts: Sequence[str]) -> list[float]:
+        """Educational value in [0, 5]: expected score sum_k k * P(k) over the class probabilities."""
+        return [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in self.predict_proba(texts)]
+
+    @staticmethod
+    def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:
+        """"A" if score >= thresholds[0], "B" if score >= thresholds[1], else "C"."""
+        a, b = thresholds
+        if a < b:
+            raise ValueError(f"thresholds must be (A, B) with A >= B, got {tuple(thresholds)}")
+        return "A" if score >= a else "B" if score >= b else "C"
+
+
+@dataclass(frozen=True)
+class DomainPrediction:
+    label: str  # "general" | "math" | "code"
+    prob: float
+
+
+class DomainClassifier(_FastTextClassifier):
+    task = "domain"
+
+    def predict(self, texts: Sequence[str]) -> list[DomainPrediction]:
+        """Most probable domain and its probability per text."""
+        out = []
+        for p in self.predict_proba(texts):
+            lab = max(self.labels, key=lambda k: p[k])  # ties -> first label in TASK_LABELS order
+            out.append(DomainPrediction(lab, p[lab]))
+        return out

@@ -1,0 +1,153 @@
+"""Default fastText classifiers (classifiers/models/*.ftz): load, predict, held-out floors, sanity.
+
+Held-out floors were measured with
+    .venv/bin/python scripts/train_default_classifiers.py      (seed 0, 25 epochs, thread=1)
+on the deterministic 80/20 split (sha1 of text / HPLT doc id) of $EDUMIX_SHARED_DATA:
+    quality: accuracy 0.944, F1(low) 0.764, F1(high) 0.968
+    edu:     accuracy 0.897, macro-F1 0.837, F1(score>=3 vs label>=3) 0.930
+    domain:  accuracy 0.993, F1 general 0.996 / math 0.991 / code 0.982
+The floors below leave ~0.03-0.05 slack.
+"""
+import pytest
+from shared_data import shared
+
+from classifiers.fasttext_model import evaluate, normalize, split
+from classifiers.models import (
+    DomainClassifier,
+    DomainPrediction,
+    EduClassifier,
+    ModelNotFoundError,
+    QualityClassifier,
+    default_model_path,
+)
+
+CODE = '''import json
+
+def read_config(path):
+    with open(path) as fh:
+        data = json.load(fh)
+    for key, value in data.items():
+        if value is None:
+            raise ValueError(f"missing {key}")
+    return data
+'''
+# The math seed data is LaTeX-rich (Stacks, HoTT, Open Logic, AATA): the domain model keys on "$...$"
+# math; a plain-text proof without LaTeX is classified "general" (see test_plain_text_math_known_limitation).
+MATH = (r"Lemma 2.1. Let $G$ be a group and let $H$ be a subgroup of $G$. Then the left cosets of $H$ partition "
+        r"$G$. Proof. Suppose $g \in aH \cap bH$. Then $g = ah_1 = bh_2$ for some $h_1, h_2 \in H$, hence "
+        r"$a = b h_2 h_1^{-1}$ and $aH = bH$. Every element $g$ lies in $gH$, so the cosets cover $G$.")
+PLAIN_MATH = ("Theorem. For every integer n >= 1, the sum 1 + 2 + ... + n equals n(n+1)/2. Proof. We proceed by "
+        "induction on n. For n = 1 both sides equal 1. Suppose the identity holds for n. Then 1 + ... + n + (n+1) "
+        "= n(n+1)/2 + (n+1) = (n+1)(n+2)/2, which is the statement for n+1. This completes the proof.")
+TEXTBOOK = ("Photosynthesis is the process by which plants, algae and some bacteria convert light energy into "
+            "chemical energy. In the chloroplasts, light is absorbed by chlorophyll. The energy is used to split "
+            "water molecules, releasing oxygen, and to produce ATP and NADPH. In the Calvin cycle these molecules "
+            "are then used to fix carbon dioxide into glucose. For example, a leaf exposed to sunlight produces "
+            "sugars that the plant uses for growth. Understanding this process helps explain why plants need "
+            "both light and water.")
+SPAM = ("BEST CHEAP WATCHES ONLINE!!! Buy now, cheap loans, casino bonus, click here, free download, best price, "
+        "discount, top 10 best deals 2023 >> Click here >> Home | About | Contact | Login | Register | Cart (0) | "
+        "Privacy Policy | Terms | Sitemap © 2023 All rights reserved")
+TEXTS = [CODE, MATH, TEXTBOOK, SPAM, "", "x"]
+
+
+@pytest.fixture(scope="module")
+def quality():
+    return QualityClassifier.load()
+
+
+@pytest.fixture(scope="module")
+def edu():
+    return EduClassifier.load()
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return DomainClassifier.load()
+
+
+@pytest.mark.parametrize("task", ["quality", "edu", "domain"])
+def test_shipped_model_files_are_small(task):
+    path = default_model_path(task)
+    assert path.is_file(), path
+    assert path.stat().st_size <= 2_000_000
+
+
+def test_missing_model_gives_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="model file not found"):
+        EduClassifier.load(tmp_path / "nope.ftz")
+
+
+def test_normalize_is_one_bounded_lowercase_line():
+    out = normalize("Hello\nWORLD\t" + "a" * 10_000 + " __label__x")
+    assert "\n" not in out and out == out.lower() and len(out) <= 4000 * 2
+    assert "__label__" not in normalize("x __label__code y")
+
+
+def test_predict_batch_shapes_and_ranges(quality, edu, domain):
+    q, e, d = quality.predict(TEXTS), edu.predict(TEXTS), domain.predict(TEXTS)
+    assert len(q) == len(e) == len(d) == len(TEXTS)
+    assert all(0.0 <= p <= 1.0 for p in q)
+    assert all(0.0 <= s <= 5.0 for s in e)
+    assert all(isinstance(x, DomainPrediction) and x.label in ("general", "math", "code") and 0 <= x.prob <= 1
+               for x in d)
+    assert quality.predict([]) == [] and edu.predict([]) == [] and domain.predict([]) == []
+
+
+def test_tier():
+    assert EduClassifier.tier(3.0) == "A" and EduClassifier.tier(2.5) == "B" and EduClassifier.tier(1.99) == "C"
+    assert EduClassifier.tier(3.5, thresholds=(4.0, 3.0)) == "B"
+    with pytest.raises(ValueError):
+        EduClassifier.tier(1.0, thresholds=(1.0, 2.0))
+
+
+def test_sanity_on_hand_written_texts(quality, edu, domain):
+    d = domain.predict([CODE, MATH, TEXTBOOK])
+    assert [x.label for x in d] == ["code", "math", "general"]
+    s_book, s_spam = edu.predict([TEXTBOOK, SPAM])
+    assert EduClassifier.tier(s_book) in ("A", "B")
+    assert EduClassifier.tier(s_spam) == "C"
+    assert s_book > s_spam
+    q_book, q_spam = quality.predict([TEXTBOOK, SPAM])
+    assert q_book > q_spam
+
+
+def test_predictions_are_deterministic(quality, edu, domain):
+    assert quality.predict(TEXTS) == quality.predict(TEXTS) == QualityClassifier.load().predict(TEXTS)
+    assert edu.predict(TEXTS) == EduClassifier.load().predict(TEXTS)
+    assert domain.predict(TEXTS) == domain.predict(list(reversed(TEXTS)))[::-1]
+
+
+@pytest.mark.xfail(reason="weak labels: math seed data is LaTeX; plain-text proofs come out 'general'", strict=False)
+def test_plain_text_math_known_limitation(domain):
+    assert domain.predict([PLAIN_MATH])[0].label == "math"
+
+
+@pytest.fixture(scope="module")
+def heldout():
+    shared("seed", "edu_high.jsonl")
+    shared("quality", "hplt_v2_dev")
+    from classifiers.training_data import build_rows
+    return {task: split(rows)[1] for task, rows in build_rows().items()}
+
+
+def test_heldout_quality(quality, heldout):
+    m = evaluate("quality", quality.model, heldout["quality"])
+    assert m.n_heldout == 842
+    assert m.accuracy >= 0.91
+    assert m.per_class["low"]["f1"] >= 0.71 and m.per_class["high"]["f1"] >= 0.94
+
+
+def test_heldout_edu(edu, heldout):
+    m = evaluate("edu", edu.model, heldout["edu"])
+    assert m.n_heldout == 824
+    assert m.accuracy >= 0.86 and m.macro_f1 >= 0.79
+    assert m.extra["F1(score>=3 vs label>=3)"] >= 0.90
+
+
+def test_heldout_domain(domain, heldout):
+    m = evaluate("domain", domain.model, heldout["domain"])
+    assert m.n_heldout == 675
+    assert m.accuracy >= 0.97
+    for lab in ("general", "math", "code"):
+        assert m.per_class[lab]["f1"] >= 0.95, lab
