@@ -181,6 +181,50 @@ def report(
     print_summary(data, run_dir, full_stats=stats)
 
 
+classifiers_app = typer.Typer(help="Train the fasttext quality / edu / domain classifiers.", no_args_is_help=True)
+app.add_typer(classifiers_app, name="classifiers")
+
+
+@classifiers_app.command("train")
+def classifiers_train(
+    task: Annotated[str, typer.Option(help="quality (low|high), edu (0-5) or domain (general|math|code).")],
+    data: Annotated[Path, typer.Option(help="JSONL with `text` and `label` per line.")],
+    out: Annotated[Path, typer.Option(help="Model file to write (quantized .ftz).")],
+    seed: Annotated[int, typer.Option(help="Training seed (training runs on one thread: reproducible).")] = 0,
+    epochs: Annotated[int, typer.Option(min=1)] = 25,
+    heldout: Annotated[float, typer.Option(help="Held-out share, split by a hash of the text.")] = 0.2,
+) -> None:
+    """Train one classifier on your labels; prints held-out precision/recall/F1.
+
+    Use the model in a run with `classify.<task>_model: PATH` in the run config.
+    """
+    import json
+
+    from classifiers.fasttext_model import TASK_LABELS, Example, train
+
+    if task not in TASK_LABELS:
+        _fail(f"--task must be one of {', '.join(TASK_LABELS)}")
+    if not data.is_file():
+        _fail(f"--data not found: {data}")
+    rows = []
+    with open(data, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                rows.append(Example(text=obj["text"], label=str(obj["label"]), key=obj.get("id") or obj["text"]))
+            except (ValueError, KeyError, TypeError) as e:
+                _fail(f"{data}:{n}: expected a JSON object with text and label ({e})")
+    bad = sorted({r.label for r in rows} - set(TASK_LABELS[task]))
+    if bad:
+        _fail(f"labels {bad} are not {task} labels ({', '.join(TASK_LABELS[task])})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    metrics = train(task, rows, out, seed=seed, epochs=epochs, heldout_fraction=heldout)
+    typer.echo(metrics.table())
+    typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes)")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"edumix {__version__}")

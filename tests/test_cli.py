@@ -97,3 +97,28 @@ def test_dirty_words_file_option(tmp_path):
     assert report["dropped"].get("quality", {}).get("dirty_words") == 1
     missing = runner.invoke(app, [*args[:-1], str(tmp_path / "nope.txt"), "--overwrite"])
     assert missing.exit_code == 2 and "--dirty-words-file not found" in missing.output
+
+
+def test_classifiers_train_on_user_labels(tmp_path):
+    code = ["def f{i}(x):\n    return x * {i} + sum(range({i}))", "for i in range({i}):\n    print(i, {i})"]
+    prose = ["The river number {i} flows slowly through the green valley towards the sea.",
+             "Our town festival {i} brings music, food and dancing to the old market square."]  # fmt: skip
+    math = ["Let $x_{i} = {i}$; then $x^2 + {i}x = 0$ has roots $0$ and $-{i}$. \\qed",
+            "Lemma {i}. For all $n \\ge {i}$, $\\sum_{{k=1}}^n k = n(n+1)/2$. Proof by induction."]  # fmt: skip
+    rows = [{"text": t.format(i=i), "label": lab} for i in range(60)
+            for lab, ts in (("code", code), ("general", prose), ("math", math)) for t in ts]  # fmt: skip
+    data = tmp_path / "labels.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "domain.ftz"
+    result = runner.invoke(app, ["classifiers", "train", "--task", "domain", "--data", str(data), "--out", str(out),
+                                 "--epochs", "5"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0 and "code" in result.output
+    from classifiers.models import DomainClassifier
+
+    (pred,) = DomainClassifier.load(out).predict(["def g(y):\n    return y * 7 + sum(range(7))"])
+    assert pred.label == "code"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "x", "label": "poetry"}) + "\n")
+    result = runner.invoke(app, ["classifiers", "train", "--task", "domain", "--data", str(bad), "--out", str(out)])
+    assert result.exit_code == 2 and "not domain labels" in result.output
