@@ -225,6 +225,38 @@ def classifiers_train(
     typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes)")
 
 
+@classifiers_app.command("annotate")
+def classifiers_annotate(
+    endpoint: Annotated[str, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000")],
+    model: Annotated[str, typer.Option(help="Model name the server expects.")],
+    input_dir: Annotated[Path, typer.Option("--input", help="A run directory (its shards are read).")],
+    out: Annotated[Path, typer.Option(help="Labels JSONL (appended; a re-run resumes).")],
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 4,
+    limit: Annotated[int | None, typer.Option(help="Label at most this many documents.")] = None,
+    max_retries: Annotated[int, typer.Option(min=0)] = 5,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key.")] = "OPENAI_API_KEY",
+) -> None:
+    """Label documents' educational value (0-5) with an LLM, for `classifiers train --task edu`."""
+    import os
+
+    from classifiers.annotate import AnnotateConfig, annotate, failed_path, shard_documents
+    from pipelines.progress import progress_bar
+
+    cfg = AnnotateConfig(
+        endpoint=endpoint, model=model, api_key=os.environ.get(api_key_env),
+        concurrency=concurrency, max_retries=max_retries,
+    )  # fmt: skip
+    try:
+        docs = shard_documents(input_dir, limit)
+        with progress_bar(total=limit, unit="doc", desc="annotate") as bar:
+            counts = annotate(cfg, docs, out, progress=bar)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    typer.echo(f"{counts['labelled']} labelled, {counts['skipped']} already done, {counts['failed']} failed")
+    if counts["failed"]:
+        typer.echo(f"failures (tried again on the next run): {failed_path(out)}")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"edumix {__version__}")

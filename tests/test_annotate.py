@@ -1,0 +1,108 @@
+"""The annotation client against a local HTTP server speaking /v1/chat/completions."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from classifiers.annotate import AnnotateConfig, annotate, failed_path, parse_score
+from edumix.cli import app
+
+
+class FakeLLM(BaseHTTPRequestHandler):
+    """Scores a document by the digit after 'doc-'; 'flaky' fails once, 'vague' answers
+    without a score once, 'broken' always errors."""
+
+    calls: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert self.path == "/v1/chat/completions" and body["model"] == "tiny"
+        prompt = body["messages"][0]["content"]
+        doc = prompt.split("<<<\n", 1)[1].split("\n>>>", 1)[0]
+        with self.lock:
+            n = self.calls[doc] = self.calls.get(doc, 0) + 1
+        if "broken" in doc or ("flaky" in doc and n == 1):
+            self.send_response(503)
+            self.end_headers()
+            return
+        reply = "Hard to say." if ("vague" in doc and n == 1) else f"Clear.\nEducational score: **{doc[4]}**"
+        data = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    FakeLLM.calls = {}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeLLM)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def cfg(url, **kw):
+    return AnnotateConfig(endpoint=url, model="tiny", backoff_s=0.01, max_retries=2, timeout_s=10, **kw)
+
+
+@pytest.mark.parametrize(
+    "reply,score",
+    [("Educational score: 4", 4), ("educational score = 2.", 2), ("**Educational Score:** 5", 5),
+     ("... so I give it 3/5", 3), ("Total: 1 point", 1), ("no idea", None), ("Score 7", None)],
+)  # fmt: skip
+def test_parse_score(reply, score):
+    assert parse_score(reply) == score
+
+
+def test_labels_every_document_retrying_flaky_ones(server, tmp_path):
+    docs = [(f"id{i}", f"doc-{i % 6} text {i}") for i in range(12)]
+    docs += [("f", "doc-2 flaky"), ("v", "doc-4 vague"), ("b", "doc-1 broken")]
+    out = tmp_path / "labels.jsonl"
+    counts = annotate(cfg(server, concurrency=3), docs, out)
+    assert counts == {"labelled": 14, "failed": 1, "skipped": 0}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["id"]: r["label"] for r in rows} == {**{f"id{i}": str(i % 6) for i in range(12)}, "f": "2", "v": "4"}
+    assert all(r["text"] for r in rows)  # ready for `classifiers train --task edu`
+    (failure,) = [json.loads(line) for line in failed_path(out).read_text().splitlines()]
+    assert failure["id"] == "b" and "HTTP 503" in failure["error"]
+
+
+def test_resume_skips_what_is_labelled_and_retries_failures(server, tmp_path):
+    docs = [(f"id{i}", f"doc-{i % 6} text {i}") for i in range(8)] + [("b", "doc-1 broken")]
+    out = tmp_path / "labels.jsonl"
+    annotate(cfg(server), docs[:5], out)
+    with open(out, "a") as fh:
+        fh.write('{"id": "torn')  # a crash mid-line
+    counts = annotate(cfg(server), docs, out)
+    assert counts == {"labelled": 3, "failed": 1, "skipped": 5}
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines() if line.endswith("}")]
+    assert sorted(ids) == sorted(f"id{i}" for i in range(8))
+    counts = annotate(cfg(server), docs, out)
+    assert counts == {"labelled": 0, "failed": 1, "skipped": 8}  # the failure is tried again
+
+
+def test_cli_annotates_a_run_directory(server, tmp_path):
+    run = tmp_path / "run"
+    (run / "shards").mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["doc-5 x", "doc-0 y", "doc-3 z"]}),
+                   run / "shards" / "part-00000-of-00001.parquet")  # fmt: skip
+    out = tmp_path / "labels.jsonl"
+    args = ["classifiers", "annotate", "--endpoint", server, "--model", "tiny", "--input", str(run), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "3 labelled" in result.output
+    assert sorted(json.loads(line)["label"] for line in out.read_text().splitlines()) == ["0", "3", "5"]
+    missing = CliRunner().invoke(app, [*args[:7], str(tmp_path / "nope"), *args[8:]])
+    assert missing.exit_code == 2 and "no shards" in missing.output
