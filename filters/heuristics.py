@@ -224,6 +224,12 @@ def _fmt(x) -> str:
     return str(x)
 
 
+def rules_language_of(lang: str | None, cfg) -> str:
+    """The language the rules (and the KL corpus distribution) use for a document:
+    its own, or `default_language` when it has none or it is undetermined."""
+    return lang if lang and lang != "und" else cfg.default_language
+
+
 class QualityRules:
     """Built once per worker from `FiltersConfig` (None: the defaults)."""
 
@@ -347,9 +353,7 @@ class QualityRules:
 
     def evaluate(self, doc: Document, lang: str | None = None, corpus_dist=None) -> RuleResult:
         cfg = self.cfg
-        lang = lang or doc.lang or cfg.default_language
-        if lang == "und":
-            lang = cfg.default_language
+        lang = rules_language_of(lang or doc.lang, cfg)
         text = doc.text or ""
         res = RuleResult(text=text)
         sig = res.signals

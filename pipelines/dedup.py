@@ -137,7 +137,7 @@ class _BandEdges(beam.DoFn):
         sigs = [np.frombuffer(m[1], dtype=np.uint64) for m in members]
         for i in range(1, len(members)):
             for j in range(min(i, self.MAX_CHECKS)):
-                if self._threshold is None or np.mean(sigs[i] == sigs[j]) >= self._threshold:
+                if self._threshold is None or MinHasher.jaccard(sigs[i], sigs[j]) >= self._threshold:
                     yield (labels[j], labels[i])
                     break
             else:

@@ -17,7 +17,7 @@ from apache_beam.pvalue import AsDict, TaggedOutput
 
 from edumix.config import FiltersConfig, LangIdConfig
 from edumix.record import Document, Drop
-from filters.heuristics import QualityRules
+from filters.heuristics import QualityRules, rules_language_of
 from filters.langid import LanguageIdentifier
 from filters.rules_kl import corpus_distribution, token_counts
 
@@ -32,10 +32,6 @@ def LanguageId(cfg: LangIdConfig) -> ApplyStage:  # noqa: N802 - reads like a PT
 
 def _lang_stats(doc: Document):
     yield (f"languages/{doc.lang or 'und'}", 1)
-
-
-def _lang_key(doc: Document, cfg: FiltersConfig) -> str:
-    return doc.lang if doc.lang and doc.lang != "und" else cfg.default_language
 
 
 class _Evaluate(beam.DoFn):
@@ -76,7 +72,7 @@ class QualityFilter(beam.PTransform):
             dists = (
                 docs
                 | "TokenCounts" >> beam.FlatMap(
-                    lambda d: (((_lang_key(d, cfg), k), n) for k, n in
+                    lambda d: (((rules_language_of(d.lang, cfg), k), n) for k, n in
                                token_counts(d.text, kl.vocab_size, kl.max_doc_tokens).items())
                 )  # fmt: skip
                 | "SumTokens" >> beam.CombinePerKey(sum)
