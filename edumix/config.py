@@ -341,6 +341,57 @@ class OutputConfig(_Section):
     rejected_sample_per_reason: int = Field(1_000, ge=0)
 
 
+Domain = Literal["general", "math", "code", "multilingual"]
+Tier = Literal["A", "B", "C"]
+
+
+class PhaseMixConfig(_Section):
+    """One pretraining phase: which tiers it draws from and how many tokens it gets."""
+
+    tiers: tuple[Tier, ...] = ("A", "B", "C")
+    # null = the largest budget that meets every target weight without repeating any
+    # domain (the domain in shortest supply relative to its weight sets it).
+    budget_tokens: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_tiers(self):
+        if not self.tiers:
+            raise ValueError("a phase needs at least one tier")
+        return self
+
+
+class MixConfig(_Section):
+    """The data mix (filters/mixer.py): target domain weights filled to a token budget per
+    phase, written as mix/phase=P/domain=D/tier=T/ shards (Llama 3's ~50/25/17/8 by
+    knowledge domain; Phi-3's phase 2 on the top tier)."""
+
+    enabled: bool = True
+    # The trainer's tokenizer.json (`edumix tokenizer train`); null = an estimate of
+    # ceil(UTF-8 bytes / 4), labelled "estimate" everywhere it is shown.
+    tokenizer: str | None = None
+    targets: dict[Domain, float] = Field(
+        default_factory=lambda: {"general": 0.50, "math": 0.25, "code": 0.17, "multilingual": 0.08}
+    )
+    phases: dict[int, PhaseMixConfig] = Field(
+        default_factory=lambda: {1: PhaseMixConfig(tiers=("A", "B", "C")), 2: PhaseMixConfig(tiers=("A",))}
+    )
+    # Most times one document may be used within a phase (upsampling cap per cell).
+    max_epochs: float = Field(4.0, ge=1.0)
+    # Granularity of the deterministic sampling: a cell hits its token target to within
+    # about 1/hash_buckets of its supply.
+    hash_buckets: int = Field(1024, ge=16, le=65_536)
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if any(w < 0 for w in self.targets.values()) or not sum(self.targets.values()) > 0:
+            raise ValueError(f"targets must be non-negative with a positive sum, got {self.targets}")
+        if abs(sum(self.targets.values()) - 1.0) > 1e-6:
+            raise ValueError(f"targets must sum to 1, got {sum(self.targets.values()):.6g}")
+        if not self.phases:
+            raise ValueError("mix.phases needs at least one phase")
+        return self
+
+
 class RunConfig(_Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
@@ -349,6 +400,7 @@ class RunConfig(_Section):
     filters: FiltersConfig = FiltersConfig()
     pii: PiiConfig = PiiConfig()
     classify: ClassifyConfig = ClassifyConfig()
+    mix: MixConfig = MixConfig()
     output: OutputConfig = OutputConfig()
 
     def config_hash(self) -> str:

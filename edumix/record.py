@@ -32,6 +32,8 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("edu_tier", pa.string()),  # A | B | C
         pa.field("domain", pa.string()),  # general | math | code | multilingual
         pa.field("domain_score", pa.float64()),
+        # Tokens of `text` (filters/tokens.py: the trainer's tokenizer, or a labelled estimate).
+        pa.field("n_tokens", pa.int64()),
         pa.field("metadata", pa.map_(pa.string(), pa.string())),
         pa.field("signals", pa.map_(pa.string(), pa.float64())),
         pa.field("scores", pa.map_(pa.string(), pa.float64())),
@@ -42,6 +44,11 @@ DOCUMENT_SCHEMA = pa.schema(
 REJECTED_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("stage", pa.string(), nullable=False)).append(
     pa.field("reason", pa.string(), nullable=False)
 ).append(pa.field("detail", pa.string()))
+
+
+# A data-mix cell file (mix/phase=P/domain=D/tier=T/): the documents the mixer chose for
+# a phase, each with how many times the phase uses it (deterministic upsampling).
+MIX_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("repeat", pa.int32(), nullable=False))
 
 
 def content_digest(content: bytes) -> str:
@@ -93,6 +100,7 @@ class Document:
     edu_tier: str | None = None
     domain: str | None = None
     domain_score: float | None = None
+    n_tokens: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)

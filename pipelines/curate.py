@@ -17,20 +17,27 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from edumix.config import RunConfig
+from filters.mixer import recipe_hash
+from filters.tokens import TokenCounter
 
 from .classify import Classify
 from .dedup import dedup_stages
 from .extract import ExtractText
+from .mix import CountTokens, DropTokens, MixShards
 from .pii import PiiScrub
 from .quality import LanguageId, QualityFilter
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .report import (
     MANIFEST,
+    MIX_MANIFEST,
     REPORT,
     AccountingError,
+    add_token_funnel,
+    build_mix_manifest,
     build_manifest,
     build_report,
     input_fingerprint,
+    mix_report,
     read_json,
     to_json,
     write_text_atomic,
@@ -43,7 +50,7 @@ log = logging.getLogger(__name__)
 # Beam's DirectRunner first tries PrismRunner, which downloads a binary at start (fails
 # offline). FnApiRunner is the in-process direct runner it falls back to, used directly.
 DEFAULT_RUNNER = "FnApiRunner"
-_RUN_OUTPUTS = ("shards/*", "rejected/*", f"{REPORT}*", f"{MANIFEST}*")
+_RUN_OUTPUTS = ("shards/*", "rejected/*", "mix/*", f"{REPORT}*", f"{MANIFEST}*")
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,14 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
         docs = stage("classify", docs | "classify" >> Classify(cfg.classify))
     # Later stages plug in here, one `stage(...)` line each.
 
+    counted = docs | "tokens" >> CountTokens(cfg.mix)  # drops nothing: not a funnel stage
+    docs = counted["docs"]
+    stats.append(counted[STATS])
+    if cfg.mix.enabled:
+        mix = docs | "mix" >> MixShards(job.output, cfg.mix, cfg.output)
+    else:
+        mix = {key: p | f"NoMix{key}" >> beam.Create([]) for key in ("files", "plan", "table")}
+
     dropped = drops | "AllDrops" >> beam.Flatten()
     stat_sums = (
         stats or [p | "NoStats" >> beam.Create([])]
@@ -110,20 +125,38 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
             stats=as_list(stat_sums),
             shards=as_list(shards),
             rejected=as_list(rejected),
+            drop_tokens=as_list(dropped | "DropTokens" >> DropTokens(cfg.mix)),
+            mix_files=as_list(mix["files"]),
+            mix_plan=as_list(mix["plan"]),
+            mix_table=as_list(mix["table"]),
         )
     )
 
 
-def _write_run_files(_, job, stages, file_stats, counts, stats, shards, rejected) -> None:
+def _write_run_files(
+    _, job, stages, file_stats, counts, stats, shards, rejected, drop_tokens, mix_files, mix_plan, mix_table
+) -> None:
     cfg = job.config
     report = build_report(stages, file_stats, counts, shards, cfg.config_hash(), job.fingerprint, stats)
+    token_label = TokenCounter.label_for(cfg.mix.tokenizer)
+    tier_cuts = {"A": cfg.classify.tier_a, "B": cfg.classify.tier_b}
+    add_token_funnel(report, dict(drop_tokens), token_label, tier_cuts)
+    mix_manifest = None
+    if cfg.mix.enabled:
+        recipe = recipe_hash(report["config_hash"], report["input_fingerprint"], token_label)
+        mix_manifest = build_mix_manifest(report, recipe, token_label, mix_plan[0], mix_files)
+        report["mix"] = mix_report(mix_manifest, mix_table)
     write_text_atomic(job.output, REPORT, to_json(report))
     if not report["accounting_ok"]:
         raise AccountingError(
             f"accounting broken: {report['input_records']} input records != "
             f"{report['kept']} kept + {report['dropped_total']} dropped"
         )
+    if mix_manifest is not None:
+        write_text_atomic(job.output, MIX_MANIFEST, to_json(mix_manifest))
     manifest = build_manifest(report, cfg.model_dump(mode="json"), job.inputs, shards, rejected)
+    if mix_manifest is not None:
+        manifest["mix"] = MIX_MANIFEST
     write_text_atomic(job.output, MANIFEST, to_json(manifest))  # last: marks the run complete
 
 

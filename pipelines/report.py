@@ -22,7 +22,7 @@ from edumix import __version__
 from .read import FileStat, InputFile
 from .write import WrittenFile
 
-REPORT, MANIFEST = "report.json", "manifest.json"
+REPORT, MANIFEST, MIX_MANIFEST = "report.json", "manifest.json", "mix/manifest.json"
 
 
 class AccountingError(RuntimeError):
@@ -93,6 +93,93 @@ def stage_stats(stats: Iterable[tuple[tuple[str, str], float]]) -> dict[str, Any
             precision["precision"] = round(precision.get("at_or_above_threshold", 0) / pairs, 6)
             precision["mean_true_jaccard"] = round(precision.pop("jaccard_sum") / pairs, 6)
     return out
+
+
+def add_token_funnel(
+    report: dict[str, Any], drop_tokens: dict[str, int], token_label: str, tier_cuts: dict[str, float]
+) -> None:
+    """Tokens after each stage (from extraction on: before it there is no text), and the
+    score histograms the token counter gathered, in the shapes the HTML report draws."""
+    report["token_count"] = token_label
+    mix_stats = report["stats"].pop("mix", {})
+    kept_tokens = int(mix_stats.get("kept_tokens", 0))
+    flowing = kept_tokens + sum(drop_tokens.values())
+    for row in report["stages"]:
+        flowing -= drop_tokens.get(row["stage"], 0)
+        if row["stage"] != "read":
+            row["tokens_out"] = int(flowing)
+    report["kept_tokens"] = kept_tokens
+    classify = report["stats"].setdefault("classify", {})
+    classify["tier_cuts"] = tier_cuts
+    hist = mix_stats.get("hist", {})
+    from .mix import HIST_BINS  # noqa: PLC0415 (mix imports write, write does not import report)
+
+    for name, top in (("quality", 1.0), ("edu", 5.0)):
+        if name in hist:
+            edges = [round(top * i / HIST_BINS, 6) for i in range(HIST_BINS + 1)]
+            counts = [int(hist[name].get(f"{i:02d}", 0)) for i in range(HIST_BINS)]
+            classify.setdefault("histograms", {})[name] = {"edges": edges, "counts": counts}
+    if "tokens_at_edu" in mix_stats:
+        classify["tokens_at_edu_threshold"] = {k: int(v) for k, v in sorted(mix_stats["tokens_at_edu"].items())}
+
+
+def build_mix_manifest(report: dict[str, Any], recipe: str, token_label: str, plans, files) -> dict[str, Any]:
+    """The trainer's entry point to a phase: every cell's files with exact token counts
+    (summed from the rows written, not from the plan)."""
+    by_cell: dict[tuple[int, str, str], list] = defaultdict(list)
+    for f in files:
+        by_cell[(f.phase, f.domain, f.tier)].append(f)
+    phases = {}
+    for phase, plan in sorted(plans.items()):
+        cells = []
+        for c in plan.cells:
+            written = sorted(by_cell.get((phase, c.domain, c.tier), []), key=lambda f: f.file.path)
+            if not written:
+                continue
+            tokens = sum(f.tokens for f in written)
+            unique = sum(f.unique_tokens for f in written)
+            cells.append({
+                "domain": c.domain, "tier": c.tier, "rate": c.rate,
+                "documents": sum(f.documents for f in written),
+                "unique_tokens": unique, "tokens": tokens,
+                "epochs": round(tokens / unique, 6) if unique else 0.0,
+                "supply_documents": c.supply_documents, "supply_tokens": c.supply_tokens,
+                "files": [asdict(f.file) for f in written],
+            })  # fmt: skip
+        total = sum(c["tokens"] for c in cells)
+        for c in cells:
+            c["weight"] = round(c["tokens"] / total, 6) if total else 0.0
+        achieved = {d: 0 for d in plan.targets}
+        for c in cells:
+            achieved[c["domain"]] += c["tokens"]
+        phases[str(phase)] = {
+            "tiers": list(plan.tiers), "budget_tokens": plan.budget_tokens, "budget_auto": plan.budget_auto,
+            "targets": plan.targets, "tokens": total,
+            "achieved": {d: round(t / total, 6) if total else 0.0 for d, t in achieved.items()},
+            "domain_tokens": achieved, "shortfall": plan.shortfall, "cells": cells,
+        }  # fmt: skip
+    return {
+        "edumix_version": __version__,
+        "recipe_hash": recipe,
+        "config_hash": report["config_hash"],
+        "input_fingerprint": report["input_fingerprint"],
+        "token_count": token_label,
+        "phases": phases,
+    }
+
+
+def mix_report(mix_manifest: dict[str, Any], table) -> dict[str, Any]:
+    """The report's view of the mix: the manifest less file lists, plus the supply table."""
+    phases = {
+        phase: {**info, "cells": [{k: v for k, v in c.items() if k != "files"} for c in info["cells"]]}
+        for phase, info in mix_manifest["phases"].items()
+    }
+    rows = [
+        {"tier": tier, "domain": domain, "lang": lang, "documents": docs, "tokens": tokens}
+        for (tier, domain, lang), (docs, tokens) in sorted(table, key=lambda r: (str(r[0][0]), str(r[0][1]), r[0][2]))
+    ]
+    return {"recipe_hash": mix_manifest["recipe_hash"], "token_count": mix_manifest["token_count"],
+            "table": rows, "phases": phases}  # fmt: skip
 
 
 def build_manifest(

@@ -123,7 +123,9 @@ def test_manifest_describes_the_files(real_run):
     assert manifest["config_hash"] == CONFIG.config_hash() == report["config_hash"]
     assert manifest["rows"] == report["kept"]
     assert manifest["config"]["output"]["docs_per_shard"] == 15
-    listed = manifest["shards"] + manifest["rejected"]
+    mix = json.loads((out / manifest["mix"]).read_text())
+    mix_files = [f for info in mix["phases"].values() for cell in info["cells"] for f in cell["files"]]
+    listed = manifest["shards"] + manifest["rejected"] + mix_files
     assert {f["path"] for f in listed} == {str(p.relative_to(out)) for p in out.rglob("*.parquet")}
     for f in listed:
         data = (out / f["path"]).read_bytes()

@@ -1,0 +1,121 @@
+"""The data mix inside `edumix curate` on the demo crawl: cell files, the mix manifest
+(exact token counts, recounted here), shortfalls, and counts from a real tokenizer."""
+
+import json
+from collections import defaultdict
+
+import pyarrow.parquet as pq
+import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+from edumix.config import RunConfig
+from edumix.demo import write_demo_crawl
+from filters.tokens import TokenCounter
+from pipelines.curate import run_curate
+
+NO_DEDUP = {"dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")}}
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mixcrawl") / "demo.warc.gz"
+    write_demo_crawl(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(crawl, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mix") / "run"
+    report = run_curate([str(crawl)], str(out), RunConfig.model_validate(NO_DEDUP))
+    return out, report, json.loads((out / "mix" / "manifest.json").read_text())
+
+
+def read_cell(run_dir, cell):
+    return [row for f in cell["files"] for row in pq.read_table(run_dir / f["path"]).to_pylist()]
+
+
+def test_manifest_token_counts_equal_a_recount(run):
+    out, report, manifest = run
+    assert manifest["token_count"] == report["token_count"] == "estimate"
+    counter = TokenCounter()
+    for phase, info in manifest["phases"].items():
+        assert info["cells"], phase
+        for cell in info["cells"]:
+            rows = read_cell(out, cell)
+            assert {(r["domain"], r["edu_tier"]) for r in rows} == {(cell["domain"], cell["tier"])}
+            assert [r["n_tokens"] for r in rows] == counter.count([r["text"] for r in rows])
+            assert cell["documents"] == len(rows) == sum(f["rows"] for f in cell["files"])
+            assert cell["unique_tokens"] == sum(r["n_tokens"] for r in rows)
+            assert cell["tokens"] == sum(r["n_tokens"] * r["repeat"] for r in rows)
+            assert all(r["repeat"] >= 1 for r in rows)
+        assert info["tokens"] == sum(c["tokens"] for c in info["cells"])
+        assert sum(c["weight"] for c in info["cells"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_phase_two_is_tier_a_only_and_a_subset_of_the_shards(run):
+    out, _, manifest = run
+    assert {c["tier"] for c in manifest["phases"]["2"]["cells"]} == {"A"}
+    kept = {r["id"] for r in pq.read_table(out / "shards").to_pylist()}
+    for info in manifest["phases"].values():
+        for cell in info["cells"]:
+            assert {r["id"] for r in read_cell(out, cell)} <= kept
+
+
+def test_demo_mix_is_near_target(run):
+    """Auto budget: the largest budget every domain fills once. With ~100 documents each
+    cell cuts at a document boundary, so the achieved shares are within 3 points."""
+    _, report, manifest = run
+    for info in manifest["phases"].values():
+        assert info["budget_auto"] and info["shortfall"] == {}
+        for domain, target in info["targets"].items():
+            assert abs(info["achieved"][domain] - target) < 0.03, (domain, info["achieved"])
+    assert report["mix"]["phases"].keys() == manifest["phases"].keys()
+    table_tokens = sum(r["tokens"] for r in report["mix"]["table"])
+    assert table_tokens == report["kept_tokens"] == report["stages"][-1]["tokens_out"]
+
+
+def test_funnel_and_histograms_in_the_report(run):
+    _, report, _ = run
+    tokens = [s["tokens_out"] for s in report["stages"] if "tokens_out" in s]
+    assert tokens == sorted(tokens, reverse=True) and tokens[-1] > 0
+    hists = report["stats"]["classify"]["histograms"]
+    assert sum(hists["edu"]["counts"]) == sum(hists["quality"]["counts"]) == report["kept"]
+    at = report["stats"]["classify"]["tokens_at_edu_threshold"]
+    assert at["0.0"] == report["kept_tokens"] and at["3.0"] <= at["2.0"] <= at["0.0"]
+
+
+def train_tokenizer(run_dir, path):
+    texts = [r["text"] for r in pq.read_table(run_dir / "shards").to_pylist()]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=600, show_progress=False))
+    tok.save(str(path))
+    return tok
+
+
+@pytest.mark.slow
+def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
+    """With the trainer's tokenizer the counts are exact token counts; a budget past what
+    tier A can give at max_epochs is reported as a shortfall, not filled."""
+    first, _, first_manifest = run
+    tok = train_tokenizer(first, tmp_path / "tokenizer.json")
+    phase1_tokens = first_manifest["phases"]["1"]["tokens"]
+    cfg = RunConfig.model_validate(
+        {**NO_DEDUP, "mix": {"tokenizer": str(tmp_path / "tokenizer.json"),
+                             "phases": {1: {"tiers": ["A", "B", "C"]}, 2: {"tiers": ["A"], "budget_tokens": 10 * phase1_tokens}}}}
+    )  # fmt: skip
+    report = run_curate([str(crawl)], str(tmp_path / "run"), cfg)
+    manifest = json.loads((tmp_path / "run" / "mix" / "manifest.json").read_text())
+    assert manifest["token_count"].startswith("tokenizer:") and report["token_count"] == manifest["token_count"]
+    for cell in manifest["phases"]["1"]["cells"]:
+        rows = read_cell(tmp_path / "run", cell)
+        assert [r["n_tokens"] for r in rows] == [len(tok.encode(r["text"], add_special_tokens=False).ids) for r in rows]
+    phase2 = manifest["phases"]["2"]
+    assert set(phase2["shortfall"]) == set(phase2["targets"])  # every domain short of 10x
+    by_domain = defaultdict(int)
+    for cell in phase2["cells"]:
+        assert cell["epochs"] == pytest.approx(4.0)  # max_epochs: every tier-A document 4 times
+        by_domain[cell["domain"]] += cell["tokens"]
+    for domain, missing in phase2["shortfall"].items():
+        want = 10 * phase1_tokens * phase2["targets"][domain]
+        assert missing == pytest.approx(want - by_domain[domain], abs=1)
