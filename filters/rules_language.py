@@ -39,6 +39,8 @@ from datatrove.pipeline.filters.gopher_quality_filter import (
 from datatrove.utils.text import PUNCTUATION
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer, strip_strings
 
+from .spacy_memo import memoized
+
 log = logging.getLogger(__name__)
 
 UNSPACED = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz", "yue", "wuu"})
@@ -214,7 +216,7 @@ def word_tokenizer(lang: str) -> WordTokenizer:
             log.info("tokenizer candidate for %s failed: %s", lang, e)
             continue
         if _works(tok):
-            return tok
+            return memoized(tok)
     return CharScriptTokenizer(lang)
 
 
