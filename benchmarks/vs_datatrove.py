@@ -22,7 +22,7 @@ imports and, for edumix, Beam's pipeline construction and worker start-up):
   include_tables=True, output_format="txt"``, ``timeout=30`` like edumix's ``timeout_s``);
   every filter has an ``exclusion_writer`` (a JsonlWriter per filter) so the reason of each
   removal is known. 1 worker: ``tasks=4, workers=1``; 2 workers: ``tasks=4, workers=2``.
-* **edumix** ``pipelines.curate.run_curate``: read -> extract -> quality, dedup / PII off,
+* **edumix** ``pipelines.curate.run_curate``: read -> extract -> quality; dedup, PII, classifiers and the mix off,
   edumix's own rules (dup_ngram, dirty_words, kl) off, in two configs:
   - ``matched``: as close to datatrove as the config allows: langid off (every document is
     judged as English, as datatrove's filters are by default), ``gopher_quality.word_split:
@@ -155,6 +155,8 @@ def edumix_config(variant: str):
         "dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")},
         "langid": {"enabled": variant != "matched"},
         "pii": {"enabled": False},
+        "classify": {"enabled": False},  # datatrove's pipeline has no classifiers or mix
+        "mix": {"enabled": False},
         "filters": filters,
         "output": {"rejected_sample_per_reason": 1_000_000},
     }
