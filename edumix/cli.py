@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edumix import __version__
-from edumix.config import ConfigError, load_config
+from edumix.config import ConfigError
 
 app = typer.Typer(
     help="Curate LLM pretraining data on Apache Beam and prove it on a compact model.",
@@ -61,14 +61,33 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def print_summary(report: dict[str, Any], output: str, full_stats: bool = False) -> None:
+    """The funnel, the top drop reasons, per-stage numbers, the accounting identity and,
+    for runs with a mix, target vs achieved per phase. Token numbers carry their kind."""
+    estimate = report.get("token_count") == "estimate"
+    unit = "≈ est. tokens" if estimate else "tokens"
+    tokens = any(row.get("tokens_out") is not None for row in report["stages"])
     table = Table(title=f"edumix run: {output}", show_lines=False)
-    for col in ("stage", "in", "dropped", "out", "drop reasons"):
-        table.add_column(col, justify="left" if col in ("stage", "drop reasons") else "right")
+    for col in ("stage", "in", "dropped", "out", "drop %", "reasons") + ((f"out, {unit}",) if tokens else ()):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    reasons_all = []
     for row in report["stages"]:
         reasons = report["dropped"].get(row["stage"], {})
-        detail = ", ".join(f"{r}={n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-        table.add_row(row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}", detail)
+        reasons_all += [(row["stage"], r, n) for r, n in reasons.items()]
+        cells = [row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}",
+                 f"{100 * row.get('drop_rate', 0):.1f}", str(len(reasons) or "")]  # fmt: skip
+        if tokens:
+            cells.append("–" if row.get("tokens_out") is None else f"{row['tokens_out']:,}")
+        table.add_row(*cells)
     out.print(table)
+    if reasons_all:
+        shown = len(reasons_all) if full_stats else min(10, len(reasons_all))
+        top = Table(title=f"top drop reasons ({shown} of {len(reasons_all)})", title_justify="left")
+        for col in ("stage", "reason", "dropped", "% of input"):
+            top.add_column(col, justify="left" if col in ("stage", "reason") else "right")
+        for stage, reason, n in sorted(reasons_all, key=lambda x: (-x[2], x[0], x[1]))[:shown]:
+            share = 100 * n / report["input_records"] if report["input_records"] else 0.0
+            top.add_row(stage, reason, f"{n:,}", f"{share:.1f}")
+        out.print(top)
     for stage, stats in report.get("stats", {}).items():
         shown = stats if full_stats else {k: v for k, v in stats.items() if not isinstance(v, dict)}
         if shown:
@@ -79,7 +98,27 @@ def print_summary(report: dict[str, Any], output: str, full_stats: bool = False)
         f"{report['kept']:,} kept + {report['dropped_total']:,} dropped: accounting {ok}"
     )
     shards = report["shards"]
-    out.print(f"{shards['files']} shard file(s), {shards['bytes']:,} bytes, in {output}/shards/", highlight=False)
+    kept_tokens = f", {report['kept_tokens']:,} {unit}" if report.get("kept_tokens") is not None else ""
+    out.print(f"{shards['files']} shard file(s), {shards['bytes']:,} bytes{kept_tokens}, in {output}/shards/", highlight=False)
+    mix = report.get("mix") or {}
+    for phase, info in sorted((mix.get("phases") or {}).items(), key=lambda kv: (len(kv[0]), kv[0])):
+        targets, achieved = info.get("targets") or {}, info.get("achieved") or {}
+        shortfall, by_domain = info.get("shortfall") or {}, info.get("domain_tokens") or {}
+        budget = info.get("budget_tokens")
+        title = (f"mix phase {phase}: tiers {','.join(info.get('tiers') or [])}, {info.get('tokens', 0):,} {unit} "
+                 f"(budget {'auto' if budget is None else f'{budget:,}'})")  # fmt: skip
+        t = Table(title=title, title_justify="left")
+        for col in ("domain", "target %", "achieved %", unit, "shortfall", "max epochs"):
+            t.add_column(col, justify="left" if col == "domain" else "right")
+        for d in list(targets) + [d for d in achieved if d not in targets]:
+            epochs = max((c.get("epochs") or 0 for c in info.get("cells") or [] if c.get("domain") == d), default=None)
+            t.add_row(
+                d, f"{100 * targets.get(d, 0):.1f}", f"{100 * achieved.get(d, 0):.1f}",
+                f"{by_domain[d]:,}" if d in by_domain else "–",
+                f"[red]{shortfall[d]:,}[/]" if shortfall.get(d) else "0",
+                "–" if epochs is None else (f"[yellow]{epochs:.2f}[/]" if epochs > 1 + 1e-6 else f"{epochs:.2f}"),
+            )  # fmt: skip
+        out.print(t)
 
 
 def _flat(stats: dict[str, Any], prefix: str = "") -> str:
@@ -93,22 +132,24 @@ def _flat(stats: dict[str, Any], prefix: str = "") -> str:
 
 
 def _curate(
-    inputs: list[str], output: str, config: Path | None, extra: list[str], overwrite: bool,
+    inputs: list[str], output: str, config: str | Path | None, extra: list[str], overwrite: bool,
     dirty_words_file: Path | None = None,
 ) -> dict:  # fmt: skip
     from pipelines.curate import OutputExists, run_curate
+    from pipelines.options import PipelineOptionsError, load_run_config, validate_pipeline_options
     from pipelines.read import InputError
 
     try:
         beam_args = split_beam_args(extra)
-        cfg = load_config(config)
+        validate_pipeline_options(beam_args, inputs, output, config_path=config)  # before reading a gs:// config
+        cfg = load_run_config(config)
         if dirty_words_file is not None:
             if not dirty_words_file.is_file():
                 raise ConfigError(f"--dirty-words-file not found: {dirty_words_file}")
             filters = cfg.filters.model_copy(update={"dirty_words_file": str(dirty_words_file)})
             cfg = cfg.model_copy(update={"filters": filters})
         return run_curate(inputs, output, cfg, beam_args, overwrite=overwrite)
-    except (UsageError, ConfigError, InputError, OutputExists) as e:
+    except (UsageError, ConfigError, InputError, OutputExists, PipelineOptionsError) as e:
         _fail(str(e))
 
 
@@ -121,7 +162,7 @@ def curate(
                      "WARC/ARC/WET (.gz), JSONL (.gz/.zst) or Parquet."),
     ],
     output: Annotated[str, typer.Option("--output", "-o", help="Run directory (local or gs://).")],
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Run config YAML.")] = None,
+    config: Annotated[str | None, typer.Option("--config", "-c", help="Run config YAML (local or gs://).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a previous run in --output.")] = False,
     dirty_words_file: Annotated[
         Path | None, typer.Option(help="Extra dirty words, one a line, added to the shipped list.")
@@ -133,10 +174,16 @@ def curate(
     Any other option is a Beam pipeline option and passes straight through, e.g.
     --direct_running_mode=multi_processing --direct_num_workers=2, or
     --runner=DataflowRunner --project=... --region=... --temp_location=gs://...
+    (add --dry_run=True to build the Dataflow job without submitting it).
     Default runner: the in-process FnApiRunner (never downloads anything).
     """
+    from pipelines.options import format_job
+
     _setup_logging(verbose)
     report = _curate(inputs, output, config, ctx.args, overwrite, dirty_words_file)
+    if "job" in report:  # dry run, or a job not waited for: no report.json yet
+        out.print(format_job(report["job"], output), highlight=False)
+        return
     print_summary(report, output)
 
 
@@ -170,15 +217,50 @@ def demo(
 def report(
     run_dir: Annotated[str, typer.Argument(help="A run directory made by `edumix curate`.")],
     stats: Annotated[bool, typer.Option("--stats", help="Also print every per-stage statistic.")] = False,
+    compare: Annotated[
+        str | None, typer.Option("--compare", help="Another run directory: print what changed (A = RUN_DIR, B = it).")
+    ] = None,
+    html: Annotated[
+        bool, typer.Option("--html/--no-html", help="Write the self-contained report.html (offline charts).")
+    ] = True,
+    html_out: Annotated[
+        Path | None, typer.Option("--html-out", help="Where to write it (default RUN_DIR/report.html; needed for gs://).")
+    ] = None,
+    open_page: Annotated[bool, typer.Option("--open", help="Open report.html in the default browser.")] = False,
 ) -> None:
-    """Print the summary table of a finished run (reads its report.json)."""
+    """Summarise a finished run (its report.json) and write RUN_DIR/report.html.
+
+    The page works offline: funnel, removal ledger, scores, mix, dedup, PII.
+    --compare adds what changed against another run.
+    """
     from pipelines.report import REPORT, read_json
+    from pipelines.report_compare import compare_runs, compare_tables
 
     try:
         data = read_json(run_dir, REPORT)
     except (OSError, ValueError) as e:
         _fail(f"cannot read {run_dir}/{REPORT}: {e}")
+    cmp = None
+    if compare:
+        try:
+            cmp = compare_runs(run_dir, compare)
+        except (OSError, ValueError) as e:
+            _fail(f"cannot read {compare}/{REPORT}: {e}")
     print_summary(data, run_dir, full_stats=stats)
+    for table in compare_tables(cmp) if cmp else []:
+        out.print(table)
+    if html or open_page:
+        from pipelines.report_html import write_report_html
+
+        try:
+            page = write_report_html(run_dir, html_out, compare)
+        except (OSError, ValueError) as e:
+            _fail(f"cannot write the HTML report: {e}")
+        out.print(f"wrote {page}", highlight=False)
+        if open_page:
+            import webbrowser
+
+            webbrowser.open(page.resolve().as_uri())
 
 
 classifiers_app = typer.Typer(help="Train the fasttext quality / edu / domain classifiers.", no_args_is_help=True)
@@ -270,3 +352,5 @@ def main(
     ] = False,
 ) -> None:
     """edumix: curation pipelines for LLM pretraining data."""
+
+

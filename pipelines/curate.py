@@ -24,6 +24,7 @@ from .classify import Classify
 from .dedup import dedup_stages
 from .extract import ExtractText
 from .mix import CountTokens, DropTokens, MixShards
+from .options import describe_job, validate_pipeline_options
 from .pii import PiiScrub
 from .quality import LanguageId, QualityFilter
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
@@ -197,11 +198,18 @@ def prepare_output(output: str, overwrite: bool) -> None:
 def run_curate(
     inputs: list[str], output: str, config: RunConfig, beam_args: list[str] = (), overwrite: bool = False
 ) -> dict[str, Any]:
-    """Run the pipeline to completion and return the report."""
-    files = expand_inputs(list(inputs))
-    prepare_output(output, overwrite)
+    """Run the pipeline to completion and return the report; for a dry run or a job not
+    waited for (flex template, --no_wait_until_finish), return describe_job's summary."""
+    plan = validate_pipeline_options(beam_args, inputs, output, config=config)  # before any GCS call
+    if plan.dry_run:  # no globbing, no output check, no report: each would call GCS
+        files = [InputFile(pattern, 0) for pattern in inputs]
+    else:
+        files = expand_inputs(list(inputs))
+        prepare_output(output, overwrite)
     job = CurateJob(files, output, config)
     log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)
     with beam.Pipeline(options=beam_options(list(beam_args))) as p:
         curate_graph(p, job)
+    if not plan.waits:
+        return describe_job(p, plan)
     return read_json(output, REPORT)
