@@ -354,3 +354,9 @@ def main(
     """edumix: curation pipelines for LLM pretraining data."""
 
 
+from trainer.cli import register as _register_trainer  # noqa: E402 (the trainer's commands join this app)
+
+_register_trainer(app)
+
+if __name__ == "__main__":  # `python -m edumix.cli` (torchrun -m edumix.cli pretrain ...)
+    app()

@@ -82,8 +82,9 @@ def code_score(text: str) -> float:
         if _CODE_START.match(line) or _CODE_END.search(stripped) or _CODE_BODY.search(stripped):
             code_lines += 1
     line_share = code_lines / len(lines)
-    non_space = sum(1 for ch in text if not ch.isspace()) or 1
-    symbol_share = sum(1 for ch in text if ch in _CODE_SYMBOLS) / non_space
+    # str.split/str.count run in C: the same counts as a per-character loop, ~20x faster
+    non_space = len("".join(text.split())) or 1
+    symbol_share = sum(map(text.count, _CODE_SYMBOLS)) / non_space
     # Prose has ~1-2% of these symbols, source code 10-20%.
     return round(min(1.0, 0.75 * line_share + 0.25 * min(1.0, symbol_share / 0.12)), 4)
 

@@ -24,7 +24,7 @@ from .classify import Classify
 from .dedup import dedup_stages
 from .extract import ExtractText
 from .mix import CountTokens, DropTokens, MixShards
-from .options import describe_job, validate_pipeline_options
+from .options import DEFAULT_RUNNER, describe_job, validate_pipeline_options
 from .pii import PiiScrub
 from .quality import LanguageId, QualityFilter
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
@@ -48,9 +48,6 @@ from .write import WriteRejected, WriteShards
 
 log = logging.getLogger(__name__)
 
-# Beam's DirectRunner first tries PrismRunner, which downloads a binary at start (fails
-# offline). FnApiRunner is the in-process direct runner it falls back to, used directly.
-DEFAULT_RUNNER = "FnApiRunner"
 _RUN_OUTPUTS = ("shards/*", "rejected/*", "mix/*", f"{REPORT}*", f"{MANIFEST}*")
 
 

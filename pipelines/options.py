@@ -41,7 +41,9 @@ from apache_beam.portability.api import beam_runner_api_pb2
 
 from edumix.config import ConfigError, RunConfig, load_config
 
-DEFAULT_RUNNER = "FnApiRunner"  # see pipelines/curate.py: never tries to download Prism
+# Beam's DirectRunner first tries PrismRunner, which downloads a binary at start (fails
+# offline). FnApiRunner is the in-process direct runner it falls back to, used directly.
+DEFAULT_RUNNER = "FnApiRunner"
 DATAFLOW = frozenset({"DataflowRunner", "TestDataflowRunner"})
 # Portable runners: workers run in SDK containers on the cluster unless LOOPBACK puts
 # them in this process.

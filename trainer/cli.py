@@ -1,0 +1,278 @@
+"""The trainer's commands (`edumix tokenizer train`, `tokenize`, `pretrain`, `generate`,
+`export`), registered on the edumix app by `register(app)`.
+
+Also runnable alone, which is how torchrun launches it on several processes:
+    torchrun --nproc_per_node=2 -m trainer.cli pretrain --phase 1 --data RUN --config ... --out ...
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _errors():
+    from trainer.checkpoint import CheckpointError
+    from trainer.config import TrainConfigError
+    from trainer.data import DataError
+    from trainer.tokenizer import TokenizerError
+    from trainer.train import TrainError
+
+    return (FileNotFoundError, CheckpointError, TrainConfigError, DataError, TokenizerError, TrainError)
+
+
+def _need_run_dir(data: Path) -> None:
+    if not data.is_dir():
+        raise typer.BadParameter(f"run directory not found: {data}", param_hint="--data")
+    if not (data / "manifest.json").is_file():
+        raise typer.BadParameter(f"not a run directory (no manifest.json): {data}", param_hint="--data")
+
+
+def _need_tokenizer(path: Path | None, hint: str = "--tokenizer") -> Path:
+    if path is None:
+        raise typer.BadParameter("a tokenizer.json is required (train one: `edumix tokenizer train`)", param_hint=hint)
+    if not path.is_file():
+        raise typer.BadParameter(f"tokenizer not found: {path} (train one: `edumix tokenizer train`)", param_hint=hint)
+    return path
+
+
+tokenizer_app = typer.Typer(help="Train the byte-level BPE tokenizer on a run's shards.", no_args_is_help=True)
+
+
+@tokenizer_app.command("train")
+def tokenizer_train(
+    data: Annotated[Path, typer.Option(help="Run directory (its shards/ are read).")],
+    out: Annotated[Path, typer.Option(help="tokenizer.json to write (+ tokenizer_config.json beside it).")],
+    vocab_size: Annotated[int, typer.Option(min=263, help="Vocabulary size, special tokens included.")] = 32000,
+    min_frequency: Annotated[int, typer.Option(min=1, help="Merge only pairs seen this often.")] = 2,
+) -> None:
+    """Train byte-level BPE with <|bos|> <|eos|> <|pad|> and chat tokens; deterministic."""
+    from trainer.tokenizer import TextTokenizer, sidecar_path, train_tokenizer
+
+    _need_run_dir(data)
+    try:
+        path = train_tokenizer(data, vocab_size, out, min_frequency=min_frequency)
+    except _errors() as e:
+        _fail(str(e))
+    tok = TextTokenizer(path)
+    typer.echo(f"wrote {path} ({tok.vocab_size:,} tokens, sha256 {tok.sha256[:16]}) and {sidecar_path(path).name}")
+
+
+def tokenize(
+    data: Annotated[Path, typer.Option(help="Run directory.")],
+    tokenizer: Annotated[Path, typer.Option(help="tokenizer.json from `edumix tokenizer train`.")],
+    phase: Annotated[list[int] | None, typer.Option(help="Phase(s) to tokenize; default 1 and 2.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<tokenizer sha>.")] = None,
+    force: Annotated[bool, typer.Option(help="Re-tokenize even when the store is up to date.")] = False,
+) -> None:
+    """Pre-tokenize phases into memory-mapped token files (pretrain also does it on first use).
+
+    Run it ahead of a multi-GPU job so no rank waits on tokenization.
+    """
+    import time
+
+    from trainer.data import TokenStore, default_tokens_dir, ensure_tokenized, phase_source, tokenize_phase
+    from trainer.tokenizer import TextTokenizer
+
+    _need_run_dir(data)
+    _need_tokenizer(tokenizer)
+    try:
+        tok = TextTokenizer(tokenizer)
+        for p in phase or [1, 2]:
+            start = time.perf_counter()
+            if force:
+                root = out or default_tokens_dir(data, tok.sha256)
+                store_dir = tokenize_phase(phase_source(data, p), tok, root)
+            else:
+                store_dir = ensure_tokenized(data, p, tok, out)
+            secs = time.perf_counter() - start
+            store = TokenStore(store_dir)
+            idx = store.index
+            typer.echo(f"phase {p}: {idx['documents']:,} documents, {idx['tokens']:,} tokens "
+                       f"({idx['dtype']}) in {store_dir} [{secs:.1f} s]")  # fmt: skip
+            for c in idx["cells"]:
+                typer.echo(f"  {c['domain']:>12} {c['tier']}: {c['documents']:>7,} docs {c['tokens']:>12,} tokens "
+                           f"weight {c['weight']:.3f}")  # fmt: skip
+    except _errors() as e:
+        _fail(str(e))
+
+
+def pretrain(
+    data: Annotated[Path, typer.Option(help="Run directory (uses mix/ when present, else shards/).")],
+    config: Annotated[Path, typer.Option(help="Training config YAML (trainer/configs/tiny.yaml, 125m.yaml).")],
+    out: Annotated[Path, typer.Option(help="Checkpoint directory for this phase.")],
+    phase: Annotated[int, typer.Option(min=1, help="1: all tiers; 2: the top tier, from --init.")] = 1,
+    tokenizer: Annotated[Path | None, typer.Option(help="tokenizer.json; default with --init: the checkpoint's.")] = None,
+    init: Annotated[Path | None, typer.Option(help="Start from these weights (phase 2: the phase-1 --out).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from --out's latest checkpoint (exactly).")] = False,
+    steps: Annotated[int | None, typer.Option(min=1, help="Override the config's steps.")] = None,
+    seq_len: Annotated[int | None, typer.Option(min=2, help="Override data.seq_len (long-context extension).")] = None,
+    rope_scaling: Annotated[float | None, typer.Option(min=1.0, help="RoPE position interpolation factor.")] = None,
+    peak_tflops: Annotated[float | None, typer.Option(help="Peak bf16 TFLOP/s per device for MFU (default: known GPUs).")] = None,
+    tokens_dir: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<sha>.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1; default cuda when available.")] = None,
+) -> None:
+    """Pretrain one phase. Under torchrun every process trains its share of each batch (DDP)."""
+    from trainer import checkpoint as ckpt_io
+    from trainer.config import load_train_config
+    from trainer.train import pretrain as run
+
+    _need_run_dir(data)
+    if phase >= 2 and init is None:
+        raise typer.BadParameter(f"phase {phase} starts from a checkpoint: give --init (the phase-1 --out)",
+                                 param_hint="--init")  # fmt: skip
+    overrides: dict = {}
+    if steps is not None:
+        overrides["steps"] = steps
+    if seq_len is not None:
+        overrides.setdefault("data", {})["seq_len"] = seq_len
+    if rope_scaling is not None:
+        overrides.setdefault("model", {})["rope_scaling"] = rope_scaling
+    try:
+        if tokenizer is None and init is not None:
+            tokenizer = ckpt_io.resolve_checkpoint(init) / "tokenizer.json"
+        if tokenizer is None and resume and (out / ckpt_io.LATEST).is_file():
+            tokenizer = ckpt_io.resolve_checkpoint(out) / "tokenizer.json"
+        _need_tokenizer(tokenizer)
+        base = load_train_config(config, phase)
+        if seq_len is not None and seq_len > base.model.max_seq_len:  # extension: the RoPE table must reach it
+            overrides.setdefault("model", {})["max_seq_len"] = seq_len
+        cfg = load_train_config(config, phase, overrides)
+        run(cfg, data, out, tokenizer, phase=phase, init=init, resume=resume, tokens_dir=tokens_dir,
+            peak_tflops=peak_tflops, device=device)  # fmt: skip
+    except _errors() as e:
+        _fail(str(e))
+    finally:
+        from trainer.distributed import shutdown
+
+        shutdown()
+
+
+class _Streamer:
+    """Prints decoded text as tokens arrive; holds back a trailing partial UTF-8 character
+    (byte-level BPE may split one across tokens)."""
+
+    def __init__(self, tokenizer, eos_id: int):
+        self.tok, self.eos_id, self.ids, self.shown = tokenizer, eos_id, [], 0
+
+    def __call__(self, tok) -> None:
+        t = int(tok[0])
+        if t == self.eos_id:
+            return
+        self.ids.append(t)
+        text = self.tok.decode(self.ids)
+        if text.endswith("\ufffd"):
+            return
+        sys.stdout.write(text[self.shown :])
+        sys.stdout.flush()
+        self.shown = len(text)
+
+    def finish(self) -> None:
+        text = self.tok.decode(self.ids)
+        sys.stdout.write(text[self.shown :] + "\n")
+        sys.stdout.flush()
+
+
+def generate(
+    ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
+    prompt: Annotated[str, typer.Option(help="Text to continue.")],
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = 64,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.8,
+    top_k: Annotated[int | None, typer.Option(min=1)] = None,
+    top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
+    int8: Annotated[bool, typer.Option("--int8", help="Weight-only int8 (CPU inference).")] = False,
+    stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Print tokens as they come.")] = True,
+    chat: Annotated[bool, typer.Option("--chat", help="Wrap the prompt in the chat template.")] = False,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda; default cuda when available.")] = None,
+) -> None:
+    """Sample a continuation of --prompt from a checkpoint."""
+    import torch
+
+    from trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
+    from trainer.generate import generate as sample
+    from trainer.quantize import quantize_int8
+    from trainer.tokenizer import TextTokenizer
+
+    try:
+        ck = resolve_checkpoint(ckpt)
+        tok = TextTokenizer(ck / "tokenizer.json")
+        model, _ = load_model_from_checkpoint(ck)
+    except _errors() as e:
+        _fail(str(e))
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.to(dev).eval()
+    if int8:
+        model = quantize_int8(model)
+    ids = tok.encode_chat([{"role": "user", "content": prompt}]) if chat else [tok.bos_id] + tok.encode(prompt)
+    room = model.cfg.max_seq_len - len(ids)
+    if room < 1:
+        _fail(f"the prompt ({len(ids)} tokens) fills the model's context ({model.cfg.max_seq_len})")
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    eos = tok.special_ids["<|end|>"] if chat else tok.eos_id
+    streamer = _Streamer(tok, eos) if stream else None
+    if stream and not chat:  # the continuation reads on from the prompt
+        sys.stdout.write(prompt)
+    out = sample(model, torch.tensor([ids], device=dev), min(max_new_tokens, room), temperature=temperature,
+                 top_k=top_k, top_p=top_p, eos_id=eos, generator=gen, on_token=streamer)  # fmt: skip
+    if streamer is not None:
+        streamer.finish()
+    else:
+        text = tok.decode([t for t in out[0, len(ids) :].tolist() if t != eos])
+        typer.echo(text if chat else prompt + text)
+
+
+def export(
+    ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
+    out: Annotated[Path, typer.Option(help="Directory to write.")],
+    format: Annotated[str, typer.Option("--format", help="Only hf (Hugging Face Llama) for now.")] = "hf",
+) -> None:
+    """Export a checkpoint (e.g. for LlamaForCausalLM.from_pretrained / AutoTokenizer)."""
+    from trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
+    from trainer.export_hf import export_hf
+    from trainer.tokenizer import TextTokenizer, tokenizer_config
+
+    if format != "hf":
+        raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
+    try:
+        ck = resolve_checkpoint(ckpt)
+        tok = TextTokenizer(ck / "tokenizer.json")
+        model, _ = load_model_from_checkpoint(ck)
+    except _errors() as e:
+        _fail(str(e))
+    path = export_hf(model, out, tokenizer_json=tok.path,
+                     special_tokens={"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id})  # fmt: skip
+    # Add the chat template and chat tokens to the exporter's tokenizer_config.json.
+    cfg_path = Path(path) / "tokenizer_config.json"
+    written = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    cfg_path.write_text(json.dumps({**tokenizer_config(), **written}, indent=2) + "\n")
+    typer.echo(f"wrote {path} (Hugging Face Llama, {model.num_params(non_embedding=False):,} parameters)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the trainer's commands to the edumix app."""
+    app.add_typer(tokenizer_app, name="tokenizer")
+    app.command("tokenize")(tokenize)
+    app.command("pretrain")(pretrain)
+    app.command("generate")(generate)
+    app.command("export")(export)
+
+
+def main() -> None:
+    app = typer.Typer(help="edumix trainer commands.", no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False)  # fmt: skip
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""The typed training config: one YAML file per model size, validated before any work.
+
+Batch sizes are GLOBAL (rows per optimizer step, whatever the number of processes), so a
+config means the same training run on 1 CPU or 8 GPUs; `phases` holds per-phase
+overrides (e.g. a shorter, lower-LR phase 2) deep-merged over the base sections.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class TrainConfigError(ValueError):
+    pass
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSection(_Section):
+    """Mirrors trainer.model.ModelConfig; vocab_size null = the tokenizer's, rounded up to 64."""
+
+    vocab_size: int | None = Field(None, gt=0)
+    dim: int = Field(gt=0)
+    n_layers: int = Field(gt=0)
+    n_heads: int = Field(gt=0)
+    n_kv_heads: int = Field(gt=0)
+    ffn_hidden: int | None = Field(None, gt=0)
+    max_seq_len: int = Field(2048, gt=0)
+    rope_base: float = Field(500000.0, gt=0)
+    rope_scaling: float = Field(1.0, ge=1.0)
+    norm_eps: float = Field(1e-5, gt=0)
+    tie_embeddings: bool = False
+    attn_impl: str = "auto"
+
+    @model_validator(mode="after")
+    def _heads(self):
+        if self.dim % self.n_heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by n_heads ({self.n_heads})")
+        if self.n_heads % self.n_kv_heads:
+            raise ValueError(f"n_heads ({self.n_heads}) must be divisible by n_kv_heads ({self.n_kv_heads})")
+        return self
+
+
+class DataSection(_Section):
+    seq_len: int = Field(256, gt=1)
+    # Rows per optimizer step over all processes; each process gets
+    # batch_size / (grad_accum * world_size) rows per micro-step.
+    batch_size: int = Field(8, gt=0)
+    grad_accum: int = Field(1, gt=0)
+    # Share of documents held out for the per-domain eval loss (hash of the document id).
+    eval_fraction: float = Field(0.02, ge=0.0, lt=1.0)
+
+
+class OptimSection(_Section):
+    lr: float = Field(3e-3, gt=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.1, ge=0)
+    warmup_steps: int = Field(20, ge=0)
+    # cosine: warmup then cosine to min_lr. wsd: warmup, constant, then a linear decay to
+    # min_lr over the last decay_frac of the steps (MiniCPM's warmup-stable-decay).
+    schedule: Literal["cosine", "wsd"] = "cosine"
+    decay_frac: float = Field(0.2, gt=0, le=1)
+    min_lr: float = Field(3e-4, ge=0)
+    grad_clip: float | None = Field(1.0, gt=0)
+
+
+class TrainConfig(_Section):
+    model: ModelSection
+    data: DataSection = DataSection()
+    optim: OptimSection = OptimSection()
+    steps: int = Field(300, gt=0)
+    eval_every: int = Field(100, ge=0)  # 0 = only at the end
+    eval_batches: int = Field(4, gt=0)  # per domain
+    ckpt_every: int = Field(100, ge=0)  # 0 = only at the end
+    keep_last: int | None = Field(3, gt=0)  # older checkpoints are deleted; null keeps all
+    log_every: int = Field(10, gt=0)
+    seed: int = 0
+    compile: bool = False
+    # auto = bf16 autocast on CUDA (when supported), fp32 on CPU; bf16 is refused on CPU.
+    dtype: Literal["auto", "bf16", "fp32"] = "auto"
+    # Per-phase overrides, e.g. {2: {steps: 100, optim: {lr: 1e-3}}}.
+    phases: dict[int, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.optim.min_lr > self.optim.lr:
+            raise ValueError(f"optim.min_lr ({self.optim.min_lr}) exceeds optim.lr ({self.optim.lr})")
+        if self.data.batch_size % self.data.grad_accum:
+            raise ValueError(
+                f"data.batch_size ({self.data.batch_size}) must be divisible by data.grad_accum ({self.data.grad_accum})"
+            )
+        if self.data.seq_len > self.model.max_seq_len:
+            raise ValueError(
+                f"data.seq_len ({self.data.seq_len}) exceeds model.max_seq_len ({self.model.max_seq_len})"
+            )
+        return self
+
+    def config_hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def micro_batch(self, world_size: int) -> int:
+        """Rows per process per micro-step."""
+        per = self.data.grad_accum * world_size
+        if self.data.batch_size % per:
+            raise TrainConfigError(
+                f"data.batch_size ({self.data.batch_size}) must be divisible by grad_accum x processes "
+                f"({self.data.grad_accum} x {world_size})"
+            )
+        return self.data.batch_size // per
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _problems(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
+
+
+def load_train_config(
+    path: str | Path, phase: int = 1, overrides: dict[str, Any] | None = None
+) -> TrainConfig:
+    """The config for one phase: YAML, then its `phases[phase]` overrides, then `overrides`
+    (CLI flags such as --steps), validated once at the end so errors name the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise TrainConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise TrainConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
+    try:
+        base = TrainConfig.model_validate(data)  # validates the phases' keys too
+    except ValidationError as e:
+        raise TrainConfigError(f"{path}: invalid config: {_problems(e)}") from e
+    merged = _merge(data, base.phases.get(phase, {}))
+    merged = _merge(merged, overrides or {})
+    try:
+        return TrainConfig.model_validate(merged)
+    except ValidationError as e:
+        raise TrainConfigError(f"{path} (phase {phase}): invalid config: {_problems(e)}") from e

@@ -1,0 +1,220 @@
+"""A compact Llama-style decoder: RMSNorm, SwiGLU, RoPE, grouped-query attention.
+
+Read top to bottom: config, the three building blocks, one transformer block, the model.
+Packed batches: `positions` (B, T) is each token's position inside ITS document (0 at every
+document start); attention never crosses a document boundary (trainer/attention.py) and RoPE
+restarts per document, so a document sees the same thing packed or alone.
+
+Two fused projections (q|k|v in `wqkv`, gate|up in `w_gate_up`) give fewer, larger matmuls;
+trainer/export_hf.py splits them back into Llama's q/k/v and gate/up. RoPE uses HF Llama's
+"rotate_half" layout (pairs (i, i + hd/2)), so the export copies weights unpermuted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from trainer.attention import ATTN_IMPLS, KVCache, build_mask
+
+FFN_MULTIPLE_OF = 256  # Llama's rule: ffn_hidden = 8/3 * dim rounded up to a multiple of this
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    dim: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    ffn_hidden: int | None = None  # None -> FFN_MULTIPLE_OF rule above
+    max_seq_len: int = 2048
+    rope_base: float = 500_000.0
+    rope_scaling: float = 1.0  # position interpolation: RoPE sees positions / rope_scaling
+    norm_eps: float = 1e-5
+    tie_embeddings: bool = False
+    attn_impl: str = "auto"  # "auto" | "docs" (CPU) | "flex" (GPU) | "dense" (reference)
+
+    def __post_init__(self) -> None:
+        if self.dim % self.n_heads or self.n_heads % self.n_kv_heads or (self.dim // self.n_heads) % 2:
+            raise ValueError("need dim % n_heads == 0, n_heads % n_kv_heads == 0 and an even head_dim")
+        if self.attn_impl not in ATTN_IMPLS:
+            raise ValueError(f"attn_impl must be one of {ATTN_IMPLS}, got {self.attn_impl!r}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+    @property
+    def hidden(self) -> int:
+        if self.ffn_hidden is not None:
+            return self.ffn_hidden
+        return -(-int(8 * self.dim / 3) // FFN_MULTIPLE_OF) * FFN_MULTIPLE_OF
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown ModelConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
+
+
+class Rotary(nn.Module):
+    """cos/sin tables (max_seq_len, hd) computed like HF Llama (float32 inverse frequencies,
+    rotate_half layout); not saved in checkpoints, so max_seq_len can grow in phase 2."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        hd = cfg.head_dim
+        inv_freq = 1.0 / (cfg.rope_base ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))  # (hd/2,)
+        t = torch.arange(cfg.max_seq_len, dtype=torch.float32) / cfg.rope_scaling  # (S,)
+        freqs = torch.outer(t, inv_freq)  # (S, hd/2)
+        emb = torch.cat([freqs, freqs], dim=-1)  # (S, hd)
+        self.register_buffer("cos", emb.cos(), persistent=False)
+        self.register_buffer("sin", emb.sin(), persistent=False)
+
+    def forward(self, positions: Tensor) -> tuple[Tensor, Tensor]:
+        # positions (T,) or (B, T) -> cos, sin (1 or B, T, 1, hd), broadcast over heads
+        cos, sin = self.cos[positions], self.sin[positions]
+        if positions.dim() == 1:
+            cos, sin = cos[None], sin[None]
+        return cos[:, :, None], sin[:, :, None]
+
+
+def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    # x (B, T, h, hd); rotate_half(x) = (-x2, x1) with x1, x2 the two halves of hd
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer_idx: int):
+        super().__init__()
+        self.layer_idx = layer_idx
+        self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+        self.wqkv = nn.Linear(cfg.dim, (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.head_dim, bias=False)
+        self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=False)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask, cache: KVCache | None) -> Tensor:
+        B, T, _ = x.shape
+        H, KV = self.n_heads, self.n_kv_heads
+        qkv = self.wqkv(x).view(B, T, H + 2 * KV, self.head_dim)  # (B, T, H+2KV, hd)
+        qk = apply_rope(qkv[:, :, : H + KV], cos, sin)  # (B, T, H+KV, hd): RoPE on q and k at once
+        q, k = qk.split([H, KV], dim=2)  # (B, T, H, hd), (B, T, KV, hd)
+        v = qkv[:, :, H + KV :]  # (B, T, KV, hd)
+        y = cache.attend(self.layer_idx, q, k, v) if cache is not None else mask.attend(q, k, v)  # (B, T, H, hd)
+        return self.wo(y.reshape(B, T, H * self.head_dim))  # (B, T, C)
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.hidden = cfg.hidden
+        self.w_gate_up = nn.Linear(cfg.dim, 2 * self.hidden, bias=False)
+        self.w_down = nn.Linear(self.hidden, cfg.dim, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        gate, up = self.w_gate_up(x).split(self.hidden, dim=-1)  # (B, T, F) each
+        return self.w_down(F.silu(gate) * up)  # (B, T, C)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer_idx: int):
+        super().__init__()
+        self.attn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.attn = Attention(cfg, layer_idx)
+        self.mlp_norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.mlp = SwiGLU(cfg)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask, cache: KVCache | None) -> Tensor:
+        x = x + self.attn(self.attn_norm(x), cos, sin, mask, cache)  # (B, T, C)
+        return x + self.mlp(self.mlp_norm(x))  # (B, T, C)
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.layers = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
+        self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.lm_head = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.tok_emb.weight
+        self.rope = Rotary(cfg)
+        # nanoGPT / GPT-2 init: N(0, 0.02), residual-branch outputs scaled by 1/sqrt(2 * n_layers)
+        for name, p in self.named_parameters():
+            if p.dim() == 2:
+                std = 0.02 / math.sqrt(2 * cfg.n_layers) if name.endswith(("wo.weight", "w_down.weight")) else 0.02
+                nn.init.normal_(p, mean=0.0, std=std)
+
+    def forward(self, idx: Tensor, positions: Tensor | None = None, targets: Tensor | None = None,
+                *, cache: KVCache | None = None) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+        """idx (B, T); positions (B, T) per-document positions or None (one document per row);
+        targets (B, T) with -100 = ignore. With `cache` (decoding), positions continue it."""
+        B, T = idx.shape
+        mask = None
+        if cache is not None:
+            if positions is not None:
+                raise ValueError("with a KV cache, positions continue the cache; pass positions=None")
+            pos = torch.arange(cache.length, cache.length + T, device=idx.device)  # (T,)
+        else:
+            pos = torch.arange(T, device=idx.device) if positions is None else positions  # (T,) or (B, T)
+            mask = build_mask(positions, self.cfg.attn_impl, T, idx.device)
+        too_long = T > self.cfg.max_seq_len or (  # a data-dependent check: skipped under torch.compile
+            positions is not None and not torch.compiler.is_compiling() and int(positions.max()) >= self.cfg.max_seq_len
+        )
+        if too_long:
+            raise ValueError(f"positions must stay below max_seq_len={self.cfg.max_seq_len}")
+        cos, sin = self.rope(pos)  # (1 or B, T, 1, hd)
+        x = self.tok_emb(idx)  # (B, T, C)
+        for layer in self.layers:
+            x = layer(x, cos, sin, mask, cache)
+        if cache is not None:
+            cache.advance(T)
+        logits = self.lm_head(self.norm(x))  # (B, T, V)
+        if logits.element_size() < 4:  # bf16 / fp16 weights: loss and sampling in float32
+            logits = logits.float()
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-100)
+        return logits, loss
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """All parameters (a tied matrix once); non_embedding drops the token embedding and
+        the output head, as in Kaplan et al.'s N."""
+        n = sum(p.numel() for p in self.parameters())  # parameters() yields a tied weight once
+        if non_embedding:
+            n -= self.cfg.vocab_size * self.cfg.dim * (1 if self.cfg.tie_embeddings else 2)
+        return n
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """Training FLOPs per token, PaLM appendix B: 6 * (matmul weights) + 12 * L * H * hd * T.
+        Matmul weights = non-embedding N plus the output head (the embedding lookup is free);
+        the attention term counts the full T x T as PaLM does (no discount for causality)."""
+        c = self.cfg
+        n_matmul = self.num_params(non_embedding=True) + c.vocab_size * c.dim
+        return 6.0 * n_matmul + 12.0 * c.n_layers * c.n_heads * c.head_dim * seq_len
+
+    def new_cache(self, batch: int, max_len: int) -> KVCache:
+        """A static KV cache for `batch` rows of up to `max_len` tokens, in the model's dtype."""
+        w = self.tok_emb.weight  # never quantized, unlike lm_head
+        c = self.cfg
+        return KVCache(c.n_layers, batch, c.n_kv_heads, max_len, c.head_dim, dtype=w.dtype, device=w.device)

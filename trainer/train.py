@@ -1,0 +1,355 @@
+"""Pretraining loop for one phase: data from a run's token store, AdamW with a cosine or
+WSD schedule, gradient accumulation, DDP, per-domain eval, atomic checkpoints, exact resume.
+
+Loss normalisation: each micro-batch's mean loss is weighted by its share of the GLOBAL
+step's target tokens (count known up front from the loader, no collective needed), so
+the gradient is the token-mean over the whole global batch however it is split into
+micro-steps and processes: 1 process and N processes train the same model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from edumix import __version__
+from trainer import checkpoint as ckpt_io
+from trainer.config import TrainConfig
+from trainer.data import PackedLoader, TokenStore, ensure_tokenized, eval_rows, heldout_masks
+from trainer.distributed import Dist, all_reduce_sum, barrier, init_distributed
+from trainer.model import ModelConfig, Transformer
+from trainer.tokenizer import TextTokenizer, sidecar_path
+
+METRICS = "metrics.jsonl"
+# Dense bf16 tensor-core peak, FLOP/s per GPU (vendor datasheets, no sparsity).
+PEAK_BF16_FLOPS = {
+    "H200": 989e12, "H100 PCIe": 756e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12,
+    "L4": 121e12, "A10G": 70e12, "RTX 4090": 165e12,
+}  # fmt: skip
+ARCH_FIELDS = ("vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "ffn_hidden", "tie_embeddings")
+
+
+class TrainError(ValueError):
+    pass
+
+
+@dataclass
+class PretrainResult:
+    step: int
+    losses: list[float] = field(default_factory=list)  # per optimizer step run in this call
+    tokens_per_s: float = 0.0
+    eval: dict[str, float] = field(default_factory=dict)
+    checkpoint: Path | None = None
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate for optimizer step `step` (0-based)."""
+    o, total = cfg.optim, cfg.steps
+    if step < o.warmup_steps:
+        return o.lr * (step + 1) / o.warmup_steps
+    if o.schedule == "cosine":
+        progress = min(1.0, (step - o.warmup_steps) / max(1, total - 1 - o.warmup_steps))  # min_lr at the last step
+        return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + math.cos(math.pi * progress))
+    decay_start = max(o.warmup_steps, total - round(o.decay_frac * total))
+    if step < decay_start:
+        return o.lr
+    return o.min_lr + (o.lr - o.min_lr) * max(0.0, 1.0 - (step - decay_start + 1) / max(1, total - decay_start))
+
+
+def peak_flops(device: torch.device, given_tflops: float | None) -> float | None:
+    if given_tflops:
+        return given_tflops * 1e12
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, flops in PEAK_BF16_FLOPS.items():  # ordered: "H100 PCIe" before "H100"
+        if key in name:
+            return flops
+    return None
+
+
+def model_config_for(cfg: TrainConfig, tokenizer: TextTokenizer, init_meta: dict | None) -> ModelConfig:
+    """The yaml's model section, vocab from the tokenizer when null; with --init the
+    checkpoint's architecture, which the yaml (when it names one) must match."""
+    m = cfg.model.model_dump()
+    if m["vocab_size"] is None:
+        m["vocab_size"] = -(-tokenizer.vocab_size // 64) * 64
+    if init_meta is not None:
+        prev = init_meta["model_config"]
+        for k in ARCH_FIELDS:
+            if k == "vocab_size" and cfg.model.vocab_size is None:
+                continue
+            if k == "ffn_hidden" and m[k] is None:
+                continue
+            if m[k] != prev[k]:
+                raise TrainError(f"--init checkpoint has model.{k}={prev[k]}, the config says {m[k]}")
+        m = {**prev, **{k: m[k] for k in ("max_seq_len", "rope_base", "rope_scaling", "norm_eps", "attn_impl")}}
+    if m["vocab_size"] < tokenizer.vocab_size:
+        raise TrainError(f"model.vocab_size {m['vocab_size']} is smaller than the tokenizer's {tokenizer.vocab_size}")
+    return ModelConfig.from_dict(m)
+
+
+def _optimizer(model: Transformer, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    # No weight decay on gains (norms): only matrices and embeddings decay.
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    other = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.optim.weight_decay}, {"params": other, "weight_decay": 0.0}]
+    o = cfg.optim
+    return torch.optim.AdamW(groups, lr=o.lr, betas=o.betas, eps=o.eps, fused=device.type == "cuda")
+
+
+def _autocast(device: torch.device, dtype: str):
+    if dtype == "bf16" and device.type != "cuda":
+        raise TrainError("dtype bf16 needs a CUDA device (CPU trains in fp32); use dtype: auto")
+    if device.type == "cuda" and dtype in ("auto", "bf16") and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _to(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def evaluate(model: Transformer, rows: dict[str, dict[str, np.ndarray]], micro: int, dist: Dist, autocast) -> dict:
+    """Token-mean loss per held-out domain (rows split over ranks, sums all-reduced)."""
+    model.eval()
+    sums = torch.zeros(len(rows), 2, dtype=torch.float64, device=dist.device)  # (domains, [loss sum, tokens])
+    for d, domain in enumerate(rows):
+        mine = {k: v[dist.rank :: dist.world_size] for k, v in rows[domain].items()}
+        for s in range(0, len(mine["idx"]), micro):
+            b = _to({k: v[s : s + micro] for k, v in mine.items()}, dist.device)
+            n = int((b["targets"] != -100).sum())
+            if n:
+                with autocast:
+                    _, loss = model(b["idx"], b["positions"], b["targets"])
+                sums[d, 0] += loss.double() * n
+                sums[d, 1] += n
+    all_reduce_sum(sums)
+    model.train()
+    return {domain: float(sums[d, 0] / sums[d, 1]) for d, domain in enumerate(rows) if sums[d, 1] > 0}
+
+
+class _Metrics:
+    """metrics.jsonl on rank 0; on resume, lines past the resumed step (written after the
+    last checkpoint by the interrupted run) are dropped so the file reads as one run."""
+
+    def __init__(self, path: Path, enabled: bool, resumed_step: int | None):
+        self.path, self.enabled = path, enabled
+        if not enabled:
+            return
+        if resumed_step is None:
+            path.write_text("")
+        elif path.is_file():
+            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= resumed_step]
+            path.write_text("".join(ln + "\n" for ln in keep))
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            with open(self.path, "a") as fh:
+                fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def pretrain(
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    out_dir: str | Path,
+    tokenizer_path: str | Path,
+    phase: int = 1,
+    init: str | Path | None = None,
+    resume: bool = False,
+    tokens_dir: str | Path | None = None,
+    peak_tflops: float | None = None,
+    device: str | None = None,
+    stop_after: int | None = None,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+) -> PretrainResult:
+    """Train one phase; returns the losses of the steps run. `stop_after` ends the run after
+    that step (as a preempted job would; used by the resume tests)."""
+    dist = init_distributed(device)
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say = log if dist.is_main else (lambda msg: None)
+    out = Path(out_dir)
+    tokenizer = TextTokenizer(tokenizer_path)
+    if dist.device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    # Data: rank 0 tokenizes (once per tokenizer + data), the others wait and reuse it.
+    if dist.is_main:
+        ensure_tokenized(run_dir, phase, tokenizer, tokens_dir, progress=progress is not False)
+    barrier()
+    store = TokenStore(ensure_tokenized(run_dir, phase, tokenizer, tokens_dir, progress=False))
+    counted = store.index["lineage"].get("token_count") or ""
+    if counted == "estimate":
+        say("note: the mix's token budgets are byte estimates (set mix.tokenizer to this tokenizer for exact ones)")
+    elif counted.startswith("tokenizer:") and not tokenizer.sha256.startswith(counted.split(":", 1)[1]):
+        say(f"note: the mix's token budgets were counted with another tokenizer ({counted})")
+    held = heldout_masks(store, cfg.data.eval_fraction)
+    T, micro, accum = cfg.data.seq_len, cfg.micro_batch(dist.world_size), cfg.data.grad_accum
+    loader = PackedLoader(store, T, seed=cfg.seed, heldout=held, rank=dist.rank, world_size=dist.world_size)
+    evals = eval_rows(store, held, T, max_rows=cfg.eval_batches * micro * dist.world_size)
+
+    # Model: fresh, or phase 2's --init weights (fresh optimizer and schedule either way).
+    init_meta = ckpt_io.read_meta(init) if init is not None else None
+    if init_meta is not None and init_meta.get("tokenizer_sha256") != tokenizer.sha256:
+        raise TrainError(f"--init {init} was trained with another tokenizer (sha256 {init_meta.get('tokenizer_sha256')})")
+    mcfg = model_config_for(cfg, tokenizer, init_meta)
+    torch.manual_seed(cfg.seed)
+    model = Transformer(mcfg)
+    if init is not None:
+        ckpt_io.load_weights(model, init)
+    model.to(dist.device)
+    optimizer = _optimizer(model, cfg, dist.device)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.optim.lr)
+
+    start, resumed, tokens_seen = 0, None, 0
+    existing = ckpt_io.list_checkpoints(out) if out.is_dir() else []
+    if resume and (out / ckpt_io.LATEST).is_file():
+        ck = ckpt_io.resolve_checkpoint(out)
+        meta = ckpt_io.read_meta(ck)
+        if meta["model_config"] != mcfg.to_dict() or meta.get("phase") != phase:
+            raise TrainError(f"--resume: {ck} is phase {meta.get('phase')} with another model config")
+        ckpt_io.load_weights(model, ck)
+        state = ckpt_io.load_state(ck)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        loader.load_state_dict(state["loader"])
+        ckpt_io.set_rng_state(state["rng"])
+        start, resumed, tokens_seen = state["step"], state["step"], state["tokens"]
+        say(f"resumed from {ck} at step {start}")
+    elif resume:
+        say(f"--resume: no checkpoint in {out} yet, starting at step 0")
+    elif existing:
+        raise TrainError(f"{out} already holds checkpoints ({existing[-1].name}): pass --resume or another --out")
+
+    lineage = {**store.index["lineage"], "run_dir": str(Path(run_dir).resolve()), "phase": phase,
+               "store_key": store.key, "tokenizer_sha256": tokenizer.sha256}  # fmt: skip
+    if init_meta is not None:
+        lineage["init_from"] = {"path": str(ckpt_io.resolve_checkpoint(init).resolve()), "step": init_meta["step"],
+                                "lineage": init_meta.get("lineage")}  # fmt: skip
+    meta_base = {
+        "model_config": mcfg.to_dict(), "train_config": cfg.model_dump(mode="json"),
+        "train_config_hash": cfg.config_hash(), "lineage": lineage, "phase": phase,
+        "tokenizer_sha256": tokenizer.sha256, "world_size": dist.world_size, "edumix_version": __version__,
+        "torch_version": torch.__version__,
+    }  # fmt: skip
+    tok_files = [tokenizer.path] + ([sidecar_path(tokenizer.path)] if sidecar_path(tokenizer.path).is_file() else [])
+
+    net: torch.nn.Module = model
+    ddp: DDP | None = None
+    if dist.enabled:
+        net = ddp = DDP(model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
+    if cfg.compile:
+        net = torch.compile(net)
+    autocast = _autocast(dist.device, cfg.dtype)
+    peak = peak_flops(dist.device, peak_tflops)
+    flops_tok = model.flops_per_token(T)
+    step_tokens = cfg.data.batch_size * T
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    metrics = _Metrics(out / METRICS, dist.is_main, resumed)
+    metrics.write({"type": "start", "step": start, "lineage": lineage, "train_config_hash": cfg.config_hash(),
+                   "params": model.num_params(non_embedding=False), "world_size": dist.world_size,
+                   "device": str(dist.device), "tokens_per_step": step_tokens})  # fmt: skip
+    say(f"phase {phase}: {model.num_params(non_embedding=False):,} parameters, {store.index['documents']:,} documents "
+        f"/ {store.index['tokens']:,} tokens in {len(store.cells)} cells, {step_tokens:,} tokens per step, "
+        f"{dist.world_size} process(es) on {dist.device}, steps {start}->{cfg.steps}")  # fmt: skip
+
+    def save(step: int) -> Path | None:
+        if not dist.is_main:
+            return None
+        state = {"format": 1, "step": step, "tokens": tokens_seen, "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "loader": loader.state_dict(), "rng": ckpt_io.rng_state()}  # fmt: skip
+        return ckpt_io.save_checkpoint(out, step, model, state, {**meta_base, "tokens": tokens_seen},
+                                       files=tok_files, keep_last=cfg.keep_last)  # fmt: skip
+
+    from tqdm import tqdm
+
+    show = progress if progress is not None else (os.environ.get("EDUMIX_PROGRESS", "") != "0" and sys.stderr.isatty())
+    bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"phase {phase}", file=sys.stderr,
+               disable=not (show and dist.is_main), dynamic_ncols=True)  # fmt: skip
+    result = PretrainResult(step=start)
+    pending: list[torch.Tensor] = []  # per-step losses not yet copied to the host
+    window_t, window_tokens, rate_sum, rate_n = time.perf_counter(), 0, 0.0, 0
+    last_ckpt: Path | None = None
+    end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    model.train()
+    for step in range(start, end):
+        batches = [loader.next_batch(micro) for _ in range(accum)]
+        n_global = sum(int(b.pop("group_valid")) for b in batches)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=dist.device)
+        for m, b in enumerate(batches):
+            n = int((b["targets"] != -100).sum())  # counted on the host: no device sync
+            b = _to(b, dist.device)
+            last = m == accum - 1  # DDP all-reduces gradients on the last micro-step only
+            with ddp.no_sync() if ddp is not None and not last else contextlib.nullcontext():
+                with autocast:
+                    _, loss = net(b["idx"], b["positions"], b["targets"])
+                (loss * (n * dist.world_size / n_global)).backward()
+            loss_sum += loss.detach().double() * n
+        if cfg.optim.grad_clip is not None:
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        else:
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        pending.append(all_reduce_sum(loss_sum) / n_global)
+        tokens_seen += step_tokens
+        window_tokens += step_tokens
+        done = step + 1
+        is_last = done == end
+
+        if done % cfg.log_every == 0 or is_last:
+            losses = torch.stack(pending).tolist()  # one host sync per log interval
+            pending.clear()
+            result.losses += losses
+            elapsed = time.perf_counter() - window_t
+            rate = window_tokens / elapsed if elapsed > 0 else 0.0
+            if done > start + cfg.log_every or is_last:  # the first window includes warm-up / compile
+                rate_sum, rate_n = rate_sum + rate, rate_n + 1
+            mfu = flops_tok * rate / (peak * dist.world_size) if peak else None
+            lr = scheduler.get_last_lr()[0]
+            record = {"type": "train", "step": done, "loss": losses[-1], "lr": lr, "tokens": tokens_seen,
+                      "tokens_per_s": round(rate, 1), "grad_norm": float(grad_norm), "mfu": mfu}  # fmt: skip
+            metrics.write(record)
+            bar.set_postfix_str(f"loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s "
+                                f"MFU {f'{mfu:.1%}' if mfu is not None else 'n/a'}")  # fmt: skip
+            if not show:
+                say(f"step {done}/{cfg.steps} loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s "
+                    f"MFU {f'{mfu:.1%}' if mfu is not None else 'n/a (give --peak-tflops)'}")  # fmt: skip
+            window_t, window_tokens = time.perf_counter(), 0
+        bar.update(1)
+
+        final = done == cfg.steps
+        if evals and ((cfg.eval_every and done % cfg.eval_every == 0) or final):
+            result.eval = evaluate(model, evals, micro, dist, autocast)
+            mean = float(np.mean(list(result.eval.values()))) if result.eval else None
+            metrics.write({"type": "eval", "step": done, "eval_loss": result.eval, "eval_loss_mean": mean})
+            say(f"step {done} eval loss: " + ", ".join(f"{d} {v:.4f}" for d, v in result.eval.items()))
+            window_t = time.perf_counter()  # eval time is not training throughput
+        if (cfg.ckpt_every and done % cfg.ckpt_every == 0) or final:
+            last_ckpt = save(done) or last_ckpt
+            window_t = time.perf_counter()
+        result.step = done
+    bar.close()
+    barrier()
+    result.tokens_per_s = rate_sum / rate_n if rate_n else 0.0
+    result.checkpoint = last_ckpt
+    if result.losses:
+        say(f"phase {phase}: steps {start}->{result.step}, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}, "
+            f"{result.tokens_per_s:,.0f} tokens/s" + (f", checkpoint {last_ckpt}" if last_ckpt else ""))  # fmt: skip
+    return result
