@@ -412,19 +412,25 @@ class ConfigError(ValueError):
     pass
 
 
+def read_yaml_mapping(path: str | Path, error: type[Exception] = ValueError) -> dict:
+    """A YAML file that must hold a mapping; every problem raised as `error` with the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise error(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
 def load_config(path: str | Path | None) -> RunConfig:
     """Load a YAML run config; a bad key or value names the field instead of a traceback."""
     if path is None:
         return RunConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    data = read_yaml_mapping(path, ConfigError)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as e:

@@ -114,6 +114,13 @@ class Extractor:
         self.close()
 
     def __call__(self, raw: RawRecord) -> Document | Drop:
+        early = self.submit(raw)
+        return early if early is not None else self.collect(raw)
+
+    def submit(self, raw: RawRecord) -> Document | Drop | None:
+        """Decide what needs no extraction, else start extracting: None means the page is
+        now in the child (collect it with `collect`); in-process extraction returns the
+        result at once."""
         if raw.kind == "text":
             return self._finish(raw, raw.text or "")
         if raw.kind == "oversize" or (raw.kind == "html" and raw.body_length > self.cfg.max_html_bytes):
@@ -122,11 +129,22 @@ class Extractor:
         if raw.kind != "html":
             return Drop.of_raw(STAGE, "not_html", raw, f"Content-Type: {raw.content_type}")
         args = (raw.body, raw.url, raw.charset, self._cfg_dict)
+        if self._child is None:
+            return self._guarded(raw, lambda: _extract_call(args))
+        self._child.submit(args)
+        return None
+
+    def abandon(self) -> None:
+        if self._child is not None:
+            self._child.abandon()
+
+    def collect(self, raw: RawRecord) -> Document | Drop:
+        """The result of the page `submit` handed to the child."""
+        return self._guarded(raw, lambda: self._child.result(timeout=self.cfg.timeout_s))
+
+    def _guarded(self, raw: RawRecord, extract) -> Document | Drop:
         try:
-            if self._child is None:
-                text, encoding = _extract_call(args)
-            else:
-                text, encoding = self._child(args, timeout=self.cfg.timeout_s)
+            text, encoding = extract()
         except TimeoutError:
             return Drop.of_raw(STAGE, "extract_timeout", raw, f"over {self.cfg.timeout_s:g}s")
         except ChildError as e:

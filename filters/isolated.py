@@ -17,6 +17,7 @@ import select
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,11 +57,13 @@ def _read_msg(fd: int) -> Any:
 
 class IsolatedCall:
     """`call(args, timeout)` runs `fn(args)` in the child; `fn` must be a module-level
-    function so the child can import it by name."""
+    function so the child can import it by name. `submit` + `result` split the call, so
+    the caller can work while the child computes (one call in flight at a time)."""
 
     def __init__(self, fn: Callable[[Any], Any]):
         self._target = f"{fn.__module__}:{fn.__qualname__}"
         self._proc: subprocess.Popen | None = None
+        self._submitted: float | None = None  # monotonic time of the call in flight
 
     def _start(self) -> None:
         self._proc = subprocess.Popen(
@@ -71,11 +74,34 @@ class IsolatedCall:
         )
 
     def __call__(self, args: Any, timeout: float) -> Any:
+        self.submit(args)
+        return self.result(timeout)
+
+    def submit(self, args: Any) -> None:
+        if self._submitted is not None:
+            raise RuntimeError("a call is already in flight: collect its result first")
         if self._proc is None or self._proc.poll() is not None:
             self._start()
+        self._submitted = time.monotonic()
         try:
             _write_msg(self._proc.stdin.fileno(), args)
-            ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child died: result() reports it
+
+    def abandon(self) -> None:
+        """Drop the call in flight, if any (its caller gave up, e.g. a retried bundle)."""
+        if self._submitted is not None:
+            self._submitted = None
+            self._kill()
+
+    def result(self, timeout: float) -> Any:
+        """The result of the call in flight; the timeout counts from its submission."""
+        if self._submitted is None:
+            raise RuntimeError("no call in flight")
+        left = max(0.0, self._submitted + timeout - time.monotonic())
+        self._submitted = None
+        try:
+            ready, _, _ = select.select([self._proc.stdout], [], [], left)
             if not ready:
                 self._kill()
                 raise TimeoutError(f"no result within {timeout}s")

@@ -1,6 +1,7 @@
 """Extraction: charset handling, drop reasons, and the child-process time budget."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -157,4 +158,25 @@ def test_isolated_call_timeout_kills_and_restarts(child_env):
     with pytest.raises(TimeoutError):
         call((30, "slow"), timeout=0.5)
     assert call((0, "again"), timeout=30) == "again"
+    call.close()
+
+
+def test_isolated_call_overlaps_work_and_times_from_submission(child_env):
+    """submit + result: the caller works while the child computes; the time budget runs
+    from submission, so a caller busy past it finds a finished result, not a timeout."""
+    call = IsolatedCall(isolated_helpers.sleep_then_echo)
+    call.submit((0.3, "a"))
+    t = time.monotonic()
+    time.sleep(0.4)  # the caller's own work, longer than the child's
+    assert call.result(timeout=0.35) == "a" and time.monotonic() - t < 0.6
+    with pytest.raises(RuntimeError, match="no call in flight"):
+        call.result(timeout=1)
+    call.submit((30, "slow"))
+    with pytest.raises(RuntimeError, match="already in flight"):
+        call.submit((0, "b"))
+    call.abandon()  # a retried bundle gives up the page: the child is replaced
+    assert call((0, "after"), timeout=30) == "after"
+    call.submit((30, "slow"))
+    with pytest.raises(TimeoutError):
+        call.result(timeout=0.3)
     call.close()

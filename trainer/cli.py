@@ -198,17 +198,10 @@ def generate(
     """Sample a continuation of --prompt from a checkpoint."""
     import torch
 
-    from trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
     from trainer.generate import generate as sample
     from trainer.quantize import quantize_int8
-    from trainer.tokenizer import TextTokenizer
 
-    try:
-        ck = resolve_checkpoint(ckpt)
-        tok = TextTokenizer(ck / "tokenizer.json")
-        model, _ = load_model_from_checkpoint(ck)
-    except _errors() as e:
-        _fail(str(e))
+    model, tok = _load_checkpoint(ckpt)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(dev).eval()
     if int8:
@@ -231,24 +224,32 @@ def generate(
         typer.echo(text if chat else prompt + text)
 
 
-def export(
-    ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
-    out: Annotated[Path, typer.Option(help="Directory to write.")],
-    format: Annotated[str, typer.Option("--format", help="Only hf (Hugging Face Llama) for now.")] = "hf",
-) -> None:
-    """Export a checkpoint (e.g. for LlamaForCausalLM.from_pretrained / AutoTokenizer)."""
+def _load_checkpoint(ckpt: Path):
+    """(model, tokenizer) of a checkpoint or a pretrain --out; a clear error otherwise."""
     from trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
-    from trainer.export_hf import export_hf
-    from trainer.tokenizer import TextTokenizer, tokenizer_config
+    from trainer.tokenizer import TextTokenizer
 
-    if format != "hf":
-        raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
     try:
         ck = resolve_checkpoint(ckpt)
         tok = TextTokenizer(ck / "tokenizer.json")
         model, _ = load_model_from_checkpoint(ck)
     except _errors() as e:
         _fail(str(e))
+    return model, tok
+
+
+def export(
+    ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
+    out: Annotated[Path, typer.Option(help="Directory to write.")],
+    format: Annotated[str, typer.Option("--format", help="Only hf (Hugging Face Llama) for now.")] = "hf",
+) -> None:
+    """Export a checkpoint (e.g. for LlamaForCausalLM.from_pretrained / AutoTokenizer)."""
+    from trainer.export_hf import export_hf
+    from trainer.tokenizer import tokenizer_config
+
+    if format != "hf":
+        raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
+    model, tok = _load_checkpoint(ckpt)
     path = export_hf(model, out, tokenizer_json=tok.path,
                      special_tokens={"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id})  # fmt: skip
     # Add the chat template and chat tokens to the exporter's tokenizer_config.json.

@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from edumix.config import read_yaml_mapping
 
 
 class TrainConfigError(ValueError):
@@ -137,14 +138,7 @@ def load_train_config(
     """The config for one phase: YAML, then its `phases[phase]` overrides, then `overrides`
     (CLI flags such as --steps), validated once at the end so errors name the field."""
     path = Path(path)
-    if not path.is_file():
-        raise TrainConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise TrainConfigError(f"{path}: not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise TrainConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
+    data = read_yaml_mapping(path, TrainConfigError)
     try:
         base = TrainConfig.model_validate(data)  # validates the phases' keys too
     except ValidationError as e:
