@@ -384,3 +384,22 @@ def test_demo_report_in_headless_chromium(demo_run):
     with chromium() as driver:
         seen = screenshot(driver, page, ARTIFACTS / "report-demo.png")
     check_page(seen, page.read_text())
+
+
+@pytest.mark.slow
+def test_real_crawl_report_in_headless_chromium(tmp_path):
+    """A report from real crawls (Common Crawl sample + wget WARCs): real languages, real
+    drop reasons, a mix with shortfalls (no code/math supply in them)."""
+    from shared_data import shared
+
+    from pipelines.curate import run_curate
+
+    warc = shared("warc")
+    inputs = [str(warc / "commoncrawl_sample" / "warcfile.warc.gz"), str(warc / "dolma_wget" / "*.warc.gz")]
+    report = run_curate(inputs, str(tmp_path / "run"), RunConfig())
+    assert report["accounting_ok"] and report["kept"] > 0
+    page = write_report_html(tmp_path / "run")
+    with chromium() as driver:
+        seen = screenshot(driver, page, ARTIFACTS / "report-real.png")
+    check_page(seen, page.read_text())
+    assert "Phase 1" in sections(page.read_text())["mix"]
