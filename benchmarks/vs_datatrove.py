@@ -838,7 +838,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows,
             [("edumix's read:non_response are the WARC request/metadata/warcinfo records (datatrove skips them "
              "silently). edumix runs all 4 filters and lists every failed rule (metadata.failed_rules); its ledger "
-             "reason is the first in edumix's order (gopher_quality, gopher_repetition, fineweb, c4), so this table "
+             "reason is the first in edumix's order (gopher_quality, gopher_repetition, then c4 before fineweb when "
+             "C4's line edits are kept, as in matched, else fineweb before c4), so this table "
              "shows, like datatrove, the first failed rule in datatrove's pipeline order.")],
         )
     finally:

@@ -101,6 +101,7 @@ log = logging.getLogger(__name__)
 # Evaluation order: the three that split the whole text into words first, so datatrove's
 # tokenization cache (5 entries) still holds it; C4 splits every line into sentences.
 DATATROVE_FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality", "c4_quality")
+DATATROVE_FILTERS_AFTER_C4_EDITS = ("gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality")
 
 # Every reason each datatrove filter (0.10.1) can return, in its own check order.
 DATATROVE_REASONS: dict[str, tuple[str, ...]] = {
@@ -416,7 +417,10 @@ class QualityRules:
         def settled() -> bool:  # drop mode without evaluate_all: the first failure decides
             return bool(failed) and cfg.mode == "drop" and not cfg.evaluate_all
 
-        for name in DATATROVE_FILTERS:
+        # With C4's line edits kept, FineWeb judges the edited text, as in FineWeb's own
+        # pipeline (C4 before FineWeb); otherwise every filter sees the same text.
+        order = DATATROVE_FILTERS_AFTER_C4_EDITS if cfg.c4_quality.apply_line_edits else DATATROVE_FILTERS
+        for name in order:
             if settled():
                 break
             if not getattr(cfg, name).enabled:
@@ -424,9 +428,10 @@ class QualityRules:
             f = self.datatrove_filter(name, lang, relax)
             tok = f.language
             verdict = True
+            judged = c4_passed.text if name == "fineweb_quality" and c4_passed is not None else eval_text
             for attempt in range(2):
                 try:
-                    dt_doc = DTDocument(text=eval_text, id=doc.id)
+                    dt_doc = DTDocument(text=judged, id=doc.id)
                     verdict = f.filter(dt_doc)
                     if name == "c4_quality" and verdict is True:
                         c4_passed = dt_doc
@@ -440,7 +445,7 @@ class QualityRules:
                         verdict = True
             if cfg.signals:
                 try:
-                    sig.update(_measure(name, eval_text, f, tok))
+                    sig.update(_measure(name, judged, f, tok))
                 except Exception as e:  # noqa: BLE001 -- signals are extras; the verdict stands
                     log.warning("%s signals failed on %s: %r", name, doc.id, e)
             keep, reason = verdict if isinstance(verdict, tuple) else (verdict, None)

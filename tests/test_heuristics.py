@@ -398,3 +398,23 @@ def test_precision_recall_floors_on_hplt_dev():
     table = {rule: (n, tp, p, r) for rule, n, tp, p, r in rule_table(rows, failed)}
     assert table["dirty_words"][2] >= 0.95 and table["dirty_words"][3] >= 0.09
     assert table["dup_ngram_doc"][2] >= 0.55
+
+
+def test_fineweb_judges_the_c4_edited_text_when_edits_are_kept():
+    """As in FineWeb's pipeline (C4 before FineWeb): lines C4 removes (here a repeated
+    'enable JavaScript' banner) no longer count as FineWeb's duplicated lines."""
+    prose = [
+        f"Paragraph {i} explains how the river carries silt to the delta every spring. "
+        f"Farmers there plant rice once the water recedes, and the harvest follows in autumn."
+        for i in range(8)
+    ]
+    banner = "Please enable JavaScript in your browser to see this part of the page."
+    text = "\n".join(prose[:4] + [banner] * 6 + prose[4:])
+    base = {"evaluate_all": True, "signals": False, "dup_ngram": {"line_enabled": False, "doc_enabled": False},
+            "kl": {"enabled": False}, "dirty_words": {"enabled": False}}  # fmt: skip
+    unedited = QualityRules(FiltersConfig.model_validate(base)).evaluate(doc(text, lang="en"))
+    assert "fineweb_quality:char_dup_ratio" in unedited.failed
+    edited = QualityRules(FiltersConfig.model_validate({**base, "c4_quality": {"apply_line_edits": True}}))
+    result = edited.evaluate(doc(text, lang="en"))
+    assert not any(r.startswith("fineweb_quality") for r in result.failed), result.failed
+    assert "JavaScript" not in result.text and result.text.count("river") == 8
