@@ -133,6 +133,8 @@ def validate_pipeline_options(
     if config is not None and remote:
         has_image = bool(options.view_as(WorkerOptions).sdk_container_image)
         _check_worker_files(config, runner, has_image)
+    elif config is not None:
+        _check_local_files(config)
     gcp = options.view_as(GoogleCloudOptions)
     no_wait = options.view_as(StandardOptions).no_wait_until_finish
     waits = not (dry_run or gcp.template_location or (remote and no_wait))
@@ -284,6 +286,14 @@ def _check_worker_files(config: RunConfig, runner: str, has_image: bool) -> None
                 "SDK container (deploy/dataflow/Dockerfile), pass --sdk_container_image, and give its absolute "
                 "path inside the image (leave it unset to use the shipped default)"
             )
+
+
+def _check_local_files(config: RunConfig) -> None:
+    """A local run: every file the workers will open must exist now, not fail in a worker."""
+    for section, field in WORKER_FILE_FIELDS:
+        value = getattr(getattr(config, section, None), field, None)
+        if value is not None and not is_remote_path(str(value)) and not os.path.isfile(value):
+            raise PipelineOptionsError(f"{section}.{field}={value}: no such file")
 
 
 def load_run_config(path: str | os.PathLike | None) -> RunConfig:

@@ -161,7 +161,11 @@ def test_files_workers_open_must_be_inside_the_image(section, field):
     # An absolute path with a custom image refers to a file baked into that image.
     assert _validate(DATAFLOW, config=_config_with(section, field, "/opt/models/x")).remote
     # Local runners read local files.
-    assert not _validate([], ["crawl/x.warc.gz"], "out", config=_config_with(section, field, "models/x")).remote
+    # a local run reads them from this machine: they must exist before the run starts
+    with pytest.raises(PipelineOptionsError, match=f"{section}.{field}=models/x: no such file"):
+        _validate([], ["crawl/x.warc.gz"], "out", config=_config_with(section, field, "models/x"))
+    here = __file__  # any existing file
+    assert not _validate([], ["crawl/x.warc.gz"], "out", config=_config_with(section, field, here)).remote
 
 
 def test_accepted_options_and_the_plan():

@@ -119,3 +119,12 @@ def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
     for domain, missing in phase2["shortfall"].items():
         want = 10 * phase1_tokens * phase2["targets"][domain]
         assert missing == pytest.approx(want - by_domain[domain], abs=1)
+
+
+def test_missing_tokenizer_is_a_clear_error_before_the_run(crawl, tmp_path):
+    from pipelines.options import PipelineOptionsError
+
+    cfg = RunConfig.model_validate({"mix": {"tokenizer": str(tmp_path / "nope.json")}})
+    with pytest.raises(PipelineOptionsError, match="mix.tokenizer=.*no such file"):
+        run_curate([str(crawl)], str(tmp_path / "run"), cfg)
+    assert not (tmp_path / "run").exists()
