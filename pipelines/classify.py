@@ -12,7 +12,7 @@ from edumix.config import ClassifyConfig
 from edumix.record import Document, Drop
 from filters.rules_codemath import code_score, math_score
 
-from .stage import DROPPED, STATS
+from .stage import DROPPED, STATS, ApplyBatched
 
 _C = "classify"
 
@@ -71,17 +71,6 @@ class _Score(beam.DoFn):
                 yield out
 
 
-class Classify(beam.PTransform):
+def Classify(cfg: ClassifyConfig) -> ApplyBatched:  # noqa: N802 - reads like a PTransform
     """Document -> {"docs", "dropped", "stats"} with quality/edu/domain columns filled."""
-
-    def __init__(self, cfg: ClassifyConfig):
-        super().__init__()
-        self._cfg = cfg
-
-    def expand(self, docs):
-        out = (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
-            | "Score" >> beam.ParDo(_Score(self._cfg)).with_outputs(DROPPED, STATS, main="docs")
-        )
-        return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}
+    return ApplyBatched(_Score(cfg), step="Score")

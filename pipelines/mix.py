@@ -20,7 +20,7 @@ from edumix.record import MIX_SCHEMA, Document, Drop, to_table
 from filters.mixer import mix_bucket, plan_mix, supply_from_histogram
 from filters.tokens import TokenCounter
 
-from .stage import STATS
+from .stage import STATS, ApplyBatched
 from .write import WrittenFile, _sort_key, shard_of, write_parquet_atomic
 
 _S = "mix"
@@ -52,20 +52,9 @@ class _CountTokens(beam.DoFn):
                         yield TaggedOutput(STATS, ((_S, f"tokens_at_edu/{t:.1f}"), n))
 
 
-class CountTokens(beam.PTransform):
+def CountTokens(cfg: MixConfig) -> ApplyBatched:  # noqa: N802 - reads like a PTransform
     """Document -> {"docs": with n_tokens, "stats": score histograms, tokens per edu threshold}."""
-
-    def __init__(self, cfg: MixConfig):
-        super().__init__()
-        self._cfg = cfg
-
-    def expand(self, docs):
-        out = (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=256)
-            | "Count" >> beam.ParDo(_CountTokens(self._cfg.tokenizer)).with_outputs(STATS, main="docs")
-        )
-        return {"docs": out.docs, STATS: out[STATS]}
+    return ApplyBatched(_CountTokens(cfg.tokenizer), step="Count")
 
 
 class _DropTokens(beam.DoFn):

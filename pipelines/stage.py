@@ -62,3 +62,22 @@ class ApplyStage(beam.PTransform):
         fn = _StageFn(self._stage, self._factory, self._stats_fn)
         out = items | beam.ParDo(fn).with_outputs(DROPPED, STATS, main="docs")
         return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}
+
+
+class ApplyBatched(beam.PTransform):
+    """Documents in batches, for stages that pay per call (a model, a tokenizer):
+    `dofn.process(list)` yields documents and tagged drops/stats -> {"docs", "dropped", "stats"}."""
+
+    def __init__(self, dofn: beam.DoFn, step: str, min_batch: int = 16, max_batch: int = 256):
+        super().__init__()
+        self._dofn = dofn
+        self._step = step
+        self._sizes = {"min_batch_size": min_batch, "max_batch_size": max_batch}
+
+    def expand(self, docs):
+        out = (
+            docs
+            | "Batch" >> beam.BatchElements(**self._sizes)
+            | self._step >> beam.ParDo(self._dofn).with_outputs(DROPPED, STATS, main="docs")
+        )
+        return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}
