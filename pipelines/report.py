@@ -19,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from edumix import __version__
 
+from .mix import EDU_THRESHOLDS, HIST_BINS
 from .read import FileStat, InputFile
 from .write import WrittenFile
 
@@ -112,15 +113,14 @@ def add_token_funnel(
     classify = report["stats"].setdefault("classify", {})
     classify["tier_cuts"] = tier_cuts
     hist = mix_stats.get("hist", {})
-    from .mix import HIST_BINS  # noqa: PLC0415 (mix imports write, write does not import report)
-
     for name, top in (("quality", 1.0), ("edu", 5.0)):
         if name in hist:
             edges = [round(top * i / HIST_BINS, 6) for i in range(HIST_BINS + 1)]
             counts = [int(hist[name].get(f"{i:02d}", 0)) for i in range(HIST_BINS)]
             classify.setdefault("histograms", {})[name] = {"edges": edges, "counts": counts}
     if "tokens_at_edu" in mix_stats:
-        classify["tokens_at_edu_threshold"] = {k: int(v) for k, v in sorted(mix_stats["tokens_at_edu"].items())}
+        at = mix_stats["tokens_at_edu"]
+        classify["tokens_at_edu_threshold"] = {f"{t:.1f}": int(at.get(f"{t:.1f}", 0)) for t in EDU_THRESHOLDS}
 
 
 def build_mix_manifest(report: dict[str, Any], recipe: str, token_label: str, plans, files) -> dict[str, Any]:
