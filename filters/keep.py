@@ -7,7 +7,6 @@ or two workers, always pick the same keeper.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
 from edumix.record import Document
 
@@ -18,18 +17,24 @@ def identity(doc: Document) -> tuple[str, str, int]:
     return (doc.id, doc.source_file, doc.source_offset)
 
 
-def pick_by_date(docs: Iterable[Document], keep: str) -> Document:
-    """URL duplicates: the latest (or earliest) crawl; undated crawls lose either way."""
-    docs = list(docs)
-    dated = [d for d in docs if d.crawl_date]
-    if dated:
-        best = max(d.crawl_date for d in dated) if keep == "latest" else min(d.crawl_date for d in dated)
-        docs = [d for d in dated if d.crawl_date == best]
-    return min(docs, key=identity)
+class _Later(str):
+    """A date string that sorts latest first."""
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
 
 
-def pick_longest(docs: Iterable[Document]) -> Document:
-    return min(docs, key=lambda d: (-len(d.text), identity(d)))
+def rank_by_date(doc: Document, keep: str) -> tuple:
+    """URL duplicates: the latest (or earliest) crawl; undated crawls lose either way.
+    The smallest rank is the keeper."""
+    if not doc.crawl_date:
+        return (1, "", identity(doc))
+    return (0, _Later(doc.crawl_date) if keep == "latest" else doc.crawl_date, identity(doc))
+
+
+def rank_longest(doc: Document) -> tuple:
+    """Exact duplicates: the longest text (before normalisation) survives."""
+    return (-len(doc.text), identity(doc))
 
 
 def node_label(doc: Document, keep: str) -> str:

@@ -21,7 +21,7 @@ from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
 from edumix.config import DedupConfig, LineDedupConfig, MinHashConfig
 from edumix.record import Document, Drop
-from filters.keep import label_doc_id, node_label, pick_by_date, pick_longest
+from filters.keep import identity, label_doc_id, node_label, rank_by_date, rank_longest
 from filters.lines import bucket_of, line_keys, remove_frequent_lines
 from filters.minhash import MinHasher, candidate_probability, candidate_threshold, true_jaccard
 from filters.textnorm import normalize_text
@@ -35,27 +35,35 @@ def _stat(stage: str, name: str, value: float = 1) -> tuple[tuple[str, str], flo
 
 
 class _KeepOnePerKey(beam.DoFn):
-    """(key, docs) -> the keeper, and a Drop naming the keeper for every other doc."""
+    """(key, docs) -> the keeper (smallest `rank`), and a Drop naming the keeper for every
+    other doc. Two passes over the grouped values, holding one document at a time: a key
+    with a million copies (a parked-domain page) must not be materialised on one worker."""
 
-    def __init__(self, stage: str, reason: str, pick):
-        self._stage, self._reason, self._pick = stage, reason, pick
+    def __init__(self, stage: str, reason: str, rank):
+        self._stage, self._reason, self._rank = stage, reason, rank
 
     def process(self, element):
         _, docs = element
-        docs = list(docs)
-        keeper = self._pick(docs) if len(docs) > 1 else docs[0]
-        yield keeper
+        keeper, best = None, None
         for doc in docs:
-            if doc is not keeper:
-                yield TaggedOutput(DROPPED, Drop(self._stage, self._reason, doc, f"dup_of={keeper.id}"))
+            r = self._rank(doc)
+            if best is None or r < best:
+                keeper, best = doc, r
+        yield keeper
+        kept, skipped = identity(keeper), False
+        for doc in docs:  # Beam's grouped values can be iterated again
+            if not skipped and identity(doc) == kept:
+                skipped = True  # the keeper itself (once, should a record come twice)
+                continue
+            yield TaggedOutput(DROPPED, Drop(self._stage, self._reason, doc, f"dup_of={keeper.id}"))
 
 
 class _DedupByKey(beam.PTransform):
     """Group documents by `key_fn` (None: never a duplicate) and keep one per key."""
 
-    def __init__(self, stage: str, reason: str, key_fn, pick):
+    def __init__(self, stage: str, reason: str, key_fn, rank):
         super().__init__()
-        self._stage, self._reason, self._key_fn, self._pick = stage, reason, key_fn, pick
+        self._stage, self._reason, self._key_fn, self._rank = stage, reason, key_fn, rank
 
     def expand(self, docs):
         keyed = docs | "Key" >> beam.Map(lambda d: (self._key_fn(d), d))
@@ -64,7 +72,7 @@ class _DedupByKey(beam.PTransform):
             keyed
             | "HasKey" >> beam.Filter(lambda kv: kv[0] is not None)
             | "Group" >> beam.GroupByKey()
-            | "KeepOne" >> beam.ParDo(_KeepOnePerKey(self._stage, self._reason, self._pick)).with_outputs(
+            | "KeepOne" >> beam.ParDo(_KeepOnePerKey(self._stage, self._reason, self._rank)).with_outputs(
                 DROPPED, main="docs"
             )
         )
@@ -78,7 +86,7 @@ class _DedupByKey(beam.PTransform):
 
 def UrlDedup(keep: str) -> _DedupByKey:  # noqa: N802 - reads like a PTransform
     return _DedupByKey(
-        "url_dedup", "dup_url", lambda d: canonical_url(d.url), functools.partial(pick_by_date, keep=keep)
+        "url_dedup", "dup_url", lambda d: canonical_url(d.url), functools.partial(rank_by_date, keep=keep)
     )
 
 
@@ -93,7 +101,7 @@ def _text_key(doc: Document) -> int | None:
 
 
 def ExactDedup() -> _DedupByKey:  # noqa: N802
-    return _DedupByKey("exact_dedup", "dup_exact", _text_key, pick_longest)
+    return _DedupByKey("exact_dedup", "dup_exact", _text_key, rank_longest)
 
 
 # -- MinHash ---------------------------------------------------------------------------
