@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -99,9 +99,6 @@ class PhasePlan:
     def achieved(self) -> dict[str, float]:
         total = self.tokens
         return {d: round(t / total, 6) if total else 0.0 for d, t in self.domain_tokens().items()}
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "tokens": self.tokens, "achieved": self.achieved()}
 
 
 def _cell_plan(phase: int, domain: str, tier: str, supply: CellSupply, rate: float) -> CellPlan:

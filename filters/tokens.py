@@ -4,9 +4,10 @@ byte-based estimate stands in and is labelled "estimate" wherever a count is sho
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+
+from edumix.config import file_sha256
 
 ESTIMATE = "estimate"
 BYTES_PER_TOKEN = 4  # typical of English byte-level BPE at a 32k-100k vocabulary
@@ -23,14 +24,15 @@ class TokenCounter:
             if not path.is_file():
                 raise FileNotFoundError(f"mix.tokenizer: no tokenizer file at {path}")
             self._tok = Tokenizer.from_file(str(path))
-            self.label = f"tokenizer:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+            self.label = self.label_for(tokenizer_path)
 
     @staticmethod
     def label_for(tokenizer_path: str | None) -> str:
-        """The label without loading the tokenizer (for the graph builder)."""
+        """The label without loading the tokenizer (for the graph builder): the file's
+        sha256, as the trainer records it, cut to 16 hex chars."""
         if tokenizer_path is None:
             return ESTIMATE
-        return f"tokenizer:{hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest()[:16]}"
+        return f"tokenizer:{file_sha256(tokenizer_path)[:16]}"
 
     def count(self, texts: Sequence[str]) -> list[int]:
         if self._tok is None:

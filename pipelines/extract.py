@@ -50,17 +50,18 @@ class _OverlappedExtract(beam.DoFn):
 
     def finish_bundle(self):
         done = self._collect()
-        if done is not None:
-            out = GlobalWindows.windowed_value(done)
-            yield TaggedOutput(DROPPED, out) if isinstance(done, Drop) else out
+        if done is not None:  # outside process(), outputs carry their window explicitly
+            yield _tagged(done, GlobalWindows.windowed_value(done))
 
     def teardown(self):
         if self._ex is not None:
             self._ex.close()
 
 
-def _tagged(result):
-    return TaggedOutput(DROPPED, result) if isinstance(result, Drop) else result
+def _tagged(result, value=None):
+    """`value` (default: `result`) on the drops output when `result` is a Drop."""
+    value = result if value is None else value
+    return TaggedOutput(DROPPED, value) if isinstance(result, Drop) else value
 
 
 class ExtractText(beam.PTransform):

@@ -32,13 +32,17 @@ def score_bin(value: float, top: float) -> int:
     return min(HIST_BINS - 1, max(0, int(value / top * HIST_BINS)))
 
 
-class _CountTokens(beam.DoFn):
+class _TokenCountingFn(beam.DoFn):
+    """A DoFn with the run's token counter, loaded once per worker."""
+
     def __init__(self, tokenizer: str | None):
         self._tokenizer = tokenizer
 
     def setup(self):
         self._counter = TokenCounter(self._tokenizer)
 
+
+class _CountTokens(_TokenCountingFn):
     def process(self, batch: list[Document]):
         for doc, n in zip(batch, self._counter.count([d.text for d in batch]), strict=True):
             yield dataclasses.replace(doc, n_tokens=n)
@@ -57,14 +61,8 @@ def CountTokens(cfg: MixConfig) -> ApplyBatched:  # noqa: N802 - reads like a PT
     return ApplyBatched(_CountTokens(cfg.tokenizer), step="Count")
 
 
-class _DropTokens(beam.DoFn):
+class _DropTokens(_TokenCountingFn):
     """Tokens each stage removed, for the funnel's tokens-after-each-stage."""
-
-    def __init__(self, tokenizer: str | None):
-        self._tokenizer = tokenizer
-
-    def setup(self):
-        self._counter = TokenCounter(self._tokenizer)
 
     def process(self, batch: list[Drop]):
         for drop, n in zip(batch, self._counter.count([d.doc.text for d in batch]), strict=True):

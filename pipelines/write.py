@@ -8,7 +8,6 @@ visible only by rename after it is complete.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import os
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from edumix.config import OutputConfig
+from edumix.config import OutputConfig, file_sha256
 from edumix.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
 
 
@@ -46,10 +45,7 @@ def write_parquet_atomic(table: pa.Table, run_dir: str, rel_path: str, cfg: Outp
     with tempfile.TemporaryDirectory(prefix="edumix-") as tmp:
         local = os.path.join(tmp, "part.parquet")
         pq.write_table(table, local, compression=compression, row_group_size=cfg.row_group_rows)
-        digest = hashlib.sha256()
-        with open(local, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        digest = file_sha256(local)
         size = os.path.getsize(local)
         final = FileSystems.join(run_dir, rel_path)
         staging = f"{final}.tmp-{uuid.uuid4().hex}"
@@ -59,7 +55,7 @@ def write_parquet_atomic(table: pa.Table, run_dir: str, rel_path: str, cfg: Outp
         with open(local, "rb") as src, FileSystems.create(staging) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         FileSystems.rename([staging], [final])
-    return WrittenFile(rel_path, table.num_rows, size, digest.hexdigest())
+    return WrittenFile(rel_path, table.num_rows, size, digest)
 
 
 def shard_count(kept: int, docs_per_shard: int) -> int:

@@ -28,7 +28,8 @@ from trainer.data import (
     heldout_masks,
     phase_source,
 )
-from trainer.tokenizer import SPECIAL_TOKENS, TextTokenizer, file_sha256, sidecar_path, train_tokenizer
+from edumix.config import file_sha256
+from trainer.tokenizer import SPECIAL_TOKENS, TextTokenizer, sidecar_path, train_tokenizer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
 WORDS = {

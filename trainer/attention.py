@@ -30,11 +30,16 @@ def _sdpa(q: Tensor, k: Tensor, v: Tensor, **kw) -> Tensor:
     return y.transpose(1, 2)  # (N, L, H, hd)
 
 
-def doc_ids(positions: Tensor) -> Tensor:
-    """(B, T) index of each token's document within its row; a row always starts one."""
+def doc_starts(positions: Tensor) -> Tensor:
+    """(B, T) True where a document starts; a row always starts one."""
     starts = positions == 0
     starts[:, 0] = True
-    return starts.cumsum(dim=1)  # (B, T)
+    return starts
+
+
+def doc_ids(positions: Tensor) -> Tensor:
+    """(B, T) index of each token's document within its row."""
+    return doc_starts(positions).cumsum(dim=1)  # (B, T)
 
 
 class CausalMask:
@@ -103,9 +108,7 @@ class DocsMask:
     def from_positions(cls, positions: Tensor) -> DocsMask:
         B, T = positions.shape
         dev = positions.device
-        starts = positions == 0
-        starts[:, 0] = True
-        first = starts.flatten().nonzero().squeeze(1)  # (D,) flat index of each document start
+        first = doc_starts(positions).flatten().nonzero().squeeze(1)  # (D,) flat index of each document start
         lengths = torch.diff(first, append=first.new_tensor([B * T]))  # (D,)
         padded = torch.tensor([bucket_length(n) for n in lengths.tolist()], device=dev)  # (D,)
         groups, gathers, valids = [], [], []

@@ -31,10 +31,12 @@ def _errors():
 
 
 def _need_run_dir(data: Path) -> None:
-    if not data.is_dir():
-        raise typer.BadParameter(f"run directory not found: {data}", param_hint="--data")
-    if not (data / "manifest.json").is_file():
-        raise typer.BadParameter(f"not a run directory (no manifest.json): {data}", param_hint="--data")
+    from trainer.run_dir import read_run_manifest
+
+    try:
+        read_run_manifest(data)
+    except FileNotFoundError as e:
+        raise typer.BadParameter(str(e), param_hint="--data") from e
 
 
 def _need_tokenizer(path: Path | None, hint: str = "--tokenizer") -> Path:

@@ -8,14 +8,12 @@ overrides (e.g. a shorter, lower-LR phase 2) deep-merged over the base sections.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from edumix.config import read_yaml_mapping
+from edumix.config import config_digest, read_yaml_mapping
 
 
 class TrainConfigError(ValueError):
@@ -107,8 +105,7 @@ class TrainConfig(_Section):
         return self
 
     def config_hash(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return config_digest(self)
 
     def micro_batch(self, world_size: int) -> int:
         """Rows per process per micro-step."""

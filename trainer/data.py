@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from trainer.run_dir import read_run_manifest, shard_entries
 from trainer.tokenizer import TextTokenizer
 
 FORMAT = 1
@@ -80,12 +81,7 @@ class PhaseSource:
 def phase_source(run_dir: str | Path, phase: int) -> PhaseSource:
     """RUN_DIR/mix/ when present, else the fallback over shards/ (see mix_layout.md)."""
     run = Path(run_dir)
-    if not run.is_dir():
-        raise FileNotFoundError(f"run directory not found: {run}")
-    manifest_path = run / "manifest.json"
-    if not manifest_path.is_file():
-        raise FileNotFoundError(f"not a run directory (no manifest.json): {run}")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_run_manifest(run)
     mix_path = run / "mix" / "manifest.json"
     if mix_path.is_file():
         mix = json.loads(mix_path.read_text())
@@ -102,10 +98,7 @@ def phase_source(run_dir: str | Path, phase: int) -> PhaseSource:
     else:
         if phase not in (1, 2):
             raise DataError(f"{run} has no mix/ manifest: only phases 1 (all tiers) and 2 (tier A) exist")
-        shards = sorted(manifest.get("shards", []), key=lambda s: s["path"])
-        if not shards:
-            raise DataError(f"{manifest_path}: the manifest lists no shards")
-        files = [{"path": s["path"], "sha256": s["sha256"]} for s in shards]
+        files = [{"path": s["path"], "sha256": s["sha256"]} for s in shard_entries(run, manifest)]
         tiers = None if phase == 1 else PHASE2_FALLBACK_TIERS
         lineage = {k: manifest.get(k) for k in ("config_hash", "input_fingerprint")}
         source = PhaseSource(run, phase, False, [], files, tiers, lineage)

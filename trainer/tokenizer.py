@@ -8,13 +8,15 @@ lives in a sidecar tokenizer_config.json (the Hugging Face place for it), as Jin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
+from edumix.config import file_sha256
+from trainer.run_dir import read_run_manifest, shard_entries
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 USER, ASSISTANT, END = "<|user|>", "<|assistant|>", "<|end|>"
@@ -43,28 +45,9 @@ def sidecar_path(tokenizer_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}_config.json")
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def shard_files(run_dir: str | Path) -> list[Path]:
     """The run's shards as its manifest lists them (sorted: the order fixes the result)."""
-    run = Path(run_dir)
-    manifest = run / "manifest.json"
-    if not manifest.is_file():
-        raise FileNotFoundError(f"not a run directory (no manifest.json): {run}")
-    shards = json.loads(manifest.read_text()).get("shards", [])
-    files = sorted(run / s["path"] for s in shards)
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"{run}: manifest lists missing shard(s): {', '.join(missing[:3])}")
-    if not files:
-        raise FileNotFoundError(f"{run}: the manifest lists no shards")
-    return files
+    return [Path(run_dir) / s["path"] for s in shard_entries(run_dir, read_run_manifest(run_dir))]
 
 
 def iter_text_batches(files: Sequence[Path], batch_rows: int = 1024) -> Iterator[list[str]]:
