@@ -14,7 +14,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from edumix.config import RunConfig
 from filters.mixer import recipe_hash
@@ -24,7 +24,7 @@ from .classify import Classify
 from .dedup import dedup_stages
 from .extract import ExtractText
 from .mix import CountTokens, DropTokens, MixShards
-from .options import DEFAULT_RUNNER, describe_job, validate_pipeline_options
+from .options import DEFAULT_RUNNER, describe_job, resolve_runner, validate_pipeline_options
 from .pii import PiiScrub
 from .quality import LanguageId, QualityFilter
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
@@ -159,14 +159,15 @@ def _write_run_files(
 
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:
-    args = list(beam_args)
-    runners = [a for a in args if a.startswith("--runner")]
-    if not runners:
-        args.append(f"--runner={DEFAULT_RUNNER}")
-    elif any(a.split("=", 1)[-1] in ("DirectRunner", "direct") for a in runners):
-        log.info("using FnApiRunner for DirectRunner (DirectRunner would try to download Prism)")
-        args = [f"--runner={DEFAULT_RUNNER}" if a in runners else a for a in args]
-    return PipelineOptions(args)
+    """Beam's options with the runner named the way options.resolve_runner reads it: no
+    runner, or any spelling of DirectRunner, is the FnApiRunner."""
+    options = PipelineOptions(list(beam_args))
+    standard = options.view_as(StandardOptions)
+    if resolve_runner(standard.runner) == DEFAULT_RUNNER:
+        if standard.runner and standard.runner != DEFAULT_RUNNER:
+            log.info("using FnApiRunner for %s (DirectRunner would try to download Prism)", standard.runner)
+        standard.runner = DEFAULT_RUNNER
+    return options
 
 
 class OutputExists(RuntimeError):

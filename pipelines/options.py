@@ -49,7 +49,7 @@ DATAFLOW = frozenset({"DataflowRunner", "TestDataflowRunner"})
 # them in this process.
 PORTABLE = frozenset({"FlinkRunner", "SparkRunner", "PortableRunner", "KafkaStreamsRunner"})
 _KNOWN_RUNNERS = {p.rsplit(".", 1)[-1].lower(): p.rsplit(".", 1)[-1] for p in StandardOptions.ALL_KNOWN_RUNNERS}
-_ALIASES = {"direct": DEFAULT_RUNNER, "directrunner": DEFAULT_RUNNER}  # as pipelines.curate.beam_options
+_ALIASES = {"direct": DEFAULT_RUNNER, "directrunner": DEFAULT_RUNNER}  # pipelines.curate.beam_options applies it
 
 # Config fields naming a file that workers open with plain open()/Path: a gs:// value
 # cannot work there, and a local path exists on a remote worker only inside a custom
@@ -268,14 +268,18 @@ def _check_config_path(path: str, dry_run: bool) -> None:
         )
 
 
-def _check_worker_files(config: RunConfig, runner: str, has_image: bool) -> None:
+def _worker_files(config: RunConfig):
+    """(section.field, path) of every file a worker will open that the config names."""
     for section, field in WORKER_FILE_FIELDS:
         value = getattr(getattr(config, section, None), field, None)
-        if value is None:
-            continue
-        name = f"{section}.{field}"
-        if is_remote_path(str(value)):
-            scheme = FileSystems.get_scheme(str(value))
+        if value is not None:
+            yield f"{section}.{field}", str(value)
+
+
+def _check_worker_files(config: RunConfig, runner: str, has_image: bool) -> None:
+    for name, value in _worker_files(config):
+        if is_remote_path(value):
+            scheme = FileSystems.get_scheme(value)
             raise PipelineOptionsError(
                 f"{name}={value}: workers open this file with open(), which cannot read {scheme}://; "
                 "bake it into the SDK container (deploy/dataflow/Dockerfile) and give its absolute path there"
@@ -290,10 +294,9 @@ def _check_worker_files(config: RunConfig, runner: str, has_image: bool) -> None
 
 def _check_local_files(config: RunConfig) -> None:
     """A local run: every file the workers will open must exist now, not fail in a worker."""
-    for section, field in WORKER_FILE_FIELDS:
-        value = getattr(getattr(config, section, None), field, None)
-        if value is not None and not is_remote_path(str(value)) and not os.path.isfile(value):
-            raise PipelineOptionsError(f"{section}.{field}={value}: no such file")
+    for name, value in _worker_files(config):
+        if not is_remote_path(value) and not os.path.isfile(value):
+            raise PipelineOptionsError(f"{name}={value}: no such file")
 
 
 def load_run_config(path: str | os.PathLike | None) -> RunConfig:

@@ -193,6 +193,8 @@ def test_jsonl_and_parquet_inputs(tmp_path):
 def test_beam_options_never_select_prism():
     assert beam_options([]).get_all_options()["runner"] == "FnApiRunner"
     assert beam_options(["--runner=DirectRunner"]).get_all_options()["runner"] == "FnApiRunner"
+    # any spelling pipelines.options accepts for DirectRunner (it would try to download Prism)
+    assert beam_options(["--runner", "directrunner"]).get_all_options()["runner"] == "FnApiRunner"
     opts = beam_options(["--runner=DataflowRunner", "--project=p"]).get_all_options()
     assert opts["runner"] == "DataflowRunner" and opts["project"] == "p"
 
