@@ -25,10 +25,10 @@ if str(REPO) not in sys.path:  # allow `python benchmarks/classify.py`
 import apache_beam as beam  # noqa: E402
 
 from benchmarks.common import shared_data  # noqa: E402
-from classifiers.models import DomainClassifier, EduClassifier, QualityClassifier  # noqa: E402
-from edumix.config import ClassifyConfig  # noqa: E402
-from edumix.record import Document  # noqa: E402
-from pipelines.classify import Classify  # noqa: E402
+from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier  # noqa: E402
+from edumix.core.config import ClassifyConfig  # noqa: E402
+from edumix.core.record import Document  # noqa: E402
+from edumix.pipelines.classify import Classify  # noqa: E402
 
 
 def load_texts(n: int) -> list[str]:

@@ -66,10 +66,10 @@ from fastwarc.warc import WarcRecordType  # noqa: E402
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
-from edumix.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
-from edumix.record import Document, RawRecord  # noqa: E402
-from filters.extract import Extractor, trafilatura_options  # noqa: E402
-from pipelines.formats import iter_records  # noqa: E402
+from edumix.core.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
+from edumix.core.record import Document, RawRecord  # noqa: E402
+from edumix.filters.extract import Extractor, trafilatura_options  # noqa: E402
+from edumix.pipelines.formats import iter_records  # noqa: E402
 from benchmarks.common import EVAL_SUBDIR, TINY_HTML, choose_eval_pages, shared_data  # noqa: E402
 
 REAL_WARCS = (
@@ -234,7 +234,7 @@ def tiny_record() -> RawRecord:
 
 
 def time_curate(inputs: list[Path], out: Path, config: RunConfig, beam_args: list[str]) -> tuple[float, dict]:
-    from pipelines.curate import run_curate
+    from edumix.pipelines.curate import run_curate
 
     start = time.perf_counter()
     report = run_curate([str(p) for p in inputs], str(out), config, beam_args, overwrite=True)

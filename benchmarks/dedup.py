@@ -78,10 +78,11 @@ for _p in (REPO, REPO / "tests"):  # allow `python benchmarks/dedup.py`; tests/ 
 import numpy as np  # noqa: E402
 from datasketch import MinHash  # noqa: E402
 
-from edumix.config import MinHashConfig  # noqa: E402
-from edumix.record import Document, content_digest, make_doc_id  # noqa: E402
-from filters import minhash as mh  # noqa: E402
-from filters.textnorm import words  # noqa: E402
+from edumix.core.config import MinHashConfig  # noqa: E402
+from edumix.core.record import Document  # noqa: E402
+from edumix.core.hashing import content_digest, make_doc_id
+from edumix.filters import minhash as mh  # noqa: E402
+from edumix.filters.textnorm import words  # noqa: E402
 
 
 def shared_data() -> Path:
@@ -365,8 +366,8 @@ def _run_beam(docs: list, io_dir: Path, build) -> dict:
 
 def _stage_builder(row: str, cfg: MinHashConfig):
     """PCollection of Documents -> (kept docs, [drop PCollections], [stats PCollections])."""
-    from edumix.config import DedupConfig, LineDedupConfig
-    from pipelines.dedup import (
+    from edumix.core.config import DedupConfig, LineDedupConfig
+    from edumix.pipelines.dedup import (
         STATS,
         ExactDedup,
         LineDedup,
@@ -374,7 +375,7 @@ def _stage_builder(row: str, cfg: MinHashConfig):
         UrlDedup,
         dedup_stages,
     )
-    from pipelines.stage import DROPPED
+    from edumix.pipelines.stage import DROPPED
 
     stages = {
         "create": [],
@@ -401,7 +402,7 @@ def _stage_child(row: str, io_dir: str, repeat: int) -> None:
     """One row of Table 2, in a fresh process: writes result-ROW.json into io_dir."""
     import apache_beam  # noqa: F401 - imported before the baseline RSS, like the stages
 
-    import pipelines.dedup  # noqa: F401
+    import edumix.pipelines.dedup  # noqa: F401
 
     gc.collect()
     rss_imports = _rss_mib()

@@ -49,8 +49,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/extraction_quality.py`
     sys.path.insert(0, str(REPO))
 
-from edumix.config import ExtractConfig  # noqa: E402
-from filters.extract import decode_html, extract_main_text, trafilatura_options  # noqa: E402
+from edumix.core.config import ExtractConfig  # noqa: E402
+from edumix.filters.extract import decode_html, extract_main_text, trafilatura_options  # noqa: E402
 
 EVAL_SUBDIR = Path("extraction") / "trafilatura_eval"
 DEFAULT_SAMPLE = 250

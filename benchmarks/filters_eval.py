@@ -62,15 +62,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from edumix.config import FiltersConfig
-from edumix.record import Document
-from filters.heuristics import (
+from edumix.core.config import FiltersConfig
+from edumix.core.record import Document
+from edumix.filters.heuristics import (
     RULE_NAMES,
     QualityRules,
     corpus_distribution,
     token_counts,
 )
-from filters.langid import LanguageIdentifier
+from edumix.filters.langid import LanguageIdentifier
 
 SHARED = Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
 HPLT = SHARED / "quality" / "hplt_v2_dev"

@@ -53,8 +53,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/pii_eval.py`
     sys.path.insert(0, str(REPO))
 
-from edumix.config import PiiConfig  # noqa: E402
-from filters.pii import (  # noqa: E402
+from edumix.core.config import PiiConfig  # noqa: E402
+from edumix.filters.pii import (  # noqa: E402
     NER_INSTALL_HINT,
     NER_MODELS,
     PiiScrubber,
@@ -187,11 +187,11 @@ def demo_texts(pages: int) -> list[str]:
     if pages <= 0:
         return []
     try:
-        from edumix.config import ExtractConfig, ReadConfig
+        from edumix.core.config import ExtractConfig, ReadConfig
         from edumix.demo import write_demo_crawl
-        from edumix.record import Document, RawRecord
-        from filters.extract import Extractor
-        from pipelines.formats import iter_records
+        from edumix.core.record import Document, RawRecord
+        from edumix.filters.extract import Extractor
+        from edumix.pipelines.formats import iter_records
     except ImportError as e:  # pragma: no cover - the demo is optional here
         print(f"note: demo crawl not available ({e}); skipping workload 'demo'")
         return []

@@ -54,10 +54,10 @@ if str(REPO) not in sys.path:  # allow `python benchmarks/trainer.py`
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from trainer.attention import DenseMask, DocsMask  # noqa: E402
-from trainer.export_hf import export_hf  # noqa: E402
-from trainer.generate import generate  # noqa: E402
-from trainer.model import ModelConfig, Transformer  # noqa: E402
+from edumix.trainer.attention import DenseMask, DocsMask  # noqa: E402
+from edumix.trainer.export_hf import export_hf  # noqa: E402
+from edumix.trainer.generate import generate  # noqa: E402
+from edumix.trainer.model import ModelConfig, Transformer  # noqa: E402
 
 CPU_MODEL = dict(vocab_size=2048, dim=128, n_layers=4, n_heads=4, n_kv_heads=2, rope_base=10_000.0)
 BASE_MODEL = dict(vocab_size=8192, dim=256, n_layers=4, n_heads=8, n_kv_heads=2)

@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import shared_data  # noqa: E402
-from trainer.data import PackedLoader, TokenStore, ensure_tokenized, heldout_masks  # noqa: E402
-from trainer.tokenizer import TextTokenizer, train_tokenizer  # noqa: E402
+from edumix.trainer.data import PackedLoader, TokenStore, ensure_tokenized, heldout_masks  # noqa: E402
+from edumix.trainer.tokenizer import TextTokenizer, train_tokenizer  # noqa: E402
 
 SOURCES = [("general", "general.jsonl"), ("general", "edu_high.jsonl"), ("math", "math.jsonl"),
            ("code", "code.jsonl"), ("multilingual", "multilingual.jsonl")]  # fmt: skip

@@ -133,7 +133,7 @@ def tiny_inputs(dest: Path) -> None:
 
 
 def edumix_config(variant: str):
-    from edumix.config import RunConfig
+    from edumix.core.config import RunConfig
 
     filters = {
         "dup_ngram": {"line_enabled": False, "doc_enabled": False},
@@ -170,7 +170,7 @@ def child_edumix(spec: dict) -> dict:
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
-    from pipelines.curate import run_curate
+    from edumix.pipelines.curate import run_curate
 
     t_import = time.perf_counter() - t0
     config = edumix_config(spec["variant"])
@@ -349,9 +349,9 @@ def dt_read_set(inputs: Path) -> tuple[dict[str, dict], dict[str, str]]:
 
 def em_read_set(inputs: Path) -> tuple[dict[str, dict], Counter]:
     """What edumix's reader yields as HTML per file, and every record's kind per file."""
-    from edumix.config import ReadConfig
-    from edumix.record import Drop, RawRecord
-    from pipelines.formats import iter_records
+    from edumix.core.config import ReadConfig
+    from edumix.core.record import Drop, RawRecord
+    from edumix.pipelines.formats import iter_records
 
     html, kinds = {}, Counter()
     for path in sorted(inputs.glob("*.warc.gz")):
@@ -532,11 +532,11 @@ def profile_stages(dt_read: dict, em_html: dict, read_s: dict[str, float]) -> di
         GopherRepetitionFilter,
     )
 
-    from edumix.config import ExtractConfig, LangIdConfig
-    from edumix.record import Document
-    from filters.extract import Extractor
-    from filters.heuristics import QualityRules
-    from filters.langid import LanguageIdentifier
+    from edumix.core.config import ExtractConfig, LangIdConfig
+    from edumix.core.record import Document
+    from edumix.filters.extract import Extractor
+    from edumix.filters.heuristics import QualityRules
+    from edumix.filters.langid import LanguageIdentifier
 
     warm_html = TINY_HTML.decode()
     warm_text = ("This is a warm-up sentence, with the usual words in it. " * 12 + "\n") * 6

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from classifiers.fasttext_model import TASK_LABELS, predict_proba
+from edumix.classifiers.fasttext_model import TASK_LABELS, predict_proba
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 

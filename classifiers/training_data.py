@@ -38,7 +38,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from classifiers.fasttext_model import Example
+from edumix.classifiers.fasttext_model import Example
 
 REPO = Path(__file__).resolve().parents[1]
 HPLT_NATURAL_CAP = 600

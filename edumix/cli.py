@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from edumix import __version__
-from edumix.config import ConfigError
+from edumix.report.summary import print_summary
 
 app = typer.Typer(
     help="Curate LLM pretraining data on Apache Beam and prove it on a compact model.",
@@ -24,27 +23,6 @@ err = Console(stderr=True)
 out = Console()
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-
-class UsageError(ValueError):
-    pass
-
-
-def split_beam_args(extra: list[str]) -> list[str]:
-    """Beam options pass through as given; `--key value` becomes `--key=value`. A bare
-    word that is no option's value is an error, not a silently ignored input file."""
-    args: list[str] = []
-    for token in extra:
-        if token.startswith("-"):
-            args.append(token)
-        elif args and args[-1].startswith("--") and "=" not in args[-1]:
-            args[-1] = f"{args[-1]}={token}"
-        else:
-            raise UsageError(
-                f"unexpected argument {token!r}: give each input as --input PATH "
-                "(repeat --input, or quote a glob: --input 'crawl/*.warc.gz')"
-            )
-    return args
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -60,96 +38,20 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def print_summary(report: dict[str, Any], output: str, full_stats: bool = False) -> None:
-    """The funnel, the top drop reasons, per-stage numbers, the accounting identity and,
-    for runs with a mix, target vs achieved per phase. Token numbers carry their kind."""
-    estimate = report.get("token_count") == "estimate"
-    unit = "≈ est. tokens" if estimate else "tokens"
-    tokens = any(row.get("tokens_out") is not None for row in report["stages"])
-    table = Table(title=f"edumix run: {output}", show_lines=False)
-    for col in ("stage", "in", "dropped", "out", "drop %", "reasons") + ((f"out, {unit}",) if tokens else ()):
-        table.add_column(col, justify="left" if col == "stage" else "right")
-    reasons_all = []
-    for row in report["stages"]:
-        reasons = report["dropped"].get(row["stage"], {})
-        reasons_all += [(row["stage"], r, n) for r, n in reasons.items()]
-        cells = [row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}",
-                 f"{100 * row.get('drop_rate', 0):.1f}", str(len(reasons) or "")]  # fmt: skip
-        if tokens:
-            cells.append("–" if row.get("tokens_out") is None else f"{row['tokens_out']:,}")
-        table.add_row(*cells)
-    out.print(table)
-    if reasons_all:
-        shown = len(reasons_all) if full_stats else min(10, len(reasons_all))
-        top = Table(title=f"top drop reasons ({shown} of {len(reasons_all)})", title_justify="left")
-        for col in ("stage", "reason", "dropped", "% of input"):
-            top.add_column(col, justify="left" if col in ("stage", "reason") else "right")
-        for stage, reason, n in sorted(reasons_all, key=lambda x: (-x[2], x[0], x[1]))[:shown]:
-            share = 100 * n / report["input_records"] if report["input_records"] else 0.0
-            top.add_row(stage, reason, f"{n:,}", f"{share:.1f}")
-        out.print(top)
-    for stage, stats in report.get("stats", {}).items():
-        shown = stats if full_stats else {k: v for k, v in stats.items() if not isinstance(v, dict)}
-        if shown:
-            out.print(f"  {stage}: {_flat(shown)}", highlight=False)
-    ok = "[green]holds[/]" if report["accounting_ok"] else "[bold red]BROKEN[/]"
-    out.print(
-        f"{report['input_files']} file(s), {report['input_records']:,} input records = "
-        f"{report['kept']:,} kept + {report['dropped_total']:,} dropped: accounting {ok}"
-    )
-    shards = report["shards"]
-    kept_tokens = f", {report['kept_tokens']:,} {unit}" if report.get("kept_tokens") is not None else ""
-    out.print(f"{shards['files']} shard file(s), {shards['bytes']:,} bytes{kept_tokens}, in {output}/shards/", highlight=False)
-    mix = report.get("mix") or {}
-    for phase, info in sorted((mix.get("phases") or {}).items(), key=lambda kv: (len(kv[0]), kv[0])):
-        targets, achieved = info.get("targets") or {}, info.get("achieved") or {}
-        shortfall, by_domain = info.get("shortfall") or {}, info.get("domain_tokens") or {}
-        budget = info.get("budget_tokens")
-        title = (f"mix phase {phase}: tiers {','.join(info.get('tiers') or [])}, {info.get('tokens', 0):,} {unit} "
-                 f"(budget {'auto' if budget is None else f'{budget:,}'})")  # fmt: skip
-        t = Table(title=title, title_justify="left")
-        for col in ("domain", "target %", "achieved %", unit, "shortfall", "max epochs"):
-            t.add_column(col, justify="left" if col == "domain" else "right")
-        for d in list(targets) + [d for d in achieved if d not in targets]:
-            epochs = max((c.get("epochs") or 0 for c in info.get("cells") or [] if c.get("domain") == d), default=None)
-            t.add_row(
-                d, f"{100 * targets.get(d, 0):.1f}", f"{100 * achieved.get(d, 0):.1f}",
-                f"{by_domain[d]:,}" if d in by_domain else "–",
-                f"[red]{shortfall[d]:,}[/]" if shortfall.get(d) else "0",
-                "–" if epochs is None else (f"[yellow]{epochs:.2f}[/]" if epochs > 1 + 1e-6 else f"{epochs:.2f}"),
-            )  # fmt: skip
-        out.print(t)
-
-
-def _flat(stats: dict[str, Any], prefix: str = "") -> str:
-    parts = []
-    for key, value in stats.items():
-        if isinstance(value, dict):
-            parts.append(f"{prefix}{key}{{{_flat(value)}}}")
-        else:
-            parts.append(f"{prefix}{key}={value:g}" if isinstance(value, float) else f"{prefix}{key}={value}")
-    return ", ".join(parts)
-
-
 def _curate(
-    inputs: list[str], output: str, config: str | Path | None, extra: list[str], overwrite: bool,
+    inputs: list[str],
+    output: str,
+    config: str | Path | None,
+    extra: list[str],
+    overwrite: bool,
     dirty_words_file: Path | None = None,
-) -> dict:  # fmt: skip
-    from pipelines.curate import OutputExists, run_curate
-    from pipelines.options import PipelineOptionsError, load_run_config, validate_pipeline_options
-    from pipelines.read import InputError
+) -> dict:
+    from edumix.launch import LAUNCH_ERRORS, CurateRequest, launch_curate, split_beam_args
 
     try:
-        beam_args = split_beam_args(extra)
-        validate_pipeline_options(beam_args, inputs, output, config_path=config)  # before reading a gs:// config
-        cfg = load_run_config(config)
-        if dirty_words_file is not None:
-            if not dirty_words_file.is_file():
-                raise ConfigError(f"--dirty-words-file not found: {dirty_words_file}")
-            filters = cfg.filters.model_copy(update={"dirty_words_file": str(dirty_words_file)})
-            cfg = cfg.model_copy(update={"filters": filters})
-        return run_curate(inputs, output, cfg, beam_args, overwrite=overwrite)
-    except (UsageError, ConfigError, InputError, OutputExists, PipelineOptionsError) as e:
+        request = CurateRequest(inputs, output, split_beam_args(extra), config, overwrite, dirty_words_file)
+        return launch_curate(request)
+    except LAUNCH_ERRORS as e:
         _fail(str(e))
 
 
@@ -177,14 +79,14 @@ def curate(
     (add --dry_run=True to build the Dataflow job without submitting it).
     Default runner: the in-process FnApiRunner (never downloads anything).
     """
-    from pipelines.options import format_job
+    from edumix.pipelines.options import format_job
 
     _setup_logging(verbose)
     report = _curate(inputs, output, config, ctx.args, overwrite, dirty_words_file)
     if "job" in report:  # dry run, or a job not waited for: no report.json yet
         out.print(format_job(report["job"], output), highlight=False)
         return
-    print_summary(report, output)
+    print_summary(out, report, output)
 
 
 @app.command(context_settings=_PASSTHROUGH)
@@ -210,7 +112,7 @@ def demo(
     out.print(f"wrote {crawl}: {stats.records} WARC records, {stats.html_responses} HTML pages ({kinds})")
     run_dir = str(Path(output) / "run")
     report = _curate([str(crawl)], run_dir, config, ctx.args, overwrite=True)
-    print_summary(report, run_dir)
+    print_summary(out, report, run_dir)
 
 
 @app.command()
@@ -233,8 +135,8 @@ def report(
     The page works offline: funnel, removal ledger, scores, mix, dedup, PII.
     --compare adds what changed against another run.
     """
-    from pipelines.report import REPORT, read_json
-    from pipelines.report_compare import compare_runs, compare_tables
+    from edumix.core.run_dir import REPORT, read_json
+    from edumix.report.compare import compare_runs, compare_tables
 
     try:
         data = read_json(run_dir, REPORT)
@@ -246,11 +148,11 @@ def report(
             cmp = compare_runs(run_dir, compare)
         except (OSError, ValueError) as e:
             _fail(f"cannot read {compare}/{REPORT}: {e}")
-    print_summary(data, run_dir, full_stats=stats)
+    print_summary(out, data, run_dir, full_stats=stats)
     for table in compare_tables(cmp) if cmp else []:
         out.print(table)
     if html or open_page:
-        from pipelines.report_html import write_report_html
+        from edumix.report.html import write_report_html
 
         try:
             page = write_report_html(run_dir, html_out, compare)
@@ -282,7 +184,7 @@ def classifiers_train(
     """
     import json
 
-    from classifiers.fasttext_model import TASK_LABELS, Example, train
+    from edumix.classifiers.fasttext_model import TASK_LABELS, Example, train
 
     if task not in TASK_LABELS:
         _fail(f"--task must be one of {', '.join(TASK_LABELS)}")
@@ -321,8 +223,8 @@ def classifiers_annotate(
     """Label documents' educational value (0-5) with an LLM, for `classifiers train --task edu`."""
     import os
 
-    from classifiers.annotate import AnnotateConfig, annotate, failed_path, shard_documents
-    from pipelines.progress import progress_bar
+    from edumix.classifiers.annotate import AnnotateConfig, annotate, failed_path, shard_documents
+    from edumix.core.progress import progress_bar
 
     cfg = AnnotateConfig(
         endpoint=endpoint, model=model, api_key=os.environ.get(api_key_env),
@@ -354,7 +256,7 @@ def main(
     """edumix: curation pipelines for LLM pretraining data."""
 
 
-from trainer.cli import register as _register_trainer  # noqa: E402 (the trainer's commands join this app)
+from edumix.trainer.cli import register as _register_trainer  # noqa: E402 (the trainer's commands join this app)
 
 _register_trainer(app)
 

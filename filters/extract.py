@@ -13,14 +13,15 @@ import re
 import charset_normalizer
 import trafilatura
 
-from edumix.config import ExtractConfig
-from edumix.record import Document, Drop, RawRecord
+from edumix.core.config import ExtractConfig
+from edumix.core.record import Document, Drop, RawRecord
+from edumix.core.stages import EXTRACT
 
 from .isolated import ChildError, IsolatedCall, WorkerDied
 
 log = logging.getLogger(__name__)
 
-STAGE = "extract"
+STAGE = EXTRACT
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # WHATWG: Latin-1 and ASCII labels mean windows-1252 on the web; GB2312/GBK labels

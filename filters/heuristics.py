@@ -73,18 +73,19 @@ from datatrove.pipeline.filters.gopher_repetition_filter import (
 )
 from datatrove.utils.text import PUNCTUATION_SET, split_into_words
 
-from edumix.record import Document, Drop
-from filters import rules_language
-from filters.rules_codemath import code_score, math_score
-from filters.rules_dirty_words import DirtyWords
-from filters.rules_kl import (
+from edumix.core.record import Document, Drop
+from edumix.core.stages import QUALITY
+from edumix.filters import rules_language
+from edumix.filters.rules_codemath import code_score, math_score
+from edumix.filters.rules_dirty_words import DirtyWords
+from edumix.filters.rules_kl import (
     CorpusDist,
     corpus_distribution,
     kl_divergence,
     token_counts,
     windowed_kl,
 )
-from filters.rules_repetition import ngram_coverage, remove_repeated_lines
+from edumix.filters.rules_repetition import ngram_coverage, remove_repeated_lines
 
 __all__ = [
     "RULE_NAMES",
@@ -212,7 +213,7 @@ class RuleResult:
 
 
 def _cfg_defaults():
-    from edumix.config import FiltersConfig
+    from edumix.core.config import FiltersConfig
 
     return FiltersConfig()
 
@@ -234,7 +235,7 @@ def rules_language_of(lang: str | None, cfg) -> str:
 class QualityRules:
     """Built once per worker from `FiltersConfig` (None: the defaults)."""
 
-    def __init__(self, cfg=None, stage: str = "quality"):
+    def __init__(self, cfg=None, stage: str = QUALITY):
         self.cfg = cfg = cfg if cfg is not None else _cfg_defaults()
         self.stage = stage
         relaxed = tuple(cfg.code_math.relaxed_rules)

@@ -3,7 +3,7 @@
 Python cannot interrupt a thread stuck in lxml, and signal-based alarms work only in
 the main thread, which Beam's worker threads are not; a child process can always be
 killed. It also contains crashes (a segfault in a C parser ends the child, not the
-worker). The child is a plain `python -m filters.isolated` (not multiprocessing, whose
+worker). The child is a plain `python -m edumix.filters.isolated` (not multiprocessing, whose
 spawn re-imports the caller's __main__ and fork is unsafe in threaded workers); calls
 travel as length-prefixed pickles over its stdin/stdout.
 """
@@ -67,7 +67,7 @@ class IsolatedCall:
 
     def _start(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "filters.isolated", self._target],
+            [sys.executable, "-m", "edumix.filters.isolated", self._target],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from edumix.record import Document
+from edumix.core.record import Document
 
 _MAX_LEN = 10**12
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from edumix.record import Document, Drop
+from edumix.core.record import Document, Drop
+from edumix.core.stages import LANGID
 
 UNDETERMINED = "und"  # ISO 639-2 "undetermined": no letters to classify (empty, digits only...)
 
@@ -74,7 +75,7 @@ class LanguageIdentifier:
         self.min_score = float(getattr(cfg, "min_score", 0.0) or 0.0)
         self.max_chars = int(getattr(cfg, "max_chars", 4000))
         self.candidates = tuple(getattr(cfg, "candidates", ()) or ())
-        self.stage = "langid"
+        self.stage = LANGID
         model = _model()
         if self.candidates:
             # A private copy restricted to the candidate labels (py3langid's set_languages

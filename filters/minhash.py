@@ -39,8 +39,8 @@ from datasketch import MinHash
 # The MurmurHash3 pre-mix datasketch applies (private: tests pin bit-identity with MinHash).
 from datasketch.minhash import _fmix
 
-from edumix.config import MinHashConfig
-from filters.textnorm import words as _words
+from edumix.core.config import MinHashConfig
+from edumix.filters.textnorm import words as _words
 
 SCHEME = "affine64"
 EMPTY_SIGNATURE = np.iinfo(np.uint64).max  # sentinel value in every slot of an empty doc

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edumix.config import MixConfig, PhaseMixConfig
+from edumix.core.config import MixConfig, PhaseMixConfig
 
 
 def mix_bucket(doc_id: str, buckets: int) -> int:
@@ -146,7 +146,3 @@ def plan_phase(
 def plan_mix(supply: Mapping[tuple[str, str], CellSupply], cfg: MixConfig) -> dict[int, PhasePlan]:
     return {phase: plan_phase(phase, pcfg, cfg, supply) for phase, pcfg in sorted(cfg.phases.items())}
 
-
-def recipe_hash(config_hash: str, input_fingerprint: str, token_label: str) -> str:
-    """What the trainer carries into its checkpoints: same recipe, same mix shards."""
-    return hashlib.sha256(f"{config_hash}\n{input_fingerprint}\n{token_label}".encode()).hexdigest()[:16]

@@ -85,8 +85,8 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
-from edumix.config import PiiConfig
-from edumix.record import Document
+from edumix.core.config import PiiConfig
+from edumix.core.record import Document
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from filters.rules_text import SOLO_RANGES, words
+from edumix.filters.rules_text import SOLO_RANGES, words
 
 _UNSPACED = re.compile(rf"[{SOLO_RANGES}]")
 
@@ -49,7 +49,7 @@ def parse_word_list(text: str) -> list[str]:
 
 
 def default_word_list() -> list[str]:
-    data = resources.files("filters").joinpath("data", DEFAULT_LIST).read_text(encoding="utf-8")
+    data = resources.files("edumix.filters.data").joinpath(DEFAULT_LIST).read_text(encoding="utf-8")
     return parse_word_list(data)
 
 

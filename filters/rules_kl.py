@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from filters.rules_text import words
+from edumix.filters.rules_text import words
 
 DEFAULT_VOCAB = 1 << 16
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from filters.rules_text import words
+from edumix.filters.rules_text import words
 
 _DIGITS = re.compile(r"\d")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from edumix.config import file_sha256
+from edumix.core.hashing import file_sha256
 
 ESTIMATE = "estimate"
 BYTES_PER_TOKEN = 4  # typical of English byte-level BPE at a 32k-100k vocabulary

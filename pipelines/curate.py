@@ -1,8 +1,8 @@
-"""`edumix curate`: read -> extract -> (later stages) -> shards + ledger + report + manifest.
+"""`edumix curate`: read -> the registry's stages -> shards + ledger + report + manifest.
 
-Each stage is one composite PTransform returning {"docs", "dropped"}; adding a stage is
-one `stage(...)` line in `curate_graph`. Every drop from every stage flows into one
-ledger and one count, which is what makes the accounting exact.
+Each stage is one composite PTransform returning {"docs", "dropped"}, listed in
+`registry.REGISTRY`. Every drop from every stage flows into one ledger and one count,
+which is what makes the accounting exact.
 """
 
 from __future__ import annotations
@@ -16,39 +16,28 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from edumix.config import RunConfig
-from filters.mixer import recipe_hash
-from filters.tokens import TokenCounter
+from edumix.core.config import RunConfig
+from edumix.core.hashing import input_fingerprint, recipe_hash
+from edumix.core.stages import READ
+from edumix.core.run_dir import MANIFEST, MIX_MANIFEST, REPORT, RUN_OUTPUTS, read_json, to_json, write_text_atomic
+from edumix.filters.tokens import TokenCounter
 
-from .classify import Classify
-from .dedup import dedup_stages
-from .extract import ExtractText
 from .mix import CountTokens, DropTokens, MixShards
-from .options import DEFAULT_RUNNER, describe_job, resolve_runner, validate_pipeline_options
-from .pii import PiiScrub
-from .quality import LanguageId, QualityFilter
+from .options import DEFAULT_RUNNER, LaunchPlan, describe_job, resolve_runner, validate_pipeline_options
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
-from .report import (
-    MANIFEST,
-    MIX_MANIFEST,
-    REPORT,
+from .accounting import (
     AccountingError,
     add_token_funnel,
-    build_mix_manifest,
     build_manifest,
+    build_mix_manifest,
     build_report,
-    input_fingerprint,
     mix_report,
-    read_json,
-    to_json,
-    write_text_atomic,
 )
+from .registry import enabled_stages
 from .stage import DROPPED, STATS
 from .write import WriteRejected, WriteShards
 
 log = logging.getLogger(__name__)
-
-_RUN_OUTPUTS = ("shards/*", "rejected/*", "mix/*", f"{REPORT}*", f"{MANIFEST}*")
 
 
 @dataclass(frozen=True)
@@ -75,21 +64,9 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
         return result["docs"]
 
     read = p | "Read" >> ReadDocuments(job.inputs, cfg.read)
-    raw = stage("read", read)
-    docs = stage("extract", raw | "Extract" >> ExtractText(cfg.extract))
-    if cfg.langid.enabled:
-        docs = stage("langid", docs | "langid" >> LanguageId(cfg.langid))
-    for name, transform in dedup_stages(cfg.dedup):
-        if name == "minhash_dedup" and cfg.filters.enabled:  # cheap URL/exact dedup first
-            docs = stage("quality", docs | "quality" >> QualityFilter(cfg.filters))
+    docs = stage(READ, read)
+    for name, transform in enabled_stages(cfg):
         docs = stage(name, docs | name >> transform)
-    if cfg.filters.enabled and not cfg.dedup.minhash.enabled:
-        docs = stage("quality", docs | "quality" >> QualityFilter(cfg.filters))
-    if cfg.pii.enabled:
-        docs = stage("pii", docs | "pii" >> PiiScrub(cfg.pii))
-    if cfg.classify.enabled:
-        docs = stage("classify", docs | "classify" >> Classify(cfg.classify))
-    # Later stages plug in here, one `stage(...)` line each.
 
     counted = docs | "tokens" >> CountTokens(cfg.mix)  # drops nothing: not a funnel stage
     docs = counted["docs"]
@@ -176,7 +153,7 @@ class OutputExists(RuntimeError):
 
 def _run_files(output: str) -> list[str]:
     # Globs over files, not directory checks: object stores (gs://) have no directories.
-    patterns = [FileSystems.join(output, name) for name in _RUN_OUTPUTS]
+    patterns = [FileSystems.join(output, name) for name in RUN_OUTPUTS]
     return sorted(m.path for result in FileSystems.match(patterns) for m in result.metadata_list)
 
 
@@ -194,11 +171,18 @@ def prepare_output(output: str, overwrite: bool) -> None:
 
 
 def run_curate(
-    inputs: list[str], output: str, config: RunConfig, beam_args: list[str] = (), overwrite: bool = False
+    inputs: list[str],
+    output: str,
+    config: RunConfig,
+    beam_args: list[str] = (),
+    overwrite: bool = False,
+    plan: LaunchPlan | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline to completion and return the report; for a dry run or a job not
-    waited for (flex template, --no_wait_until_finish), return describe_job's summary."""
-    plan = validate_pipeline_options(beam_args, inputs, output, config=config)  # before any GCS call
+    waited for (flex template, --no_wait_until_finish), return describe_job's summary.
+    `plan` is the launcher's validated plan; without one the options are checked here."""
+    if plan is None:  # before any GCS call
+        plan = validate_pipeline_options(beam_args, inputs, output, config=config)
     if plan.dry_run:  # no globbing, no output check, no report: each would call GCS
         files = [InputFile(pattern, 0) for pattern in inputs]
     else:

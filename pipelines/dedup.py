@@ -19,13 +19,14 @@ import numpy as np
 import xxhash
 from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
-from edumix.config import DedupConfig, LineDedupConfig, MinHashConfig
-from edumix.record import Document, Drop
-from filters.keep import identity, label_doc_id, node_label, rank_by_date, rank_longest
-from filters.lines import bucket_of, line_keys, remove_frequent_lines
-from filters.minhash import MinHasher, candidate_probability, candidate_threshold, true_jaccard
-from filters.textnorm import normalize_text
-from filters.urls import canonical_url
+from edumix.core.config import LineDedupConfig, MinHashConfig
+from edumix.core.record import Document, Drop
+from edumix.core.stages import EXACT_DEDUP, LINE_DEDUP, MINHASH_DEDUP, URL_DEDUP
+from edumix.filters.keep import identity, label_doc_id, node_label, rank_by_date, rank_longest
+from edumix.filters.lines import bucket_of, line_keys, remove_frequent_lines
+from edumix.filters.minhash import MinHasher, candidate_probability, candidate_threshold, true_jaccard
+from edumix.filters.textnorm import normalize_text
+from edumix.filters.urls import canonical_url
 
 from .stage import DROPPED, STATS
 
@@ -86,7 +87,7 @@ class _DedupByKey(beam.PTransform):
 
 def UrlDedup(keep: str) -> _DedupByKey:  # noqa: N802 - reads like a PTransform
     return _DedupByKey(
-        "url_dedup", "dup_url", lambda d: canonical_url(d.url), functools.partial(rank_by_date, keep=keep)
+        URL_DEDUP, "dup_url", lambda d: canonical_url(d.url), functools.partial(rank_by_date, keep=keep)
     )
 
 
@@ -101,12 +102,12 @@ def _text_key(doc: Document) -> int | None:
 
 
 def ExactDedup() -> _DedupByKey:  # noqa: N802
-    return _DedupByKey("exact_dedup", "dup_exact", _text_key, rank_longest)
+    return _DedupByKey(EXACT_DEDUP, "dup_exact", _text_key, rank_longest)
 
 
 # -- MinHash ---------------------------------------------------------------------------
 
-_MH = "minhash_dedup"
+_MH = MINHASH_DEDUP
 
 
 class _Sign(beam.DoFn):
@@ -367,7 +368,7 @@ def _s_curve_stats(cfg: MinHashConfig) -> list:
 
 # -- lines -----------------------------------------------------------------------------
 
-_LD = "line_dedup"
+_LD = LINE_DEDUP
 
 
 class _RemoveLines(beam.DoFn):
@@ -425,17 +426,3 @@ class LineDedup(beam.PTransform):
             frequent | "FrequentStat" >> beam.Map(lambda _: _stat(_LD, "frequent_lines")),
         ) | "LineStats" >> beam.Flatten()
         return {"docs": out.docs, DROPPED: out[DROPPED], STATS: stats}
-
-
-def dedup_stages(cfg: DedupConfig):
-    """(stage name, PTransform) in pipeline order, for the enabled stages."""
-    stages = []
-    if cfg.url.enabled:
-        stages.append(("url_dedup", UrlDedup(cfg.url.keep)))
-    if cfg.exact.enabled:
-        stages.append(("exact_dedup", ExactDedup()))
-    if cfg.minhash.enabled:
-        stages.append(("minhash_dedup", MinHashDedup(cfg.minhash)))
-    if cfg.lines.enabled:
-        stages.append(("line_dedup", LineDedup(cfg.lines)))
-    return stages

@@ -13,9 +13,9 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from edumix.config import ExtractConfig
-from edumix.record import Drop, RawRecord
-from filters.extract import Extractor
+from edumix.core.config import ExtractConfig
+from edumix.core.record import Drop, RawRecord
+from edumix.filters.extract import Extractor
 
 from .stage import DROPPED, STATS
 

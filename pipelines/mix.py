@@ -15,15 +15,17 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
-from edumix.config import MixConfig, OutputConfig
-from edumix.record import MIX_SCHEMA, Document, Drop, to_table
-from filters.mixer import mix_bucket, plan_mix, supply_from_histogram
-from filters.tokens import TokenCounter
+from edumix.core.config import MixConfig, OutputConfig
+from edumix.core.record import MIX_SCHEMA, Document, Drop, to_table
+from edumix.core.run_dir import mix_cell_path
+from edumix.core.stages import MIX
+from edumix.filters.mixer import mix_bucket, plan_mix, supply_from_histogram
+from edumix.filters.tokens import TokenCounter
 
 from .stage import STATS, ApplyBatched
 from .write import WrittenFile, _sort_key, shard_of, write_parquet_atomic
 
-_S = "mix"
+_S = MIX
 HIST_BINS = 20  # score histograms: quality on [0, 1], edu on [0, 5]
 EDU_THRESHOLDS = [x / 2 for x in range(11)]  # 0.0, 0.5, ... 5.0
 
@@ -145,7 +147,7 @@ class MixShards(beam.PTransform):
         phase, domain, tier, index, parts = key
         items = sorted(items, key=lambda item: _sort_key(item[0]))
         rows = [{**doc.to_row(), "repeat": repeat} for doc, repeat in items]
-        rel = f"mix/phase={phase}/domain={domain}/tier={tier}/part-{index:05d}-of-{parts:05d}.parquet"
+        rel = mix_cell_path(phase, domain, tier, index, parts)
         written = write_parquet_atomic(to_table(rows, MIX_SCHEMA), self._run_dir, rel, self._out)
         unique = sum(doc.n_tokens for doc, _ in items)
         tokens = sum(doc.n_tokens * repeat for doc, repeat in items)

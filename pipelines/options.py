@@ -39,7 +39,7 @@ from apache_beam.options.pipeline_options_validator import (
 from apache_beam.portability import common_urns
 from apache_beam.portability.api import beam_runner_api_pb2
 
-from edumix.config import ConfigError, RunConfig, load_config
+from edumix.core.config import ConfigError, RunConfig, load_config
 
 # Beam's DirectRunner first tries PrismRunner, which downloads a binary at start (fails
 # offline). FnApiRunner is the in-process direct runner it falls back to, used directly.
@@ -74,6 +74,7 @@ class LaunchPlan:
     remote: bool  # workers cannot read this machine's files
     dry_run: bool  # build the Dataflow job, submit nothing, touch no cloud service
     waits: bool  # run_curate waits for the job and reads report.json afterwards
+    has_image: bool = False  # workers run a custom SDK container (--sdk_container_image)
 
 
 def is_remote_path(path: str) -> bool:
@@ -130,15 +131,23 @@ def validate_pipeline_options(
     _check_paths(runner, remote, inputs, output)
     if config_path is not None:
         _check_config_path(str(config_path), dry_run)
-    if config is not None and remote:
-        has_image = bool(options.view_as(WorkerOptions).sdk_container_image)
-        _check_worker_files(config, runner, has_image)
-    elif config is not None:
-        _check_local_files(config)
     gcp = options.view_as(GoogleCloudOptions)
     no_wait = options.view_as(StandardOptions).no_wait_until_finish
     waits = not (dry_run or gcp.template_location or (remote and no_wait))
-    return LaunchPlan(runner=runner, remote=remote, dry_run=dry_run, waits=waits)
+    has_image = bool(options.view_as(WorkerOptions).sdk_container_image)
+    plan = LaunchPlan(runner=runner, remote=remote, dry_run=dry_run, waits=waits, has_image=has_image)
+    if config is not None:
+        validate_config_files(config, plan)
+    return plan
+
+
+def validate_config_files(config: RunConfig, plan: LaunchPlan) -> None:
+    """The files a run's workers will open, checked against where the workers run: the
+    half of the validation that needs the loaded config (read after the options pass)."""
+    if plan.remote:
+        _check_worker_files(config, plan.runner, plan.has_image)
+    else:
+        _check_local_files(config)
 
 
 def _dry_run_flag(args: list[str]) -> bool:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from edumix.config import PiiConfig
-from edumix.record import Document
+from edumix.core.config import PiiConfig
+from edumix.core.record import Document
+from edumix.core.stages import PII
 
 from .stage import ApplyStage
 
@@ -25,6 +26,6 @@ def pii_stats(doc: Document) -> Iterator[tuple[str, float]]:
 
 
 def PiiScrub(cfg: PiiConfig) -> ApplyStage:  # noqa: N802 - reads like a PTransform
-    from filters.pii import PiiScrubber  # presidio loads only when the stage is used
+    from edumix.filters.pii import PiiScrubber  # presidio loads only when the stage is used
 
-    return ApplyStage("pii", functools.partial(PiiScrubber, cfg), stats_fn=pii_stats)
+    return ApplyStage(PII, functools.partial(PiiScrubber, cfg), stats_fn=pii_stats)

@@ -15,19 +15,20 @@ from itertools import combinations
 import apache_beam as beam
 from apache_beam.pvalue import AsDict, TaggedOutput
 
-from edumix.config import FiltersConfig, LangIdConfig
-from edumix.record import Document, Drop
-from filters.heuristics import QualityRules, rules_language_of
-from filters.langid import LanguageIdentifier
-from filters.rules_kl import corpus_distribution, token_counts
+from edumix.core.config import FiltersConfig, LangIdConfig
+from edumix.core.record import Document, Drop
+from edumix.core.stages import LANGID, QUALITY
+from edumix.filters.heuristics import QualityRules, rules_language_of
+from edumix.filters.langid import LanguageIdentifier
+from edumix.filters.rules_kl import corpus_distribution, token_counts
 
 from .stage import DROPPED, STATS, ApplyStage
 
-_Q = "quality"
+_Q = QUALITY
 
 
 def LanguageId(cfg: LangIdConfig) -> ApplyStage:  # noqa: N802 - reads like a PTransform
-    return ApplyStage("langid", functools.partial(LanguageIdentifier, cfg), stats_fn=_lang_stats)
+    return ApplyStage(LANGID, functools.partial(LanguageIdentifier, cfg), stats_fn=_lang_stats)
 
 
 def _lang_stats(doc: Document):

@@ -16,12 +16,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
-from edumix.config import ReadConfig
-from edumix.record import Drop
+from edumix.core.config import ReadConfig
+from edumix.core.record import Drop
 
 from .formats import iter_records
 from .formats.errors import read_error
-from .progress import progress_bar
+from edumix.core.progress import progress_bar
 from .stage import DROPPED
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
-from edumix.record import Drop
+from edumix.core.record import Drop
 
 DROPPED = "dropped"
 STATS = "stats"

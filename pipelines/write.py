@@ -9,7 +9,6 @@ visible only by rename after it is complete.
 from __future__ import annotations
 
 import math
-import re
 import os
 import shutil
 import tempfile
@@ -21,8 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from edumix.config import OutputConfig, file_sha256
-from edumix.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
+from edumix.core.config import OutputConfig
+
+from edumix.core.hashing import file_sha256
+from edumix.core.run_dir import rejected_path, shard_path
+from edumix.core.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,8 @@ class WriteShards(beam.PTransform):
     def _write(self, key: tuple[int, int], docs) -> WrittenFile:
         index, total = key
         rows = [d.to_row() for d in sorted(docs, key=_sort_key)]
-        rel = f"shards/part-{index:05d}-of-{total:05d}.parquet"
+        rel = shard_path(index, total)
         return write_parquet_atomic(to_table(rows, DOCUMENT_SCHEMA), self._run_dir, rel, self._cfg)
-
-
-def _safe(name: str) -> str:
-    """Rule names like `gopher_quality:gopher_short_doc` as portable file names."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", name)
 
 
 def _drop_key(drop: Drop) -> tuple[str, str, int]:
@@ -125,5 +122,5 @@ class WriteRejected(beam.PTransform):
     def _write(self, key: tuple[str, str], drops) -> WrittenFile:
         stage, reason = key
         rows = [d.to_row() for d in sorted(drops, key=_drop_key)]
-        rel = f"rejected/{stage}.{_safe(reason)}.parquet"
+        rel = rejected_path(stage, reason)
         return write_parquet_atomic(to_table(rows, REJECTED_SCHEMA), self._run_dir, rel, self._cfg)

@@ -16,8 +16,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from classifiers.fasttext_model import train
-from classifiers.training_data import build_rows, shared_data_dir
+from edumix.classifiers.fasttext_model import train
+from edumix.classifiers.training_data import build_rows, shared_data_dir
 
 SEED = 0
 EPOCHS = 25

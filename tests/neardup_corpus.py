@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from filters.minhash import _MULT_U64, _WORD_HASHES, _set_jaccard, true_jaccard
+from edumix.filters.minhash import _MULT_U64, _WORD_HASHES, _set_jaccard, true_jaccard
 
 LEVELS = (0.30, 0.40, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
 JITTER = 0.025

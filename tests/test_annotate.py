@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from classifiers.annotate import AnnotateConfig, annotate, failed_path, parse_score
+from edumix.classifiers.annotate import AnnotateConfig, annotate, failed_path, parse_score
 from edumix.cli import app
 
 

@@ -11,8 +11,8 @@ The floors below leave ~0.03-0.05 slack.
 import pytest
 from shared_data import shared
 
-from classifiers.fasttext_model import evaluate, normalize, split
-from classifiers.models import (
+from edumix.classifiers.fasttext_model import evaluate, normalize, split
+from edumix.classifiers.models import (
     DomainClassifier,
     DomainPrediction,
     EduClassifier,
@@ -127,7 +127,7 @@ def test_plain_text_math_known_limitation(domain):
 def heldout():
     shared("seed", "edu_high.jsonl")
     shared("quality", "hplt_v2_dev")
-    from classifiers.training_data import build_rows
+    from edumix.classifiers.training_data import build_rows
     return {task: split(rows)[1] for task, rows in build_rows().items()}
 
 

@@ -6,10 +6,10 @@ import statistics
 import pyarrow.parquet as pq
 import pytest
 
-from edumix.config import RunConfig
+from edumix.core.config import RunConfig
 from edumix.demo import write_demo_crawl
 from edumix.demo.crawl import _plan
-from pipelines.curate import run_curate
+from edumix.pipelines.curate import run_curate
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import pytest
 from shared_data import shared
 from typer.testing import CliRunner
 
-from edumix.cli import UsageError, app, split_beam_args
+from edumix.cli import app
+from edumix.launch import UsageError, split_beam_args
 
 runner = CliRunner()
 
@@ -114,7 +115,7 @@ def test_classifiers_train_on_user_labels(tmp_path):
                                  "--epochs", "5"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 0 and "code" in result.output
-    from classifiers.models import DomainClassifier
+    from edumix.classifiers.models import DomainClassifier
 
     (pred,) = DomainClassifier.load(out).predict(["def g(y):\n    return y * 7 + sum(range(7))"])
     assert pred.label == "code"

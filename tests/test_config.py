@@ -2,7 +2,7 @@
 
 import pytest
 
-from edumix.config import ConfigError, RunConfig, load_config
+from edumix.core.config import ConfigError, RunConfig, load_config
 
 
 def test_defaults_and_stable_hash():

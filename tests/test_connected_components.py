@@ -6,7 +6,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.dedup import ConnectedComponents
+from edumix.pipelines.dedup import ConnectedComponents
 
 
 def union_find_members(edges):

@@ -17,11 +17,11 @@ import subprocess
 import sys
 import tarfile
 import time
-import tomllib
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from layout_helpers import SETUPTOOLS, package_folder, top_folders
 
 REPO = Path(__file__).resolve().parents[1]
 BUCKET = "gs://edumix-test-bucket"
@@ -44,7 +44,7 @@ RESOURCE_MODULES = ("fasttext", "spacy", "presidio_analyzer", "presidio_anonymiz
 
 
 def _validate(args, inputs=INPUTS, output=OUTPUT, **kw):
-    from pipelines.options import validate_pipeline_options
+    from edumix.pipelines.options import validate_pipeline_options
 
     return validate_pipeline_options(args, inputs, output, **kw)
 
@@ -107,7 +107,7 @@ REJECTED = [
 
 @pytest.mark.parametrize(("args", "inputs", "output", "message"), REJECTED)
 def test_rejected_options_name_the_fix(args, inputs, output, message):
-    from pipelines.options import PipelineOptionsError
+    from edumix.pipelines.options import PipelineOptionsError
 
     with pytest.raises(PipelineOptionsError, match=message):
         _validate(args, inputs, output)
@@ -116,7 +116,7 @@ def test_rejected_options_name_the_fix(args, inputs, output, message):
 def test_pyproject_setup_file_needs_build_package():
     import importlib.util
 
-    from pipelines.options import PipelineOptionsError
+    from edumix.pipelines.options import PipelineOptionsError
 
     args = [*DATAFLOW, f"--setup_file={REPO / 'pyproject.toml'}"]
     if importlib.util.find_spec("build") is None:
@@ -127,7 +127,7 @@ def test_pyproject_setup_file_needs_build_package():
 
 
 def test_dry_run_refuses_a_cloud_config():
-    from pipelines.options import PipelineOptionsError
+    from edumix.pipelines.options import PipelineOptionsError
 
     with pytest.raises(PipelineOptionsError, match="a dry run reads nothing from cloud storage"):
         _validate([*DATAFLOW, "--dry_run=True"], config_path=f"{BUCKET}/configs/run.yaml")
@@ -135,7 +135,7 @@ def test_dry_run_refuses_a_cloud_config():
 
 
 def _config_with(section: str, field: str, value: str):
-    from edumix.config import RunConfig
+    from edumix.core.config import RunConfig
 
     cfg = RunConfig()
     return cfg.model_copy(update={section: getattr(cfg, section).model_copy(update={field: value})})
@@ -146,8 +146,8 @@ def _config_with(section: str, field: str, value: str):
     [("filters", "dirty_words_file"), ("classify", "edu_model"), ("classify", "quality_model"), ("mix", "tokenizer")],
 )
 def test_files_workers_open_must_be_inside_the_image(section, field):
-    from edumix.config import RunConfig
-    from pipelines.options import PipelineOptionsError
+    from edumix.core.config import RunConfig
+    from edumix.pipelines.options import PipelineOptionsError
 
     if not hasattr(getattr(RunConfig(), section, None), field):
         pytest.skip(f"this config has no {section}.{field}")
@@ -195,8 +195,8 @@ def test_config_from_a_beam_filesystem(tmp_path):
     (here a LocalFileSystem registered under a test scheme), errors name the URL."""
     from apache_beam.io.localfilesystem import LocalFileSystem
 
-    from edumix.config import ConfigError
-    from pipelines.options import load_run_config
+    from edumix.core.config import ConfigError
+    from edumix.pipelines.options import load_run_config
 
     class _TestScheme(LocalFileSystem):
         @classmethod
@@ -225,15 +225,12 @@ def test_setup_file_stages_code_and_shipped_models(tmp_path):
     every package and every package-data file pyproject.toml declares."""
     from apache_beam.runners.portability.stager import Stager
 
-    meta = tomllib.loads((REPO / "pyproject.toml").read_text())
     src = tmp_path / "src"
     src.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(REPO / name, src / name)
-    packages = sorted({p.rstrip("*") for p in meta["tool"]["setuptools"]["packages"]["find"]["include"]})
-    for pkg in packages:
-        if (REPO / pkg).is_dir():
-            shutil.copytree(REPO / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    for pkg in top_folders():
+        shutil.copytree(REPO / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path / "out"
     out.mkdir()
     with redirect_stderr(io.StringIO()):
@@ -242,9 +239,9 @@ def test_setup_file_stages_code_and_shipped_models(tmp_path):
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     expected = {
         str(path.relative_to(REPO))
-        for pkg, globs in meta["tool"]["setuptools"]["package-data"].items()
+        for pkg, globs in SETUPTOOLS["package-data"].items()
         for pattern in globs
-        for path in (REPO / pkg).glob(pattern)
+        for path in (REPO / package_folder(pkg)).glob(pattern)
     }
     assert expected and expected <= names, expected - names
     assert "pipelines/options.py" in names and "pipelines/curate.py" in names
@@ -283,10 +280,10 @@ def _probe(out_path: str) -> None:
     from typer.testing import CliRunner
 
     from edumix.cli import app
-    from edumix.config import RunConfig
-    from pipelines.curate import CurateJob, beam_options, curate_graph
-    from pipelines.options import top_level_steps
-    from pipelines.read import InputFile
+    from edumix.core.config import RunConfig
+    from edumix.pipelines.curate import CurateJob, beam_options, curate_graph
+    from edumix.pipelines.options import top_level_steps
+    from edumix.pipelines.read import InputFile
 
     found: dict = {}
     cli = CliRunner()
@@ -459,7 +456,7 @@ def test_cli_dry_run_builds_the_dataflow_job(probe):
 def test_job_graph_holds_every_stage(probe):
     """Expected names come from the code: the report's stage list (pickled into the
     WriteReport step), the mix stage when the config has one, and the writers."""
-    from edumix.config import RunConfig
+    from edumix.core.config import RunConfig
 
     steps = probe["steps"]
     lowered = {s.lower() for s in steps}

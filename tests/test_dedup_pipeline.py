@@ -5,9 +5,9 @@ import hashlib
 import pytest
 from beam_helpers import run_stage
 
-from edumix.config import LineDedupConfig, MinHashConfig
-from edumix.record import Document
-from pipelines.dedup import ExactDedup, LineDedup, MinHashDedup, UrlDedup
+from edumix.core.config import LineDedupConfig, MinHashConfig
+from edumix.core.record import Document
+from edumix.pipelines.dedup import ExactDedup, LineDedup, MinHashDedup, UrlDedup
 
 
 def did(i: int) -> str:
@@ -84,7 +84,7 @@ def test_minhash_dedup_on_ground_truth_near_duplicates():
     0.3...0.95 to their source, plus unrelated fillers."""
     from neardup_corpus import make_corpus
 
-    from filters.minhash import true_jaccard
+    from edumix.filters.minhash import true_jaccard
 
     corpus = make_corpus()
     docs = [doc(i, text) for i, (_, text) in enumerate(corpus.docs)]

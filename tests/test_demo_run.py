@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from edumix.cli import app
-from edumix.config import RunConfig
+from edumix.core.config import RunConfig
 from edumix.demo import write_demo_crawl
-from pipelines.curate import run_curate
+from edumix.pipelines.curate import run_curate
 
 
 def test_demo_curates_the_generated_crawl(tmp_path):

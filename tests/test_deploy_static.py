@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from layout_helpers import package_folder
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "deploy" / "dataflow" / "Dockerfile"
@@ -113,7 +114,8 @@ def test_copied_paths_exist_and_ship_the_models():
     for p in paths:
         assert (REPO / p).exists(), p
     for pkg in PYPROJECT["tool"]["setuptools"]["package-data"]:
-        assert f"{pkg}/" in paths, f"{pkg}/ (has package data) is not copied"
+        top = package_folder(pkg).split("/")[0]
+        assert f"{top}/" in paths, f"{top}/ (has package data) is not copied"
     # pyproject's readme must be in the build context for `pip install .`
     assert PYPROJECT["project"]["readme"] in paths
 
@@ -232,8 +234,8 @@ def test_launch_sh_builds_the_torchrun_command():
     cmd = shlex.split(proc.stdout)
     for flag in ("--nproc_per_node=4", "--nnodes=2", "--node_rank=1", "--master_addr=node0", "--master_port=29500"):
         assert flag in cmd
-    tail = cmd[cmd.index("trainer.cli") - 1 :]
-    assert tail[:3] == ["-m", "trainer.cli", "pretrain"] and tail[3:] == args
+    tail = cmd[cmd.index("edumix.trainer.cli") - 1 :]
+    assert tail[:3] == ["-m", "edumix.trainer.cli", "pretrain"] and tail[3:] == args
     assert {a for a in args if a.startswith("--")} <= _pretrain_options()
     assert (REPO / "trainer" / "configs" / "125m.yaml").is_file()
     usage = subprocess.run(["bash", str(LAUNCH_SH)], check=False, capture_output=True, text=True, timeout=30)

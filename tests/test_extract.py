@@ -8,11 +8,11 @@ import pytest
 from shared_data import shared
 
 import isolated_helpers
-from edumix.config import ExtractConfig, ReadConfig
-from edumix.record import Document, Drop, RawRecord
-from filters.extract import Extractor, decode_html
-from filters.isolated import ChildError, IsolatedCall, WorkerDied
-from pipelines.formats import iter_records
+from edumix.core.config import ExtractConfig, ReadConfig
+from edumix.core.record import Document, Drop, RawRecord
+from edumix.filters.extract import Extractor, decode_html
+from edumix.filters.isolated import ChildError, IsolatedCall, WorkerDied
+from edumix.pipelines.formats import iter_records
 
 PAGE = """<html><head><title>Cells</title></head><body>
 <nav><a href="/">Home</a> | <a href="/about">About</a></nav>

@@ -11,10 +11,10 @@ import pytest
 import zstandard
 from shared_data import shared
 
-from edumix.config import ReadConfig
-from edumix.record import Drop, RawRecord
-from pipelines.formats import detect_format, iter_records
-from pipelines.formats.warc import normalize_url, parse_content_type
+from edumix.core.config import ReadConfig
+from edumix.core.record import Drop, RawRecord
+from edumix.pipelines.formats import detect_format, iter_records
+from edumix.pipelines.formats.warc import normalize_url, parse_content_type
 
 CFG = ReadConfig()
 

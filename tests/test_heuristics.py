@@ -18,9 +18,9 @@ from benchmarks.filters_eval import (
     rule_table,
     summary,
 )
-from edumix.config import FiltersConfig
-from edumix.record import Document, Drop
-from filters.heuristics import (
+from edumix.core.config import FiltersConfig
+from edumix.core.record import Document, Drop
+from edumix.filters.heuristics import (
     RULE_NAMES,
     QualityRules,
     RuleResult,
@@ -29,9 +29,9 @@ from filters.heuristics import (
     signal_names,
     token_counts,
 )
-from filters.langid import LanguageIdentifier
-from filters.rules_dirty_words import DirtyWords
-from filters.rules_kl import windowed_kl
+from edumix.filters.langid import LanguageIdentifier
+from edumix.filters.rules_dirty_words import DirtyWords
+from edumix.filters.rules_kl import windowed_kl
 
 
 def doc(text: str, lang=None, id="d1") -> Document:

@@ -2,9 +2,9 @@
 
 from apache_beam.pvalue import TaggedOutput
 
-from edumix.record import Document
-from filters.keep import rank_by_date, rank_longest
-from pipelines.dedup import _KeepOnePerKey
+from edumix.core.record import Document
+from edumix.filters.keep import rank_by_date, rank_longest
+from edumix.pipelines.dedup import _KeepOnePerKey
 
 
 def doc(i: int, date: str | None = None, text: str = "x") -> Document:

@@ -7,9 +7,9 @@ import pytest
 from shared_data import shared
 
 from benchmarks.filters_eval import ISO3_TO_LABEL, langid_accuracy, load_rows
-from edumix.config import LangIdConfig
-from edumix.record import Document, Drop
-from filters.langid import (
+from edumix.core.config import LangIdConfig
+from edumix.core.record import Document, Drop
+from edumix.filters.langid import (
     UNDETERMINED,
     LanguageIdentifier,
     sample_text,

@@ -20,8 +20,8 @@ from datatrove.utils.text import simplify_text
 from neardup_corpus import LEVELS, make_corpus
 from shared_data import shared
 
-from edumix.config import MinHashConfig
-from filters.minhash import (
+from edumix.core.config import MinHashConfig
+from edumix.filters.minhash import (
     EMPTY_SIGNATURE,
     MinHasher,
     _set_jaccard,
@@ -32,7 +32,7 @@ from filters.minhash import (
     shingle_tuples,
     true_jaccard,
 )
-from filters.textnorm import _MAYBE_UNSPACED, _UNSPACED_SCRIPTS, normalize_text, words
+from edumix.filters.textnorm import _MAYBE_UNSPACED, _UNSPACED_SCRIPTS, normalize_text, words
 
 LONG = " ".join(f"Word{i % 97} token{i % 13}, value {i}." for i in range(300))
 DOCS = {

@@ -8,10 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from edumix.config import RunConfig
+from edumix.core.config import RunConfig
 from edumix.demo import write_demo_crawl
-from filters.tokens import TokenCounter
-from pipelines.curate import run_curate
+from edumix.filters.tokens import TokenCounter
+from edumix.pipelines.curate import run_curate
 
 NO_DEDUP = {"dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")}}
 
@@ -122,7 +122,7 @@ def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
 
 
 def test_missing_tokenizer_is_a_clear_error_before_the_run(crawl, tmp_path):
-    from pipelines.options import PipelineOptionsError
+    from edumix.pipelines.options import PipelineOptionsError
 
     cfg = RunConfig.model_validate({"mix": {"tokenizer": str(tmp_path / "nope.json")}})
     with pytest.raises(PipelineOptionsError, match="mix.tokenizer=.*no such file"):

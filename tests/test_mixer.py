@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edumix.config import MixConfig, PhaseMixConfig
-from filters.mixer import mix_bucket, plan_mix, plan_phase, supply_from_histogram
+from edumix.core.config import MixConfig, PhaseMixConfig
+from edumix.filters.mixer import mix_bucket, plan_mix, plan_phase, supply_from_histogram
 
 K = 1024
 TIERS = ("A", "B", "C")

@@ -20,10 +20,10 @@ from shared_data import shared
 REPO = Path(__file__).resolve().parents[1]
 
 from benchmarks.pii_eval import as_spans, load_eval, score  # noqa: E402
-from edumix.config import PiiConfig  # noqa: E402
-from edumix.record import Document  # noqa: E402
-from filters import pii  # noqa: E402
-from filters.pii import PiiScrubber, build_analyzer, build_stock_analyzer  # noqa: E402
+from edumix.core.config import PiiConfig  # noqa: E402
+from edumix.core.record import Document  # noqa: E402
+from edumix.filters import pii  # noqa: E402
+from edumix.filters.pii import PiiScrubber, build_analyzer, build_stock_analyzer  # noqa: E402
 
 SIX = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN")
 NUMERIC = {"PHONE_NUMBER", "US_SSN", "CREDIT_CARD"}
@@ -77,8 +77,8 @@ def test_offline_fresh_process(tmp_path):
             raise SystemExit(f"network access attempted: {a!r}")
         socket.socket.connect = socket.socket.connect_ex = no
         socket.create_connection = socket.getaddrinfo = no
-        from edumix.config import PiiConfig
-        from filters.pii import PiiScrubber
+        from edumix.core.config import PiiConfig
+        from edumix.filters.pii import PiiScrubber
         out, counts = PiiScrubber(PiiConfig()).scrub(
             "jane@example.org, 853-37-1694, GB59IFUE40226315499137, 41.173.96.26, 4111 1111 1111 1111")
         print(out)

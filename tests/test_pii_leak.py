@@ -12,9 +12,9 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from edumix.config import RunConfig
+from edumix.core.config import RunConfig
 from edumix.demo import write_demo_crawl
-from pipelines.curate import run_curate
+from edumix.pipelines.curate import run_curate
 
 PATTERNS = {
     "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",

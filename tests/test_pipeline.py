@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from shared_data import shared
 
-from edumix.config import OutputConfig, ReadConfig, RunConfig
-from edumix.record import Drop, RawRecord
-from pipelines.curate import OutputExists, beam_options, run_curate
-from pipelines.formats import iter_records
-from pipelines.read import InputError
+from edumix.core.config import OutputConfig, ReadConfig, RunConfig
+from edumix.core.record import Drop, RawRecord
+from edumix.pipelines.curate import OutputExists, beam_options, run_curate
+from edumix.pipelines.formats import iter_records
+from edumix.pipelines.read import InputError
 
 CONFIG = RunConfig(output=OutputConfig(docs_per_shard=15))
 

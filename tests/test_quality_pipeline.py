@@ -5,9 +5,9 @@ import hashlib
 
 from beam_helpers import run_stage
 
-from edumix.config import FiltersConfig, LangIdConfig
-from edumix.record import Document
-from pipelines.quality import LanguageId, QualityFilter
+from edumix.core.config import FiltersConfig, LangIdConfig
+from edumix.core.record import Document
+from edumix.pipelines.quality import LanguageId, QualityFilter
 
 GOOD = (
     "The river valley supports farms and small towns along its banks. Every spring the water rises "

@@ -15,10 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from edumix.cli import app
-from edumix.config import RunConfig
-from edumix.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
-from pipelines.report_compare import compare_reports, config_differences, final_tokens
-from pipelines.report_html import (
+from edumix.core.config import RunConfig
+from edumix.core.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
+from edumix.report.compare import compare_reports, config_differences, final_tokens
+from edumix.report.html import (
     EXCERPT_CHARS,
     NOT_AVAILABLE,
     fmt_pct,
@@ -392,7 +392,7 @@ def test_real_crawl_report_in_headless_chromium(tmp_path):
     drop reasons, a mix with shortfalls (no code/math supply in them)."""
     from shared_data import shared
 
-    from pipelines.curate import run_curate
+    from edumix.pipelines.curate import run_curate
 
     warc = shared("warc")
     inputs = [str(warc / "commoncrawl_sample" / "warcfile.warc.gz"), str(warc / "dolma_wget" / "*.warc.gz")]

@@ -6,8 +6,8 @@ import gzip
 import pytest
 
 from benchmarks.common import choose_eval_pages
-from filters.rules_language import word_tokenizer
-from filters.spacy_memo import MemoSpacyTokenizer
+from edumix.filters.rules_language import word_tokenizer
+from edumix.filters.spacy_memo import MemoSpacyTokenizer
 from shared_data import shared
 
 TRICKY = [

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from trainer.config import TrainConfigError, load_train_config
-from trainer.data import (
+from edumix.trainer.config import TrainConfigError, load_train_config
+from edumix.trainer.data import (
     DataError,
     PackedLoader,
     TokenStore,
@@ -28,8 +28,8 @@ from trainer.data import (
     heldout_masks,
     phase_source,
 )
-from edumix.config import file_sha256
-from trainer.tokenizer import SPECIAL_TOKENS, TextTokenizer, sidecar_path, train_tokenizer
+from edumix.core.hashing import file_sha256
+from edumix.trainer.tokenizer import SPECIAL_TOKENS, TextTokenizer, sidecar_path, train_tokenizer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
 WORDS = {
@@ -283,7 +283,7 @@ def test_eval_holdout_is_per_domain_and_never_trained(store):
 def test_shipped_configs_validate_and_125m_has_125m_parameters():
     import torch
 
-    from trainer.model import ModelConfig, Transformer
+    from edumix.trainer.model import ModelConfig, Transformer
 
     tiny = load_train_config(CONFIGS / "tiny.yaml")
     assert (tiny.model.dim, tiny.model.n_layers, tiny.data.seq_len) == (128, 4, 256)

@@ -1,4 +1,4 @@
-"""DDP: `torchrun --nproc_per_node=2 -m trainer.cli pretrain` (gloo, CPU) trains the same
+"""DDP: `torchrun --nproc_per_node=2 -m edumix.trainer.cli pretrain` (gloo, CPU) trains the same
 model as one process with the same global batch.
 
 Tolerance: the only difference is the order of float additions (gradients summed by
@@ -19,8 +19,8 @@ import pytest
 from test_trainer_data import run_dir, tokenizer_path  # noqa: F401  (fixtures)
 from test_trainer_train import SMALL
 
-from trainer.config import load_train_config
-from trainer.train import pretrain
+from edumix.trainer.config import load_train_config
+from edumix.trainer.train import pretrain
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_two_gloo_processes_match_one(run_dir, tokenizer_path, tmp_path):  # noq
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     cmd = [str(torchrun), "--nproc_per_node=2", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{_free_port()}",
-           "-m", "trainer.cli", "pretrain", "--phase", "1", "--data", str(run_dir), "--tokenizer", str(tokenizer_path),
+           "-m", "edumix.trainer.cli", "pretrain", "--phase", "1", "--data", str(run_dir), "--tokenizer", str(tokenizer_path),
            "--config", str(cfg_path), "--out", str(ddp), "--device", "cpu"]  # fmt: skip
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

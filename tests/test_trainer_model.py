@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainer.attention import DenseMask, DocsMask, FlexMask, KVCache, bucket_length, build_mask
-from trainer.generate import generate
-from trainer.model import ModelConfig, Transformer
-from trainer.quantize import Int8Linear, linear_weight_bytes, quantize_int8
+from edumix.trainer.attention import DenseMask, DocsMask, FlexMask, KVCache, bucket_length, build_mask
+from edumix.trainer.generate import generate
+from edumix.trainer.model import ModelConfig, Transformer
+from edumix.trainer.quantize import Int8Linear, linear_weight_bytes, quantize_int8
 
 V = 101
 
@@ -184,7 +184,7 @@ def test_hf_export_logits_match(tmp_path, tie, scaling):
     torch.manual_seed(0)
     model = Transformer(tiny(tie_embeddings=tie, rope_scaling=scaling)).eval()
     out = transformers.utils.logging.disable_progress_bar() or tmp_path / "hf"
-    from trainer.export_hf import export_hf
+    from edumix.trainer.export_hf import export_hf
 
     export_hf(model, out, special_tokens={"bos": 1, "eos": 2})
     cfg = json.loads((out / "config.json").read_text())

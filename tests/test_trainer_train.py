@@ -17,9 +17,9 @@ from test_trainer_data import make_run, run_dir, tokenizer_path  # noqa: F401  (
 from typer.testing import CliRunner
 
 from edumix.cli import app
-from trainer import checkpoint as ckpt_io
-from trainer.config import load_train_config
-from trainer.train import TrainError, lr_at, pretrain
+from edumix.trainer import checkpoint as ckpt_io
+from edumix.trainer.config import load_train_config
+from edumix.trainer.train import TrainError, lr_at, pretrain
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = """\
@@ -103,9 +103,9 @@ def test_sigkill_during_checkpoint_write_keeps_the_previous_one(run_dir, tokeniz
     out = tmp_path / "run"
     script = textwrap.dedent(f"""
         import os, signal
-        from trainer import checkpoint as c
-        from trainer.config import load_train_config
-        from trainer.train import pretrain
+        from edumix.trainer import checkpoint as c
+        from edumix.trainer.config import load_train_config
+        from edumix.trainer.train import pretrain
         real, n = c._write_meta, []
         def killed(meta, path):
             n.append(1)
@@ -138,7 +138,7 @@ def test_phase2_starts_from_phase1_weights_with_longer_context(run_dir, tokenize
     state = ckpt_io.load_state(tmp_path / "p2")
     assert state["optimizer"]["state"][0]["step"] == 4  # a fresh optimizer, 4 steps old
     other = tmp_path / "other.json"
-    from trainer.tokenizer import train_tokenizer
+    from edumix.trainer.tokenizer import train_tokenizer
 
     train_tokenizer(run_dir, 300, other, progress=False)
     with pytest.raises(TrainError, match="another tokenizer"):
@@ -196,9 +196,9 @@ def test_end_to_end_cli(tmp_path, small_yaml):
 
 
 def test_cli_module_entry_point_runs():
-    """`python -m trainer.cli` is what torchrun launches (-m trainer.cli pretrain ...)."""
+    """`python -m edumix.trainer.cli` is what torchrun launches (-m edumix.trainer.cli pretrain ...)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "trainer.cli", "--help"], cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "edumix.trainer.cli", "--help"], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0 and "pretrain" in proc.stdout
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from edumix.record import make_doc_id
-from filters.lines import bucket_of, line_keys, normalize_line, remove_frequent_lines
-from filters.urls import canonical_url
+from edumix.core.hashing import make_doc_id
+from edumix.filters.lines import bucket_of, line_keys, normalize_line, remove_frequent_lines
+from edumix.filters.urls import canonical_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -172,7 +172,7 @@ def load_state(ckpt: str | Path) -> dict[str, Any]:
 def load_model_from_checkpoint(ckpt: str | Path, **config_overrides: Any):
     """Build the model a checkpoint describes (meta.json) and load its weights; overrides
     change non-weight fields (e.g. max_seq_len, rope_scaling, attn_impl)."""
-    from trainer.model import ModelConfig, Transformer
+    from edumix.trainer.model import ModelConfig, Transformer
 
     meta = read_meta(ckpt)
     cfg = ModelConfig.from_dict({**meta["model_config"], **config_overrides})

@@ -21,20 +21,20 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _errors():
-    from trainer.checkpoint import CheckpointError
-    from trainer.config import TrainConfigError
-    from trainer.data import DataError
-    from trainer.tokenizer import TokenizerError
-    from trainer.train import TrainError
+    from edumix.trainer.checkpoint import CheckpointError
+    from edumix.trainer.config import TrainConfigError
+    from edumix.trainer.data import DataError
+    from edumix.trainer.tokenizer import TokenizerError
+    from edumix.trainer.train import TrainError
 
     return (FileNotFoundError, CheckpointError, TrainConfigError, DataError, TokenizerError, TrainError)
 
 
 def _need_run_dir(data: Path) -> None:
-    from trainer.run_dir import read_run_manifest
+    from edumix.core.run_dir import read_manifest
 
     try:
-        read_run_manifest(data)
+        read_manifest(data)
     except FileNotFoundError as e:
         raise typer.BadParameter(str(e), param_hint="--data") from e
 
@@ -58,7 +58,7 @@ def tokenizer_train(
     min_frequency: Annotated[int, typer.Option(min=1, help="Merge only pairs seen this often.")] = 2,
 ) -> None:
     """Train byte-level BPE with <|bos|> <|eos|> <|pad|> and chat tokens; deterministic."""
-    from trainer.tokenizer import TextTokenizer, sidecar_path, train_tokenizer
+    from edumix.trainer.tokenizer import TextTokenizer, sidecar_path, train_tokenizer
 
     _need_run_dir(data)
     try:
@@ -82,8 +82,8 @@ def tokenize(
     """
     import time
 
-    from trainer.data import TokenStore, default_tokens_dir, ensure_tokenized, phase_source, tokenize_phase
-    from trainer.tokenizer import TextTokenizer
+    from edumix.trainer.data import TokenStore, default_tokens_dir, ensure_tokenized, phase_source, tokenize_phase
+    from edumix.trainer.tokenizer import TextTokenizer
 
     _need_run_dir(data)
     _need_tokenizer(tokenizer)
@@ -124,9 +124,9 @@ def pretrain(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1; default cuda when available.")] = None,
 ) -> None:
     """Pretrain one phase. Under torchrun every process trains its share of each batch (DDP)."""
-    from trainer import checkpoint as ckpt_io
-    from trainer.config import load_train_config
-    from trainer.train import pretrain as run
+    from edumix.trainer import checkpoint as ckpt_io
+    from edumix.trainer.config import load_train_config
+    from edumix.trainer.train import pretrain as run
 
     _need_run_dir(data)
     if phase >= 2 and init is None:
@@ -154,7 +154,7 @@ def pretrain(
     except _errors() as e:
         _fail(str(e))
     finally:
-        from trainer.distributed import shutdown
+        from edumix.trainer.distributed import shutdown
 
         shutdown()
 
@@ -200,8 +200,8 @@ def generate(
     """Sample a continuation of --prompt from a checkpoint."""
     import torch
 
-    from trainer.generate import generate as sample
-    from trainer.quantize import quantize_int8
+    from edumix.trainer.generate import generate as sample
+    from edumix.trainer.quantize import quantize_int8
 
     model, tok = _load_checkpoint(ckpt)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -228,8 +228,8 @@ def generate(
 
 def _load_checkpoint(ckpt: Path):
     """(model, tokenizer) of a checkpoint or a pretrain --out; a clear error otherwise."""
-    from trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
-    from trainer.tokenizer import TextTokenizer
+    from edumix.trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
+    from edumix.trainer.tokenizer import TextTokenizer
 
     try:
         ck = resolve_checkpoint(ckpt)
@@ -246,8 +246,8 @@ def export(
     format: Annotated[str, typer.Option("--format", help="Only hf (Hugging Face Llama) for now.")] = "hf",
 ) -> None:
     """Export a checkpoint (e.g. for LlamaForCausalLM.from_pretrained / AutoTokenizer)."""
-    from trainer.export_hf import export_hf
-    from trainer.tokenizer import tokenizer_config
+    from edumix.trainer.export_hf import export_hf
+    from edumix.trainer.tokenizer import tokenizer_config
 
     if format != "hf":
         raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")

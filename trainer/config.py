@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from edumix.config import config_digest, read_yaml_mapping
+from edumix.core.config import read_yaml_mapping
+
+from edumix.core.hashing import config_digest
 
 
 class TrainConfigError(ValueError):

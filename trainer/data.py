@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from trainer.run_dir import read_run_manifest, shard_entries
-from trainer.tokenizer import TextTokenizer
+from edumix.core.run_dir import MIX_MANIFEST, TOKENS_DIR, read_manifest, read_mix_manifest, shard_entries
+from edumix.trainer.tokenizer import TextTokenizer
 
 FORMAT = 1
 PHASE2_FALLBACK_TIERS = ("A",)
@@ -81,13 +81,12 @@ class PhaseSource:
 def phase_source(run_dir: str | Path, phase: int) -> PhaseSource:
     """RUN_DIR/mix/ when present, else the fallback over shards/ (see mix_layout.md)."""
     run = Path(run_dir)
-    manifest = read_run_manifest(run)
-    mix_path = run / "mix" / "manifest.json"
-    if mix_path.is_file():
-        mix = json.loads(mix_path.read_text())
+    manifest = read_manifest(run)
+    mix = read_mix_manifest(run)
+    if mix is not None:
         phases = mix.get("phases", {})
         if str(phase) not in phases:
-            raise DataError(f"{mix_path}: no phase {phase} (phases: {', '.join(sorted(phases)) or 'none'})")
+            raise DataError(f"{run / MIX_MANIFEST}: no phase {phase} (phases: {', '.join(sorted(phases)) or 'none'})")
         spec = phases[str(phase)]
         cells, files = [], []
         for c in spec["cells"]:
@@ -162,16 +161,15 @@ def cache_key(source: PhaseSource, tokenizer_sha256: str) -> str:
 
 
 def default_tokens_dir(run_dir: str | Path, tokenizer_sha256: str) -> Path:
-    return Path(run_dir) / "tokens" / tokenizer_sha256[:12]
+    return Path(run_dir) / TOKENS_DIR / tokenizer_sha256[:12]
 
 
 def tokenize_phase(
     source: PhaseSource, tokenizer: TextTokenizer, out_root: str | Path, progress: bool = True, batch_rows: int = 1024
 ) -> Path:
     """Write the phase's token store under out_root/phase=P (atomically: temp dir + rename)."""
-    from tqdm import tqdm
 
-    from pipelines.progress import progress_bar
+    from edumix.core.progress import progress_bar
 
     final = Path(out_root) / f"phase={source.phase}"
     tmp = Path(out_root) / f".phase={source.phase}.tmp-{os.getpid()}"
@@ -182,7 +180,7 @@ def tokenize_phase(
     for cell in source.cells:
         writers[(cell.domain, cell.tier)] = _CellWriter(tmp, cell.domain, cell.tier, dtype)
     total_rows = sum(pq.ParquetFile(source.run_dir / f["path"]).metadata.num_rows for f in source.files)
-    bar = progress_bar(total=total_rows, unit="doc", desc=f"tokenize phase {source.phase}") if progress else tqdm(disable=True)
+    bar = progress_bar(total=total_rows, unit="doc", desc=f"tokenize phase {source.phase}", enabled=None if progress else False)
     n_tokens = 0
     jobs = (
         [(cell, path) for cell in source.cells for path in cell.files]

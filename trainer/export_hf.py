@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from trainer.model import Transformer
+from edumix.trainer.model import Transformer
 
 _SPECIAL = ("bos", "eos", "pad")
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from trainer.attention import ATTN_IMPLS, KVCache, build_mask
+from edumix.trainer.attention import ATTN_IMPLS, KVCache, build_mask
 
 FFN_MULTIPLE_OF = 256  # Llama's rule: ffn_hidden = 8/3 * dim rounded up to a multiple of this
 

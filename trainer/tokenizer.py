@@ -9,14 +9,13 @@ lives in a sidecar tokenizer_config.json (the Hugging Face place for it), as Jin
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from edumix.config import file_sha256
-from trainer.run_dir import read_run_manifest, shard_entries
+from edumix.core.hashing import file_sha256
+from edumix.core.run_dir import shard_files
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 USER, ASSISTANT, END = "<|user|>", "<|assistant|>", "<|end|>"
@@ -45,11 +44,6 @@ def sidecar_path(tokenizer_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}_config.json")
 
 
-def shard_files(run_dir: str | Path) -> list[Path]:
-    """The run's shards as its manifest lists them (sorted: the order fixes the result)."""
-    return [Path(run_dir) / s["path"] for s in shard_entries(run_dir, read_run_manifest(run_dir))]
-
-
 def iter_text_batches(files: Sequence[Path], batch_rows: int = 1024) -> Iterator[list[str]]:
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["text"]):
@@ -61,9 +55,8 @@ def train_tokenizer(
 ) -> Path:
     """Train on every shard document; same shards and settings -> byte-identical file."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from tqdm import tqdm
 
-    from pipelines.progress import progress_bar
+    from edumix.core.progress import progress_bar, progress_enabled
 
     if vocab_size < 256 + len(SPECIAL_TOKENS) + 1:
         raise TokenizerError(f"vocab size {vocab_size} is below the 256 byte symbols + {len(SPECIAL_TOKENS)} specials")
@@ -77,9 +70,9 @@ def train_tokenizer(
         min_frequency=min_frequency,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=progress and sys.stderr.isatty(),
+        show_progress=progress_enabled(None if progress else False),
     )  # fmt: skip
-    bar = progress_bar(total=rows, unit="doc", desc="tokenizer: read") if progress else tqdm(disable=True)
+    bar = progress_bar(total=rows, unit="doc", desc="tokenizer: read", enabled=None if progress else False)
 
     def texts() -> Iterator[list[str]]:
         for batch in iter_text_batches(files):

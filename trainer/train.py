@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -24,12 +23,13 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from edumix import __version__
-from trainer import checkpoint as ckpt_io
-from trainer.config import TrainConfig
-from trainer.data import PackedLoader, TokenStore, ensure_tokenized, eval_rows, heldout_masks
-from trainer.distributed import Dist, all_reduce_sum, barrier, init_distributed
-from trainer.model import ModelConfig, Transformer
-from trainer.tokenizer import TextTokenizer, sidecar_path
+from edumix.core.progress import progress_bar, progress_enabled
+from edumix.trainer import checkpoint as ckpt_io
+from edumix.trainer.config import TrainConfig
+from edumix.trainer.data import PackedLoader, TokenStore, ensure_tokenized, eval_rows, heldout_masks
+from edumix.trainer.distributed import Dist, all_reduce_sum, barrier, init_distributed
+from edumix.trainer.model import ModelConfig, Transformer
+from edumix.trainer.tokenizer import TextTokenizer, sidecar_path
 
 METRICS = "metrics.jsonl"
 # Dense bf16 tensor-core peak, FLOP/s per GPU (vendor datasheets, no sparsity).
@@ -276,11 +276,8 @@ def pretrain(
         return ckpt_io.save_checkpoint(out, step, model, state, {**meta_base, "tokens": tokens_seen},
                                        files=tok_files, keep_last=cfg.keep_last)  # fmt: skip
 
-    from tqdm import tqdm
-
-    show = progress if progress is not None else (os.environ.get("EDUMIX_PROGRESS", "") != "0" and sys.stderr.isatty())
-    bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"phase {phase}", file=sys.stderr,
-               disable=not (show and dist.is_main), dynamic_ncols=True)  # fmt: skip
+    show = progress_enabled(progress)
+    bar = progress_bar(cfg.steps, "step", f"phase {phase}", enabled=show and dist.is_main, initial=start, dynamic_ncols=True)
     result = PretrainResult(step=start)
     pending: list[torch.Tensor] = []  # per-step losses not yet copied to the host
     window_t, window_tokens, rate_sum, rate_n = time.perf_counter(), 0, 0.0, 0

@@ -22,16 +22,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from edumix.cli import UsageError, split_beam_args
-from edumix.config import ConfigError
-from pipelines.curate import OutputExists, run_curate
-from pipelines.options import (
-    PipelineOptionsError,
-    format_job,
-    load_run_config,
-    validate_pipeline_options,
-)
-from pipelines.read import InputError
+from edumix.launch import LAUNCH_ERRORS, CurateRequest, launch_curate, split_beam_args
+from edumix.pipelines.options import format_job
 
 # Set by the Dockerfile to the image's own name: workers then run the image the launcher runs.
 IMAGE_ENV = "EDUMIX_SDK_CONTAINER_IMAGE"
@@ -87,11 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     params, extra = build_parser().parse_known_args(argv)
     inputs = split_inputs(params.input)
     try:
-        beam_args = launcher_beam_args(extra)
-        validate_pipeline_options(beam_args, inputs, params.output, config_path=params.config)
-        config = load_run_config(params.config)
-        result = run_curate(inputs, params.output, config, beam_args, overwrite=params.overwrite)
-    except (UsageError, ConfigError, InputError, OutputExists, PipelineOptionsError) as e:
+        request = CurateRequest(inputs, params.output, launcher_beam_args(extra), params.config, params.overwrite)
+        result = launch_curate(request)
+    except LAUNCH_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if "job" in result:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pretrain one phase on every GPU of one or more nodes: torchrun starts NPROC processes per
-# node, each running `edumix pretrain` (python -m trainer.cli pretrain, the same command),
+# node, each running `edumix pretrain` (python -m edumix.trainer.cli pretrain, the same command),
 # which joins the process group torchrun describes (trainer/distributed.py: nccl on CUDA,
 # gloo on CPU). Arguments are passed to `edumix pretrain` unchanged.
 #
@@ -54,7 +54,7 @@ cmd=(
   --node_rank="$NODE_RANK"
   --master_addr="$MASTER_ADDR"
   --master_port="$MASTER_PORT"
-  -m trainer.cli pretrain "$@"
+  -m edumix.trainer.cli pretrain "$@"
 )
 
 if [[ -n "${DRY_RUN:-}" ]]; then

@@ -10,8 +10,8 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from edumix.config import ReadConfig
-from edumix.record import Drop, RawRecord
+from edumix.core.config import ReadConfig
+from edumix.core.record import Drop, RawRecord
 
 from .errors import read_error
 from .jsonl import iter_jsonl

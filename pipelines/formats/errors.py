@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from edumix.record import Drop, RawRecord, content_digest
+from edumix.core.record import Drop, RawRecord
+
+from edumix.core.hashing import content_digest
+from edumix.core.stages import READ
 
 
 def read_error(source_file: str, offset: int, fmt: str, error: BaseException | str) -> Drop:
@@ -11,4 +14,4 @@ def read_error(source_file: str, offset: int, fmt: str, error: BaseException | s
         url=None, crawl_date=None, source_file=source_file, source_offset=offset,
         source_format=fmt, digest=content_digest(f"{source_file}@{offset}".encode()),
     )  # fmt: skip
-    return Drop.of_raw("read", "read_error", raw, detail=" ".join(detail.split())[:500])
+    return Drop.of_raw(READ, "read_error", raw, detail=" ".join(detail.split())[:500])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from edumix.config import ReadConfig
-from edumix.record import Drop, RawRecord, content_digest
+from edumix.core.config import ReadConfig
+from edumix.core.record import Drop, RawRecord
+from edumix.core.hashing import content_digest
 
 from .errors import read_error
 

@@ -10,8 +10,8 @@ from typing import BinaryIO
 
 import zstandard
 
-from edumix.config import ReadConfig
-from edumix.record import Drop, RawRecord
+from edumix.core.config import ReadConfig
+from edumix.core.record import Drop, RawRecord
 
 from .errors import read_error
 from .fields import record_from_fields

@@ -15,7 +15,10 @@ from urllib.parse import quote
 
 from warcio.archiveiterator import ArchiveIterator
 
-from edumix.record import Drop, RawRecord, content_digest
+from edumix.core.record import Drop, RawRecord
+
+from edumix.core.hashing import content_digest
+from edumix.core.stages import READ
 
 from .errors import read_error
 
@@ -104,7 +107,7 @@ def _to_raw(record, it: ArchiveIterator, source_file: str, max_record_bytes: int
 
     if rec_type not in _DOCUMENT_TYPES:
         raw = RawRecord(digest=content_digest(b""), metadata=meta, **base)
-        return Drop.of_raw("read", "non_response", raw, detail=f"WARC-Type: {rec_type}")
+        return Drop.of_raw(READ, "non_response", raw, detail=f"WARC-Type: {rec_type}")
 
     if record.http_headers is not None and rec_type == "response":
         status = record.http_headers.get_statuscode()
@@ -115,7 +118,7 @@ def _to_raw(record, it: ArchiveIterator, source_file: str, max_record_bytes: int
 
     if missing > 0:
         raw = RawRecord(digest=content_digest(body), metadata=meta, body_length=len(body), **base)
-        return Drop.of_raw("read", "read_error", raw, detail=f"truncated record: {missing} bytes missing")
+        return Drop.of_raw(READ, "read_error", raw, detail=f"truncated record: {missing} bytes missing")
     if truncated := headers.get_header("WARC-Truncated"):
         meta["warc_truncated"] = truncated
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from edumix.core.run_dir import MANIFEST, REPORT, read_json
+
 
 def _delta(a: float | None, b: float | None) -> dict[str, Any]:
     if isinstance(a, float) or isinstance(b, float):
@@ -147,8 +149,6 @@ def compare_reports(
 
 def compare_runs(run_a: str, run_b: str) -> dict[str, Any]:
     """compare_reports of two run directories, with their manifests' configs when present."""
-    from .report import MANIFEST, REPORT, read_json
-
     def config(run: str) -> dict[str, Any] | None:
         try:
             return read_json(run, MANIFEST).get("config")

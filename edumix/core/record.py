@@ -7,11 +7,12 @@ run can account for each input record exactly (see `pipelines.report`).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+
+from .hashing import make_doc_id
 
 # Arrow schema of a curated shard. Per-stage numbers go into `signals` (raw measurements,
 # e.g. a dup ratio) and `scores` (model outputs, e.g. edu level); free-form provenance
@@ -50,14 +51,6 @@ REJECTED_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("stage", pa.string(), nullable
 # a phase, each with how many times the phase uses it (deterministic upsampling).
 MIX_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("repeat", pa.int32(), nullable=False))
 
-
-def content_digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def make_doc_id(url: str | None, digest: str) -> str:
-    """Stable id from the URL and the payload digest: same page, same id, on any worker."""
-    return hashlib.sha256(f"{url or ''}\n{digest}".encode()).hexdigest()[:32]
 
 
 @dataclass

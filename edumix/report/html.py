@@ -17,19 +17,16 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from edumix import __version__
+from edumix.core.run_dir import MANIFEST, REJECTED_GLOB, REPORT, REPORT_HTML, SHARDS_GLOB, match, open_parquet, read_json
 
-from .html_charts import (
+from .charts import (
     NOT_AVAILABLE,
     Raw,
     TokenUnit,
@@ -48,12 +45,10 @@ from .html_charts import (
     table,
     vbars,
 )
-from .report import MANIFEST, REPORT, read_json
-from .report_compare import compare_runs, config_value, final_tokens
+from .compare import compare_runs, config_value, final_tokens
 
 log = logging.getLogger(__name__)
 
-HTML_NAME = "report.html"
 EXCERPT_CHARS = 400  # of each sample dropped document
 SAMPLES_PER_RULE = 3
 MATRIX_RULES = 15  # rules in the overlap heat map (most flagged first)
@@ -77,30 +72,15 @@ class RunView:
         return TokenUnit(self.report.get("token_count"))
 
 
-def _match(pattern: str) -> list[str]:
-    try:
-        return sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
-    except Exception:  # noqa: BLE001 - beam raises BeamIOError or ValueError by filesystem
-        return []
-
-
-@contextmanager
-def _parquet(path: str):
-    if "://" not in path:
-        yield pq.ParquetFile(path)
-        return
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        yield pq.ParquetFile(fh)
-
 
 def read_samples(run_dir: str, per_rule: int = SAMPLES_PER_RULE) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """The first rows of each rejected/STAGE.REASON.parquet (already sorted by id: the same
     samples every time), documents with text first. Keyed by the rows' own stage/reason."""
     wanted = ("url", "text", "lang", "stage", "reason", "detail")
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for path in _match(FileSystems.join(run_dir, "rejected", "*.parquet")):
+    for path in match(run_dir, REJECTED_GLOB):
         try:
-            with _parquet(path) as pf:
+            with open_parquet(path) as pf:
                 cols = [c for c in wanted if c in pf.schema_arrow.names]
                 batch = next(pf.iter_batches(batch_size=8 * per_rule, columns=cols), None)
         except (OSError, ValueError) as e:
@@ -116,13 +96,13 @@ def read_samples(run_dir: str, per_rule: int = SAMPLES_PER_RULE) -> dict[tuple[s
 
 def kept_languages(run_dir: str) -> Counter | None:
     """Kept documents per language, from the shards' `lang` column (one column: cheap)."""
-    paths = _match(FileSystems.join(run_dir, "shards", "*.parquet"))
+    paths = match(run_dir, SHARDS_GLOB)
     if not paths:
         return None
     counts: Counter = Counter()
     try:
         for path in paths:
-            with _parquet(path) as pf:
+            with open_parquet(path) as pf:
                 if "lang" not in pf.schema_arrow.names:
                     return None
                 col = pf.read(columns=["lang"]).column("lang")
@@ -138,8 +118,8 @@ class ExcerptScrubber:
     """The run's PII scrubber (its `pii` settings, always enabled) for ledger excerpts."""
 
     def __init__(self, config: dict[str, Any] | None):
-        from edumix.config import PiiConfig
-        from filters.pii import PiiScrubber
+        from edumix.core.config import PiiConfig
+        from edumix.filters.pii import PiiScrubber
 
         try:
             cfg = PiiConfig.model_validate({**((config or {}).get("pii") or {}), "enabled": True})
@@ -712,7 +692,7 @@ def write_report_html(run_dir: str | Path, out_path: str | Path | None = None, c
     if out_path is None:
         if "://" in run_dir:
             raise ValueError(f"{run_dir} is not local: give a local path for the HTML report")
-        out_path = Path(run_dir) / HTML_NAME
+        out_path = Path(run_dir) / REPORT_HTML
     out = Path(out_path)
     text = render_report_html(run_dir, str(compare_dir) if compare_dir else None)
     out.parent.mkdir(parents=True, exist_ok=True)

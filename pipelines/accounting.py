@@ -1,4 +1,4 @@
-"""The run report and manifest: exact accounting of every input record.
+"""report.json and the manifests a run writes: exact accounting of every input record.
 
 Counts come from the data itself (file stats, drop records, shard rows), not from
 runner metrics, so retries and runner differences cannot skew them. The identity
@@ -7,34 +7,22 @@ runner metrics, so retries and runner differences cannot skew them. The identity
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
 from edumix import __version__
+from edumix.core.run_dir import REPORT
+from edumix.core.stages import CLASSIFY, MIX, READ, check_stages
 
 from .mix import EDU_THRESHOLDS, HIST_BINS
 from .read import FileStat, InputFile
 from .write import WrittenFile
 
-REPORT, MANIFEST, MIX_MANIFEST = "report.json", "manifest.json", "mix/manifest.json"
-
 
 class AccountingError(RuntimeError):
     pass
-
-
-def input_fingerprint(files: Iterable[InputFile]) -> str:
-    h = hashlib.sha256()
-    for f in sorted(files, key=lambda f: f.path):
-        h.update(f"{f.path}\t{f.size}\n".encode())
-    return h.hexdigest()[:16]
 
 
 def build_report(
@@ -51,7 +39,10 @@ def build_report(
     dropped: dict[str, dict[str, int]] = defaultdict(dict)
     for (stage, reason), n in sorted(drop_counts):
         dropped[stage][reason] = n
-    order = stages + sorted(set(dropped) - set(stages))
+    order = check_stages(stages)
+    unknown = sorted(set(dropped) - set(order))
+    if unknown:
+        raise AccountingError(f"drops from stages {unknown} that the run did not list ({order})")
     input_records = sum(f.records for f in files)
     kept = sum(s.rows for s in shards)
     stage_rows, flowing = [], input_records
@@ -102,15 +93,15 @@ def add_token_funnel(
     """Tokens after each stage (from extraction on: before it there is no text), and the
     score histograms the token counter gathered, in the shapes the HTML report draws."""
     report["token_count"] = token_label
-    mix_stats = report["stats"].pop("mix", {})
+    mix_stats = report["stats"].pop(MIX, {})
     kept_tokens = int(mix_stats.get("kept_tokens", 0))
     flowing = kept_tokens + sum(drop_tokens.values())
     for row in report["stages"]:
         flowing -= drop_tokens.get(row["stage"], 0)
-        if row["stage"] != "read":
+        if row["stage"] != READ:
             row["tokens_out"] = int(flowing)
     report["kept_tokens"] = kept_tokens
-    classify = report["stats"].setdefault("classify", {})
+    classify = report["stats"].setdefault(CLASSIFY, {})
     classify["tier_cuts"] = tier_cuts
     hist = mix_stats.get("hist", {})
     for name, top in (("quality", 1.0), ("edu", 5.0)):
@@ -200,20 +191,3 @@ def build_manifest(
         "rejected": [asdict(s) for s in sorted(rejected, key=lambda s: s.path)],
         "report": REPORT,
     }
-
-
-def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def write_text_atomic(run_dir: str, rel_path: str, text: str) -> None:
-    final = FileSystems.join(run_dir, rel_path)
-    staging = f"{final}.tmp-{uuid.uuid4().hex}"
-    with FileSystems.create(staging) as fh:
-        fh.write(text.encode())
-    FileSystems.rename([staging], [final])
-
-
-def read_json(run_dir: str, rel_path: str) -> dict[str, Any]:
-    with FileSystems.open(FileSystems.join(run_dir, rel_path)) as fh:
-        return json.loads(fh.read())
