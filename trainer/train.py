@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -161,6 +162,212 @@ class _Metrics:
                 fh.write(json.dumps(record, sort_keys=True) + "\n")
 
 
+@dataclass
+class _Phase:
+    """Everything one phase's loop works with, built by `_setup`."""
+
+    cfg: TrainConfig
+    phase: int
+    dist: Dist
+    say: Callable[[str], None]
+    out: Path
+    store: TokenStore
+    loader: PackedLoader
+    evals: dict
+    model: Transformer
+    net: torch.nn.Module  # the model as trained: DDP-wrapped and/or compiled
+    ddp: DDP | None
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    autocast: Any
+    meta_base: dict
+    tok_files: list[Path]
+    start: int = 0
+    resumed: int | None = None
+    tokens_seen: int = 0
+
+    @property
+    def seq_len(self) -> int:
+        return self.cfg.data.seq_len
+
+    @property
+    def micro(self) -> int:
+        return self.cfg.micro_batch(self.dist.world_size)
+
+    @property
+    def step_tokens(self) -> int:
+        return self.cfg.data.batch_size * self.seq_len
+
+
+def _load_store(cfg, run_dir, phase, tokenizer, tokens_dir, progress, dist, say) -> TokenStore:
+    """Rank 0 tokenizes (once per tokenizer + data), the others wait and reuse it."""
+    if dist.is_main:
+        ensure_tokenized(run_dir, phase, tokenizer, tokens_dir, progress=progress is not False)
+    barrier()
+    store = TokenStore(ensure_tokenized(run_dir, phase, tokenizer, tokens_dir, progress=False))
+    counted = store.index["lineage"].get("token_count") or ""
+    if counted == "estimate":
+        say("note: the mix's token budgets are byte estimates (set mix.tokenizer to this tokenizer for exact ones)")
+    elif counted.startswith("tokenizer:") and not tokenizer.sha256.startswith(counted.split(":", 1)[1]):
+        say(f"note: the mix's token budgets were counted with another tokenizer ({counted})")
+    return store
+
+
+def _resume(ph: _Phase, mcfg: ModelConfig, resume: bool) -> None:
+    """Restore weights, optimizer, schedule, loader and RNG from `out`'s latest checkpoint."""
+    out = ph.out
+    existing = ckpt_io.list_checkpoints(out) if out.is_dir() else []
+    if resume and (out / ckpt_io.LATEST).is_file():
+        ck = ckpt_io.resolve_checkpoint(out)
+        meta = ckpt_io.read_meta(ck)
+        if meta["model_config"] != mcfg.to_dict() or meta.get("phase") != ph.phase:
+            raise TrainError(f"--resume: {ck} is phase {meta.get('phase')} with another model config")
+        ckpt_io.load_weights(ph.model, ck)
+        state = ckpt_io.load_state(ck)
+        ph.optimizer.load_state_dict(state["optimizer"])
+        ph.scheduler.load_state_dict(state["scheduler"])
+        ph.loader.load_state_dict(state["loader"])
+        ckpt_io.set_rng_state(state["rng"])
+        ph.start, ph.resumed, ph.tokens_seen = state["step"], state["step"], state["tokens"]
+        ph.say(f"resumed from {ck} at step {ph.start}")
+    elif resume:
+        ph.say(f"--resume: no checkpoint in {out} yet, starting at step 0")
+    elif existing:
+        raise TrainError(f"{out} already holds checkpoints ({existing[-1].name}): pass --resume or another --out")
+
+
+def _setup(
+    cfg: TrainConfig, run_dir, out_dir, tokenizer_path, phase, init, resume, tokens_dir, device, progress, log
+) -> _Phase:
+    """Data, model (fresh, or phase 2's --init weights; fresh optimizer and schedule either
+    way), optimizer, resume state and the metadata every checkpoint carries."""
+    dist = init_distributed(device)
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say = log if dist.is_main else (lambda msg: None)
+    tokenizer = TextTokenizer(tokenizer_path)
+    if dist.device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    store = _load_store(cfg, run_dir, phase, tokenizer, tokens_dir, progress, dist, say)
+    held = heldout_masks(store, cfg.data.eval_fraction)
+    T, micro = cfg.data.seq_len, cfg.micro_batch(dist.world_size)
+    loader = PackedLoader(store, T, seed=cfg.seed, heldout=held, rank=dist.rank, world_size=dist.world_size)
+    evals = eval_rows(store, held, T, max_rows=cfg.eval_batches * micro * dist.world_size)
+
+    init_meta = ckpt_io.read_meta(init) if init is not None else None
+    if init_meta is not None and init_meta.get("tokenizer_sha256") != tokenizer.sha256:
+        raise TrainError(f"--init {init} was trained with another tokenizer (sha256 {init_meta.get('tokenizer_sha256')})")
+    mcfg = model_config_for(cfg, tokenizer, init_meta)
+    torch.manual_seed(cfg.seed)
+    model = Transformer(mcfg)
+    if init is not None:
+        ckpt_io.load_weights(model, init)
+    model.to(dist.device)
+    optimizer = _optimizer(model, cfg, dist.device)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.optim.lr)
+    ph = _Phase(cfg, phase, dist, say, Path(out_dir), store, loader, evals, model, model, None, optimizer, scheduler,
+                _autocast(dist.device, cfg.dtype), {}, [])  # fmt: skip
+    _resume(ph, mcfg, resume)
+
+    lineage = {**store.index["lineage"], "run_dir": str(Path(run_dir).resolve()), "phase": phase,
+               "store_key": store.key, "tokenizer_sha256": tokenizer.sha256}  # fmt: skip
+    if init_meta is not None:
+        lineage["init_from"] = {"path": str(ckpt_io.resolve_checkpoint(init).resolve()), "step": init_meta["step"],
+                                "lineage": init_meta.get("lineage")}  # fmt: skip
+    ph.meta_base = {
+        "model_config": mcfg.to_dict(), "train_config": cfg.model_dump(mode="json"),
+        "train_config_hash": cfg.config_hash(), "lineage": lineage, "phase": phase,
+        "tokenizer_sha256": tokenizer.sha256, "world_size": dist.world_size, "edumix_version": __version__,
+        "torch_version": torch.__version__,
+    }  # fmt: skip
+    sidecar = sidecar_path(tokenizer.path)
+    ph.tok_files = [tokenizer.path] + ([sidecar] if sidecar.is_file() else [])
+    if dist.enabled:
+        ph.net = ph.ddp = DDP(model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
+    if cfg.compile:
+        ph.net = torch.compile(ph.net)
+    return ph
+
+
+def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step over `grad_accum` micro-batches: (mean loss, grad norm), on device."""
+    cfg, dist, accum = ph.cfg, ph.dist, ph.cfg.data.grad_accum
+    batches = [ph.loader.next_batch(ph.micro) for _ in range(accum)]
+    n_global = sum(int(b.pop("group_valid")) for b in batches)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=dist.device)
+    for m, b in enumerate(batches):
+        n = int((b["targets"] != -100).sum())  # counted on the host: no device sync
+        b = _to(b, dist.device)
+        last = m == accum - 1  # DDP all-reduces gradients on the last micro-step only
+        with ph.ddp.no_sync() if ph.ddp is not None and not last else contextlib.nullcontext():
+            with ph.autocast:
+                _, loss = ph.net(b["idx"], b["positions"], b["targets"])  # (B, T) -> scalar
+            (loss * (n * dist.world_size / n_global)).backward()
+        loss_sum += loss.detach().double() * n
+    clip = cfg.optim.grad_clip if cfg.optim.grad_clip is not None else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(ph.model.parameters(), clip)
+    ph.optimizer.step()
+    ph.scheduler.step()
+    ph.optimizer.zero_grad(set_to_none=True)
+    ph.tokens_seen += ph.step_tokens
+    return all_reduce_sum(loss_sum) / n_global, grad_norm
+
+
+class _Throughput:
+    """tokens/s per log window and its mean over the windows after the first (warm-up,
+    compile), plus MFU against the device's peak."""
+
+    def __init__(self, ph: _Phase, peak_tflops: float | None):
+        self.peak = peak_flops(ph.dist.device, peak_tflops)
+        self.flops_tok = ph.model.flops_per_token(ph.seq_len)
+        self.world = ph.dist.world_size
+        self.t, self.tokens, self.rate_sum, self.rate_n = time.perf_counter(), 0, 0.0, 0
+
+    def restart(self) -> None:  # eval and checkpoint time is not training throughput
+        self.t = time.perf_counter()
+
+    def window(self, counted: bool) -> tuple[float, float | None]:
+        elapsed = time.perf_counter() - self.t
+        rate = self.tokens / elapsed if elapsed > 0 else 0.0
+        if counted:
+            self.rate_sum, self.rate_n = self.rate_sum + rate, self.rate_n + 1
+        self.t, self.tokens = time.perf_counter(), 0
+        return rate, (self.flops_tok * rate / (self.peak * self.world) if self.peak else None)
+
+    @property
+    def mean(self) -> float:
+        return self.rate_sum / self.rate_n if self.rate_n else 0.0
+
+
+def _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show) -> None:
+    rate, mfu = speed.window(done > ph.start + ph.cfg.log_every or is_last)
+    lr = ph.scheduler.get_last_lr()[0]
+    metrics.write({"type": "train", "step": done, "loss": losses[-1], "lr": lr, "tokens": ph.tokens_seen,
+                   "tokens_per_s": round(rate, 1), "grad_norm": float(grad_norm), "mfu": mfu})  # fmt: skip
+    shown_mfu = f"{mfu:.1%}" if mfu is not None else "n/a"
+    bar.set_postfix_str(f"loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown_mfu}")
+    if not show:
+        shown_mfu = f"{mfu:.1%}" if mfu is not None else "n/a (give --peak-tflops)"
+        ph.say(f"step {done}/{ph.cfg.steps} loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown_mfu}")
+
+
+def _eval_and_log(ph: _Phase, done: int, metrics: _Metrics) -> dict[str, float]:
+    result = evaluate(ph.model, ph.evals, ph.micro, ph.dist, ph.autocast)
+    mean = float(np.mean(list(result.values()))) if result else None
+    metrics.write({"type": "eval", "step": done, "eval_loss": result, "eval_loss_mean": mean})
+    ph.say(f"step {done} eval loss: " + ", ".join(f"{d} {v:.4f}" for d, v in result.items()))
+    return result
+
+
+def _save(ph: _Phase, step: int) -> Path | None:
+    if not ph.dist.is_main:
+        return None
+    state = {"format": 1, "step": step, "tokens": ph.tokens_seen, "optimizer": ph.optimizer.state_dict(),
+             "scheduler": ph.scheduler.state_dict(), "loader": ph.loader.state_dict(), "rng": ckpt_io.rng_state()}  # fmt: skip
+    return ckpt_io.save_checkpoint(ph.out, step, ph.model, state, {**ph.meta_base, "tokens": ph.tokens_seen},
+                                   files=ph.tok_files, keep_last=ph.cfg.keep_last)  # fmt: skip
+
+
 def pretrain(
     cfg: TrainConfig,
     run_dir: str | Path,
@@ -178,175 +385,50 @@ def pretrain(
 ) -> PretrainResult:
     """Train one phase; returns the losses of the steps run. `stop_after` ends the run after
     that step (as a preempted job would; used by the resume tests)."""
-    dist = init_distributed(device)
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    say = log if dist.is_main else (lambda msg: None)
-    out = Path(out_dir)
-    tokenizer = TextTokenizer(tokenizer_path)
-    if dist.device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-    # Data: rank 0 tokenizes (once per tokenizer + data), the others wait and reuse it.
+    ph = _setup(cfg, run_dir, out_dir, tokenizer_path, phase, init, resume, tokens_dir, device, progress, log)
+    dist, model, start = ph.dist, ph.model, ph.start
     if dist.is_main:
-        ensure_tokenized(run_dir, phase, tokenizer, tokens_dir, progress=progress is not False)
-    barrier()
-    store = TokenStore(ensure_tokenized(run_dir, phase, tokenizer, tokens_dir, progress=False))
-    counted = store.index["lineage"].get("token_count") or ""
-    if counted == "estimate":
-        say("note: the mix's token budgets are byte estimates (set mix.tokenizer to this tokenizer for exact ones)")
-    elif counted.startswith("tokenizer:") and not tokenizer.sha256.startswith(counted.split(":", 1)[1]):
-        say(f"note: the mix's token budgets were counted with another tokenizer ({counted})")
-    held = heldout_masks(store, cfg.data.eval_fraction)
-    T, micro, accum = cfg.data.seq_len, cfg.micro_batch(dist.world_size), cfg.data.grad_accum
-    loader = PackedLoader(store, T, seed=cfg.seed, heldout=held, rank=dist.rank, world_size=dist.world_size)
-    evals = eval_rows(store, held, T, max_rows=cfg.eval_batches * micro * dist.world_size)
-
-    # Model: fresh, or phase 2's --init weights (fresh optimizer and schedule either way).
-    init_meta = ckpt_io.read_meta(init) if init is not None else None
-    if init_meta is not None and init_meta.get("tokenizer_sha256") != tokenizer.sha256:
-        raise TrainError(f"--init {init} was trained with another tokenizer (sha256 {init_meta.get('tokenizer_sha256')})")
-    mcfg = model_config_for(cfg, tokenizer, init_meta)
-    torch.manual_seed(cfg.seed)
-    model = Transformer(mcfg)
-    if init is not None:
-        ckpt_io.load_weights(model, init)
-    model.to(dist.device)
-    optimizer = _optimizer(model, cfg, dist.device)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.optim.lr)
-
-    start, resumed, tokens_seen = 0, None, 0
-    existing = ckpt_io.list_checkpoints(out) if out.is_dir() else []
-    if resume and (out / ckpt_io.LATEST).is_file():
-        ck = ckpt_io.resolve_checkpoint(out)
-        meta = ckpt_io.read_meta(ck)
-        if meta["model_config"] != mcfg.to_dict() or meta.get("phase") != phase:
-            raise TrainError(f"--resume: {ck} is phase {meta.get('phase')} with another model config")
-        ckpt_io.load_weights(model, ck)
-        state = ckpt_io.load_state(ck)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        loader.load_state_dict(state["loader"])
-        ckpt_io.set_rng_state(state["rng"])
-        start, resumed, tokens_seen = state["step"], state["step"], state["tokens"]
-        say(f"resumed from {ck} at step {start}")
-    elif resume:
-        say(f"--resume: no checkpoint in {out} yet, starting at step 0")
-    elif existing:
-        raise TrainError(f"{out} already holds checkpoints ({existing[-1].name}): pass --resume or another --out")
-
-    lineage = {**store.index["lineage"], "run_dir": str(Path(run_dir).resolve()), "phase": phase,
-               "store_key": store.key, "tokenizer_sha256": tokenizer.sha256}  # fmt: skip
-    if init_meta is not None:
-        lineage["init_from"] = {"path": str(ckpt_io.resolve_checkpoint(init).resolve()), "step": init_meta["step"],
-                                "lineage": init_meta.get("lineage")}  # fmt: skip
-    meta_base = {
-        "model_config": mcfg.to_dict(), "train_config": cfg.model_dump(mode="json"),
-        "train_config_hash": cfg.config_hash(), "lineage": lineage, "phase": phase,
-        "tokenizer_sha256": tokenizer.sha256, "world_size": dist.world_size, "edumix_version": __version__,
-        "torch_version": torch.__version__,
-    }  # fmt: skip
-    tok_files = [tokenizer.path] + ([sidecar_path(tokenizer.path)] if sidecar_path(tokenizer.path).is_file() else [])
-
-    net: torch.nn.Module = model
-    ddp: DDP | None = None
-    if dist.enabled:
-        net = ddp = DDP(model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
-    if cfg.compile:
-        net = torch.compile(net)
-    autocast = _autocast(dist.device, cfg.dtype)
-    peak = peak_flops(dist.device, peak_tflops)
-    flops_tok = model.flops_per_token(T)
-    step_tokens = cfg.data.batch_size * T
-    if dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-    metrics = _Metrics(out / METRICS, dist.is_main, resumed)
-    metrics.write({"type": "start", "step": start, "lineage": lineage, "train_config_hash": cfg.config_hash(),
-                   "params": model.num_params(non_embedding=False), "world_size": dist.world_size,
-                   "device": str(dist.device), "tokens_per_step": step_tokens})  # fmt: skip
-    say(f"phase {phase}: {model.num_params(non_embedding=False):,} parameters, {store.index['documents']:,} documents "
-        f"/ {store.index['tokens']:,} tokens in {len(store.cells)} cells, {step_tokens:,} tokens per step, "
-        f"{dist.world_size} process(es) on {dist.device}, steps {start}->{cfg.steps}")  # fmt: skip
-
-    def save(step: int) -> Path | None:
-        if not dist.is_main:
-            return None
-        state = {"format": 1, "step": step, "tokens": tokens_seen, "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "loader": loader.state_dict(), "rng": ckpt_io.rng_state()}  # fmt: skip
-        return ckpt_io.save_checkpoint(out, step, model, state, {**meta_base, "tokens": tokens_seen},
-                                       files=tok_files, keep_last=cfg.keep_last)  # fmt: skip
+        ph.out.mkdir(parents=True, exist_ok=True)
+    metrics = _Metrics(ph.out / METRICS, dist.is_main, ph.resumed)
+    metrics.write({"type": "start", "step": start, "lineage": ph.meta_base["lineage"],
+                   "train_config_hash": cfg.config_hash(), "params": model.num_params(non_embedding=False),
+                   "world_size": dist.world_size, "device": str(dist.device), "tokens_per_step": ph.step_tokens})  # fmt: skip
+    ph.say(f"phase {phase}: {model.num_params(non_embedding=False):,} parameters, {ph.store.index['documents']:,} "
+           f"documents / {ph.store.index['tokens']:,} tokens in {len(ph.store.cells)} cells, {ph.step_tokens:,} tokens "
+           f"per step, {dist.world_size} process(es) on {dist.device}, steps {start}->{cfg.steps}")  # fmt: skip
 
     show = progress_enabled(progress)
     bar = progress_bar(cfg.steps, "step", f"phase {phase}", enabled=show and dist.is_main, initial=start, dynamic_ncols=True)
+    speed = _Throughput(ph, peak_tflops)
     result = PretrainResult(step=start)
     pending: list[torch.Tensor] = []  # per-step losses not yet copied to the host
-    window_t, window_tokens, rate_sum, rate_n = time.perf_counter(), 0, 0.0, 0
-    last_ckpt: Path | None = None
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     model.train()
     for step in range(start, end):
-        batches = [loader.next_batch(micro) for _ in range(accum)]
-        n_global = sum(int(b.pop("group_valid")) for b in batches)
-        loss_sum = torch.zeros((), dtype=torch.float64, device=dist.device)
-        for m, b in enumerate(batches):
-            n = int((b["targets"] != -100).sum())  # counted on the host: no device sync
-            b = _to(b, dist.device)
-            last = m == accum - 1  # DDP all-reduces gradients on the last micro-step only
-            with ddp.no_sync() if ddp is not None and not last else contextlib.nullcontext():
-                with autocast:
-                    _, loss = net(b["idx"], b["positions"], b["targets"])
-                (loss * (n * dist.world_size / n_global)).backward()
-            loss_sum += loss.detach().double() * n
-        if cfg.optim.grad_clip is not None:
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-        else:
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        pending.append(all_reduce_sum(loss_sum) / n_global)
-        tokens_seen += step_tokens
-        window_tokens += step_tokens
+        loss, grad_norm = _train_step(ph)
+        pending.append(loss)
+        speed.tokens += ph.step_tokens
         done = step + 1
         is_last = done == end
-
         if done % cfg.log_every == 0 or is_last:
             losses = torch.stack(pending).tolist()  # one host sync per log interval
             pending.clear()
             result.losses += losses
-            elapsed = time.perf_counter() - window_t
-            rate = window_tokens / elapsed if elapsed > 0 else 0.0
-            if done > start + cfg.log_every or is_last:  # the first window includes warm-up / compile
-                rate_sum, rate_n = rate_sum + rate, rate_n + 1
-            mfu = flops_tok * rate / (peak * dist.world_size) if peak else None
-            lr = scheduler.get_last_lr()[0]
-            record = {"type": "train", "step": done, "loss": losses[-1], "lr": lr, "tokens": tokens_seen,
-                      "tokens_per_s": round(rate, 1), "grad_norm": float(grad_norm), "mfu": mfu}  # fmt: skip
-            metrics.write(record)
-            bar.set_postfix_str(f"loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s "
-                                f"MFU {f'{mfu:.1%}' if mfu is not None else 'n/a'}")  # fmt: skip
-            if not show:
-                say(f"step {done}/{cfg.steps} loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s "
-                    f"MFU {f'{mfu:.1%}' if mfu is not None else 'n/a (give --peak-tflops)'}")  # fmt: skip
-            window_t, window_tokens = time.perf_counter(), 0
+            _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show)
         bar.update(1)
-
         final = done == cfg.steps
-        if evals and ((cfg.eval_every and done % cfg.eval_every == 0) or final):
-            result.eval = evaluate(model, evals, micro, dist, autocast)
-            mean = float(np.mean(list(result.eval.values()))) if result.eval else None
-            metrics.write({"type": "eval", "step": done, "eval_loss": result.eval, "eval_loss_mean": mean})
-            say(f"step {done} eval loss: " + ", ".join(f"{d} {v:.4f}" for d, v in result.eval.items()))
-            window_t = time.perf_counter()  # eval time is not training throughput
+        if ph.evals and ((cfg.eval_every and done % cfg.eval_every == 0) or final):
+            result.eval = _eval_and_log(ph, done, metrics)
+            speed.restart()
         if (cfg.ckpt_every and done % cfg.ckpt_every == 0) or final:
-            last_ckpt = save(done) or last_ckpt
-            window_t = time.perf_counter()
+            result.checkpoint = _save(ph, done) or result.checkpoint
+            speed.restart()
         result.step = done
     bar.close()
     barrier()
-    result.tokens_per_s = rate_sum / rate_n if rate_n else 0.0
-    result.checkpoint = last_ckpt
+    result.tokens_per_s = speed.mean
     if result.losses:
-        say(f"phase {phase}: steps {start}->{result.step}, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}, "
-            f"{result.tokens_per_s:,.0f} tokens/s" + (f", checkpoint {last_ckpt}" if last_ckpt else ""))  # fmt: skip
+        ckpt = f", checkpoint {result.checkpoint}" if result.checkpoint else ""
+        ph.say(f"phase {phase}: steps {start}->{result.step}, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}, "
+               f"{result.tokens_per_s:,.0f} tokens/s{ckpt}")  # fmt: skip
     return result
