@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import json
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,30 +23,22 @@ if str(REPO) not in sys.path:  # allow `python benchmarks/classify.py`
 
 import apache_beam as beam  # noqa: E402
 
-from benchmarks.common import shared_data  # noqa: E402
+from benchmarks.common import best_of  # noqa: E402
 from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier  # noqa: E402
 from edumix.core.config import ClassifyConfig  # noqa: E402
 from edumix.core.record import Document  # noqa: E402
+from edumix.core.shared_data import shared_data_dir  # noqa: E402
 from edumix.pipelines.classify import Classify  # noqa: E402
 
 
 def load_texts(n: int) -> list[str]:
     texts = []
-    for path in sorted((shared_data() / "seed").glob("*.jsonl")):
+    for path in sorted((shared_data_dir() / "seed").glob("*.jsonl")):
         with open(path, encoding="utf-8") as fh:
             texts += [json.loads(line)["text"] for line in fh if line.strip()]
     if not texts:
-        raise SystemExit(f"no seed passages under {shared_data() / 'seed'}")
+        raise SystemExit(f"no seed passages under {shared_data_dir() / 'seed'}")
     return list(itertools.islice(itertools.cycle(texts), n))
-
-
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def run_stage(docs: list[Document]) -> None:
@@ -70,14 +61,14 @@ def main(argv: list[str] | None = None) -> None:
         for i in range(0, len(texts), args.batch):
             model.predict(texts[i : i + args.batch])
 
-    rows = [(f"{name}.predict (bare)", best_of(args.repeat, lambda m=m: predict(m))) for name, m in models.items()]
-    rows.append(("all three (bare)", best_of(args.repeat, lambda: [predict(m) for m in models.values()])))
+    rows = [(f"{name}.predict (bare)", best_of(args.repeat, lambda m=m: predict(m))[0]) for name, m in models.items()]
+    rows.append(("all three (bare)", best_of(args.repeat, lambda: [predict(m) for m in models.values()])[0]))
     docs = [
         Document(id=hashlib.sha256(f"{i}".encode()).hexdigest()[:32], url=None, crawl_date=None, source_file="seed",
                  source_offset=i, source_format="jsonl", text=t, lang="en")
         for i, t in enumerate(texts)
     ]  # fmt: skip
-    rows.append(("classify stage, FnApiRunner (incl. start-up)", best_of(args.repeat, lambda: run_stage(docs))))
+    rows.append(("classify stage, FnApiRunner (incl. start-up)", best_of(args.repeat, lambda: run_stage(docs))[0]))
 
     base = len(texts) / rows[0][1]
     print(f"{len(texts)} documents ({sum(map(len, texts)) // len(texts):,} chars each on average), best of {args.repeat}")

@@ -66,11 +66,13 @@ from fastwarc.warc import WarcRecordType  # noqa: E402
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
+from benchmarks.common import fastest, print_table, ratio  # noqa: E402
 from edumix.core.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
 from edumix.core.record import Document, RawRecord  # noqa: E402
+from edumix.core.shared_data import shared_data_dir  # noqa: E402
+from edumix.evaluate.pages import EVAL_SUBDIR, TINY_HTML, choose_eval_pages  # noqa: E402
 from edumix.filters.extract import Extractor, trafilatura_options  # noqa: E402
 from edumix.pipelines.formats import iter_records  # noqa: E402
-from benchmarks.common import EVAL_SUBDIR, TINY_HTML, choose_eval_pages, shared_data  # noqa: E402
 
 REAL_WARCS = (
     "warc/commoncrawl_sample/warcfile.warc.gz",
@@ -168,11 +170,6 @@ def tiny_warc(tmp: Path) -> Path:
 # --------------------------------------------------------------------------- timing
 
 
-def best_of(repeat: int, fn: Callable[[], tuple]) -> tuple:
-    """fn() -> (seconds, *rest); the run with the fewest seconds."""
-    return min((fn() for _ in range(max(1, repeat))), key=lambda r: r[0])
-
-
 def timed_passes(one_pass: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
     """Repeat one pass until MIN_READ_SECONDS have passed: (seconds per pass, records, html)."""
     passes, start = 0, time.perf_counter()
@@ -259,32 +256,6 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def ratio(r: float, base: float) -> str:
-    return f"{r / base:.2f}x" if base > 0 else "n/a"
-
-
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    right = [i > 1 for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        return " | ".join(c.rjust(w) if right[i] else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(f"\n## {title}\n")
-    print(line(headers))
-    print("-+-".join("-" * w for w in widths))
-    prev = None
-    for r in rows:
-        shown = list(r)
-        if r[0] == prev:
-            shown[0] = ""
-        prev = r[0]
-        print(line(shown))
-    for n in notes:
-        print(f"  {n}")
-    sys.stdout.flush()
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -300,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     t_start = time.perf_counter()
 
-    root = shared_data()
+    root = shared_data_dir()
     tmp = Path(tempfile.mkdtemp(prefix="edumix-bench-"))
     try:
         candidates = [
@@ -318,8 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # 1. read -------------------------------------------------------------------
         rows, read_s = [], {}
         for w in workloads:
-            base = best_of(args.repeat, lambda w=w: timed_passes(lambda: read_fastwarc(w)))
-            mine = best_of(args.repeat, lambda w=w: timed_passes(lambda: read_warcio(w)))
+            base = fastest(args.repeat, lambda w=w: timed_passes(lambda: read_fastwarc(w)))
+            mine = fastest(args.repeat, lambda w=w: timed_passes(lambda: read_warcio(w)))
             read_s[w.name] = mine[0]
             base_rate = rate(base[2], base[0])
             for label, (s, recs, html) in (("fastwarc (baseline)", base), ("warcio iter_records", mine)):
@@ -330,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ["workload", "variant", "records", "html docs", "seconds", "records/s", "docs/s", "ms/record", "ratio vs baseline"],
             rows,
             ["fastwarc counts HTML by HTTP Content-Type; iter_records also sniffs, digests and builds RawRecords."],
+            left=2, merge_repeats=True,  # workload and variant left-aligned, each workload named once
         )
 
         # 2. extract ----------------------------------------------------------------
@@ -365,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         try:
             for w in workloads:
-                results = [best_of(args.repeat, lambda fn=fn, w=w: time_extract(fn, w.html)) for _, fn in variants]
+                results = [fastest(args.repeat, lambda fn=fn, w=w: time_extract(fn, w.html)) for _, fn in variants]
                 extract_s[w.name] = results[1][0]
                 base_rate = rate(len(w.html), results[0][0])
                 for (label, _), (s, kept) in zip(variants, results, strict=True):
@@ -384,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"One tiny page, warm: in-process {1e3 * inproc_tiny:.2f} ms, isolated child "
                 f"{1e3 * isolated_tiny:.2f} ms (the difference is the pickle + pipe round trip).",
             ],
+            left=2, merge_repeats=True,
         )
 
         # 3. pipeline ---------------------------------------------------------------
@@ -398,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tiny_path = tiny_warc(tmp)
             fixed, rows = {}, []
             for i, (label, config, beam_args) in enumerate(run_variants):
-                s, _ = best_of(max(2, args.repeat), lambda c=config, a=beam_args, i=i: time_curate([tiny_path], tmp / f"out-tiny-{i}", c, a))
+                s, _ = fastest(max(2, args.repeat), lambda c=config, a=beam_args, i=i: time_curate([tiny_path], tmp / f"out-tiny-{i}", c, a))
                 fixed[label] = s
                 rows.append([label, fmt_s(s)])
             print_table(
@@ -407,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows,
                 [f"Best of {max(2, args.repeat)}. Pipeline construction, runner and worker start-up "
                  "(and the extraction child's, with the default config), shard/report/manifest writing."],
+                left=2, merge_repeats=True,
             )
             rows = []
             for w in workloads:
@@ -417,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              fmt_s(base_s), fmt_rate(base_rate), "1.00x", fmt_s(base_s), fmt_rate(base_rate), "1.00x"])  # fmt: skip
                 for i, (label, config, beam_args) in enumerate(run_variants):
                     out = tmp / f"out-{w.name}-{i}"
-                    s, report = best_of(args.repeat, lambda c=config, a=beam_args, o=out: time_curate(w.files, o, c, a))
+                    s, report = fastest(args.repeat, lambda c=config, a=beam_args, o=out: time_curate(w.files, o, c, a))
                     shutil.rmtree(out, ignore_errors=True)
                     net = s - fixed[label]
                     net_cells = (
@@ -437,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "Files are the unit of parallelism (no reshuffle between read and extract), so a "
                     "1-file workload runs on one worker whatever the worker count.",
                 ],
+                left=2, merge_repeats=True,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,7 +9,7 @@ the whole dedup stage on the local Beam runner, with peak memory.
 Workload (`--source`): ``seed`` = real text from ``$EDUMIX_SHARED_DATA/seed/*.jsonl``
 (default ``<repo>/../shared/data``; field ``text``; a fixed, evenly spread sample of
 ``--docs`` passages over all six files: English prose, code, maths, 30 languages incl.
-CJK); ``synthetic`` = documents of ``tests/neardup_corpus.make_corpus`` (ASCII, 300-800
+CJK); ``synthetic`` = documents of ``edumix.evaluate.neardup.make_corpus`` (ASCII, 300-800
 words). ``auto`` (default) = seed when present, else synthetic.
 
 Table 1, signatures. Every row computes the same 112-permutation (14 x 8) MinHash of
@@ -42,7 +42,7 @@ documents, each row in a fresh child process (this script, hidden ``--child ROW`
 1. **baseline**: ``MinHasher.signatures`` of all texts in one call, no Beam (the floor);
 2. ``beam.Pipeline("FnApiRunner")``: ``Create`` + count only (Beam's own overhead);
 3-6. ``UrlDedup``, ``ExactDedup``, ``MinHashDedup``, ``LineDedup`` alone, default configs;
-7. all four chained as ``dedup_stages(DedupConfig())`` (and ``pipelines.curate``) chain them.
+7. all four chained as ``pipelines.registry.enabled_stages`` (and so ``pipelines.curate``) chain them.
 
 Every Beam row ends in the same small sink (count kept, drops per reason, summed stats).
 Seconds = whole ``with Pipeline`` block (graph build + run), best of ``--stage-repeat``
@@ -67,26 +67,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-for _p in (REPO, REPO / "tests"):  # allow `python benchmarks/dedup.py`; tests/ for the corpus
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
+if str(REPO) not in sys.path:  # allow `python benchmarks/dedup.py`
+    sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 from datasketch import MinHash  # noqa: E402
 
+from benchmarks.common import best_of  # noqa: E402
 from edumix.core.config import MinHashConfig  # noqa: E402
 from edumix.core.record import Document  # noqa: E402
-from edumix.core.hashing import content_digest, make_doc_id
+from edumix.core.hashing import content_digest, make_doc_id  # noqa: E402
+from edumix.core.shared_data import shared_data_dir  # noqa: E402
 from edumix.filters import minhash as mh  # noqa: E402
 from edumix.filters.textnorm import words  # noqa: E402
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 # --------------------------------------------------------------------------- workloads
@@ -94,16 +91,16 @@ def shared_data() -> Path:
 
 def load_docs(source: str, n_docs: int) -> tuple[list[str], str]:
     """(texts, description) for `--source`."""
-    seed_files = sorted((shared_data() / "seed").glob("*.jsonl"))
+    seed_files = sorted((shared_data_dir() / "seed").glob("*.jsonl"))
     if source == "seed" or (source == "auto" and seed_files):
         if not seed_files:
-            raise SystemExit(f"no seed corpora under {shared_data()}/seed (set EDUMIX_SHARED_DATA)")
+            raise SystemExit(f"no seed corpora under {shared_data_dir()}/seed (set EDUMIX_SHARED_DATA)")
         pool = [json.loads(line)["text"] for p in seed_files for line in p.open(encoding="utf-8")]
         idx = np.linspace(0, len(pool) - 1, num=min(n_docs, len(pool))).astype(int)
         texts = [pool[i] for i in idx]
         texts = (texts * (n_docs // len(texts) + 1))[:n_docs]  # repeat if more asked than exist
         return texts, f"seed corpora ({len(seed_files)} files)"
-    from neardup_corpus import make_corpus
+    from edumix.evaluate.neardup import make_corpus
 
     corpus = make_corpus(n_sources=max(1, -(-n_docs // 14)), seed=0)
     return [t for _, t in corpus.docs][:n_docs], "synthetic near-dup corpus"
@@ -120,16 +117,6 @@ def _shingle_tuples(ws: list[str], n: int) -> list[tuple[str, ...]]:
 
 def _encoded(ws: list[str], n: int) -> list[bytes]:
     return [" ".join(t).encode("utf-8") for t in _shingle_tuples(ws, n)]
-
-
-def _best(fn: Callable[[], np.ndarray], repeat: int) -> tuple[float, np.ndarray]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        mh._WORD_HASHES.clear()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def bench_signatures(texts: Sequence[str], cfg: MinHashConfig, repeat: int = 3) -> dict:
@@ -182,8 +169,8 @@ def bench_signatures(texts: Sequence[str], cfg: MinHashConfig, repeat: int = 3) 
     n_shingles = sum(len(_shingle_tuples(ws, ng)) for ws in word_lists)
     results = {}
     for name, fn in methods:
-        t_text, sig_text = _best(lambda fn=fn: fn([words(t) for t in texts]), repeat)
-        t_words, sig_words = _best(lambda fn=fn: fn(word_lists), repeat)
+        t_text, sig_text = best_of(repeat, lambda fn=fn: fn([words(t) for t in texts]), setup=mh._WORD_HASHES.clear)
+        t_words, sig_words = best_of(repeat, lambda fn=fn: fn(word_lists), setup=mh._WORD_HASHES.clear)
         assert np.array_equal(sig_text, sig_words)
         results[name] = (n / t_text, n / t_words, sig_words)
 
@@ -219,7 +206,7 @@ STAGE_ROWS = {  # row -> label, in table order; the first row is the baseline
     "exact": "ExactDedup()",
     "minhash": "MinHashDedup(MinHashConfig())",
     "lines": "LineDedup(LineDedupConfig())",
-    "all": "all four chained (dedup_stages)",
+    "all": "all four chained (registry order)",
 }
 _COPIES_PER_ORIGINAL = 1 + 1 / 4 + 1 / 10  # original, 1/4 near-dup copies, 1/10 exact copies
 _SITES = [f"site{k:02d}.example.{('org', 'com', 'net', 'edu')[k % 4]}" for k in range(40)]
@@ -366,16 +353,13 @@ def _run_beam(docs: list, io_dir: Path, build) -> dict:
 
 def _stage_builder(row: str, cfg: MinHashConfig):
     """PCollection of Documents -> (kept docs, [drop PCollections], [stats PCollections])."""
-    from edumix.core.config import DedupConfig, LineDedupConfig
-    from edumix.pipelines.dedup import (
-        STATS,
-        ExactDedup,
-        LineDedup,
-        MinHashDedup,
-        UrlDedup,
-        dedup_stages,
-    )
-    from edumix.pipelines.stage import DROPPED
+    from edumix.core import stages as S
+    from edumix.core.config import DedupConfig, LineDedupConfig, RunConfig
+    from edumix.pipelines.dedup import ExactDedup, LineDedup, MinHashDedup, UrlDedup
+    from edumix.pipelines.registry import enabled_stages
+    from edumix.pipelines.stage import DROPPED, STATS
+
+    dedups = {S.URL_DEDUP, S.EXACT_DEDUP, S.MINHASH_DEDUP, S.LINE_DEDUP}
 
     stages = {
         "create": [],
@@ -383,7 +367,7 @@ def _stage_builder(row: str, cfg: MinHashConfig):
         "exact": [("exact_dedup", ExactDedup())],
         "minhash": [("minhash_dedup", MinHashDedup(cfg))],
         "lines": [("line_dedup", LineDedup(LineDedupConfig()))],
-        "all": dedup_stages(DedupConfig(minhash=cfg)),
+        "all": list(enabled_stages(RunConfig(dedup=DedupConfig(minhash=cfg)), only=dedups)),
     }[row]
 
     def build(docs):

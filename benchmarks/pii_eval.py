@@ -32,28 +32,37 @@ baseline), ``edumix, no prescreen`` (``PiiScrubber.find(prescreen=False)``) and 
 ``ratio`` to the baseline, the share of characters presidio was given, and on the eval set
 the overlap recall (all six types together) of each row. It also checks that ``find``
 returns the same spans with and without the pre-screen on every document of every workload.
-Times: best of ``--repeat`` passes, time.perf_counter.
+Times: best of ``--repeat`` passes, time.perf_counter. The loader, the span scoring and the
+workloads live in ``edumix/evaluate/pii.py`` (tests/test_pii.py holds the same scores to floors).
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/pii_eval.py`
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import best_of  # noqa: E402
 from edumix.core.config import PiiConfig  # noqa: E402
+from edumix.core.shared_data import shared_data_dir  # noqa: E402
+from edumix.evaluate.pii import (  # noqa: E402
+    Counts,
+    Span,
+    _overlaps,
+    as_spans,
+    demo_texts,
+    load_eval,
+    overlap_recall,
+    score,
+    seed_texts,
+)
 from edumix.filters.pii import (  # noqa: E402
     NER_INSTALL_HINT,
     NER_MODELS,
@@ -61,79 +70,6 @@ from edumix.filters.pii import (  # noqa: E402
     build_stock_analyzer,
     resolve_ner_model,
 )
-
-SIX = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN")
-# dataset name -> presidio name, where they differ
-DATASET_TO_PRESIDIO = {"GPE": "LOCATION"}
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-Span = tuple[str, int, int]
-
-
-def load_eval(path: Path) -> list[tuple[str, set[Span]]]:
-    rows = json.loads(path.read_text())
-    out = []
-    for row in rows:
-        gold = {
-            (DATASET_TO_PRESIDIO.get(s["entity_type"], s["entity_type"]), s["start_position"], s["end_position"])
-            for s in row["spans"]
-        }
-        out.append((row["full_text"], gold))
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# Span metrics
-
-
-@dataclass
-class Counts:
-    pred: int = 0
-    gold: int = 0
-    tp_exact: int = 0
-    pred_overlap: int = 0  # predictions overlapping a gold span of their type
-    gold_overlap: int = 0  # gold spans overlapped by a prediction of their type
-
-    def prf(self, exact: bool) -> tuple[float, float, float]:
-        p_hit, g_hit = (self.tp_exact, self.tp_exact) if exact else (self.pred_overlap, self.gold_overlap)
-        p = p_hit / self.pred if self.pred else 1.0
-        r = g_hit / self.gold if self.gold else 1.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        return p, r, f
-
-
-def _overlaps(a: Span, b: Span) -> bool:
-    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
-
-
-def score(preds: Sequence[set[Span]], golds: Sequence[set[Span]], entities: Sequence[str]) -> dict[str, Counts]:
-    by = {e: Counts() for e in entities}
-    for pred, gold in zip(preds, golds, strict=True):
-        pred = {p for p in pred if p[0] in by}
-        gold = {g for g in gold if g[0] in by}
-        for p in pred:
-            c = by[p[0]]
-            c.pred += 1
-            c.tp_exact += p in gold
-            c.pred_overlap += any(_overlaps(p, g) for g in gold)
-        for g in gold:
-            c = by[g[0]]
-            c.gold += 1
-            c.gold_overlap += any(_overlaps(g, p) for p in pred)
-    total = Counts()
-    for c in by.values():
-        for f in ("pred", "gold", "tp_exact", "pred_overlap", "gold_overlap"):
-            setattr(total, f, getattr(total, f) + getattr(c, f))
-    by["ALL"] = total
-    return by
-
-
-def as_spans(results) -> set[Span]:
-    return {(r.entity_type, r.start, r.end) for r in results}
 
 
 def print_quality(systems: dict[str, dict[str, Counts]], entities: Sequence[str]) -> None:
@@ -168,57 +104,6 @@ def print_errors(texts, golds, preds, entities, limit: int, label: str) -> None:
                 fns.append(f"  FN {g[0]:<13} {text[g[1] : g[2]]!r}  in ...{text[max(0, g[1] - 40) : g[2] + 10]!r}")
     for line in fps[:limit] + fns[:limit]:
         print(line)
-
-
-# ---------------------------------------------------------------------------------------
-# Workloads
-
-
-def seed_texts(root: Path, limit: int | None) -> list[str]:
-    texts = []
-    for path in sorted(glob.glob(str(root / "seed" / "*.jsonl"))):
-        with open(path, encoding="utf-8") as fh:
-            texts += [json.loads(line)["text"] for line in fh if line.strip()]
-    return texts[:limit] if limit else texts
-
-
-def demo_texts(pages: int) -> list[str]:
-    """Extracted text of the demo crawl's HTML responses (in-process trafilatura)."""
-    if pages <= 0:
-        return []
-    try:
-        from edumix.core.config import ExtractConfig, ReadConfig
-        from edumix.demo import write_demo_crawl
-        from edumix.core.record import Document, RawRecord
-        from edumix.filters.extract import Extractor
-        from edumix.pipelines.formats import iter_records
-    except ImportError as e:  # pragma: no cover - the demo is optional here
-        print(f"note: demo crawl not available ({e}); skipping workload 'demo'")
-        return []
-    texts = []
-    with tempfile.TemporaryDirectory(prefix="edumix-pii-") as tmp:
-        path = Path(tmp) / "demo.warc.gz"
-        write_demo_crawl(path, pages=pages, seed=0)
-        with Extractor(ExtractConfig(timeout_s=0)) as extract, open(path, "rb") as fh:
-            for rec in iter_records(fh, str(path), ReadConfig()):
-                if isinstance(rec, RawRecord) and rec.kind == "html":
-                    out = extract(rec)
-                    if isinstance(out, Document) and out.text:
-                        texts.append(out.text)
-    return texts
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def overlap_recall(preds: Sequence[set[Span]], golds: Sequence[set[Span]], entities: Sequence[str]) -> float:
-    return score(preds, golds, entities)["ALL"].prf(False)[1]
 
 
 def throughput(
@@ -303,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ner", action="store_true", help=f"also score NER mode (needs one of {NER_MODELS})")
     args = ap.parse_args(argv)
 
-    root = shared_data()
+    root = shared_data_dir()
     data = args.data or root / "pii" / "presidio_synth_dev.json"
     if not data.exists():
         print(f"eval data not found: {data} (set EDUMIX_SHARED_DATA)")

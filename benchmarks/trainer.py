@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/trainer.py             # full run, 1 thread (~1 min)
     .venv/bin/python benchmarks/trainer.py --threads 2 # noisy on a shared machine
     .venv/bin/python benchmarks/trainer.py --quick     # seconds-long smoke run, tiny sizes, one process
+    .venv/bin/python benchmarks/trainer.py --json rows.json  # also write the rows (key, metric, ours, ...)
 
 One table; ratio > 1 means ours is better (faster, smaller). Models: "cpu" = the model of
 trainer/configs/tiny.yaml (vocab 2048, dim 128, 4 layers, 4 heads / 2 KV heads, rope_base
@@ -43,8 +44,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +53,7 @@ if str(REPO) not in sys.path:  # allow `python benchmarks/trainer.py`
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from benchmarks.common import best_of_interleaved  # noqa: E402
 from edumix.trainer.attention import DenseMask, DocsMask  # noqa: E402
 from edumix.trainer.export_hf import export_hf  # noqa: E402
 from edumix.trainer.generate import generate  # noqa: E402
@@ -73,19 +73,6 @@ QUICK = dict(
     attn=dict(seq=512, docs=4, heads=4, kv_heads=2, head_dim=16),
     decode=dict(model=TINY, prompt=8, new_tokens=8), cache_len=128, repeat=1,
 )  # fmt: skip
-
-
-def best_of(repeat: int, *fns: Callable[[], object], warmup: bool = True) -> list[float]:
-    """Best time of each fn over `repeat` rounds, the fns interleaved within each round."""
-    for fn in fns if warmup else ():  # allocator, thread pools, AdamW state
-        fn()
-    times = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            times[i] = min(times[i], time.perf_counter() - t)
-    return times
 
 
 def packed_positions(batch: int, seq: int, gen: torch.Generator) -> torch.Tensor:
@@ -131,7 +118,7 @@ def bench_train(dims: dict, B: int, T: int, packed: bool, repeat: int) -> tuple[
         opt_hf.step()
         opt_hf.zero_grad(set_to_none=True)
 
-    t_ours, t_hf = best_of(repeat, ours, theirs)
+    t_ours, t_hf = best_of_interleaved(repeat, ours, theirs)
     return B * T / t_ours, B * T / t_hf
 
 
@@ -153,7 +140,7 @@ def attention_child(variant: str, a: dict, repeat: int) -> dict:
     step()  # warm-up outside the measurement: one-time kernel and thread-pool set-up
     Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak RSS (VmHWM) to the current RSS
     rss_before = _status_kib("VmRSS")
-    (secs,) = best_of(repeat, step, warmup=False)
+    (secs,) = best_of_interleaved(repeat, step, warmup=False)
     return {"seconds": secs, "peak_bytes": max(0, _status_kib("VmHWM") - rss_before) * 1024}
 
 
@@ -188,7 +175,7 @@ def bench_decode(d: dict, repeat: int) -> tuple[float, float, bool]:
         with torch.inference_mode():
             outs["hf"] = hf.generate(prompt, max_new_tokens=n, do_sample=False, use_cache=True)
 
-    t_ours, t_hf = best_of(repeat, ours, theirs)
+    t_ours, t_hf = best_of_interleaved(repeat, ours, theirs)
     return n / t_ours, n / t_hf, torch.equal(outs["ours"], outs["hf"])
 
 
@@ -202,6 +189,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1: stable ratios)")
     ap.add_argument("--repeat", type=int, default=None, help="best of N rounds (default 3; 1 with --quick)")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the table's rows to PATH as JSON")
     ap.add_argument("--child", choices=["docs", "dense"], help=argparse.SUPPRESS)
     ap.add_argument("--params", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -246,6 +234,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print("baselines: HF LlamaForCausalLM (sdpa, same weights, same document mask) for train and decode; "
           "SDPA with a dense block-diagonal causal mask for attention; the MHA cache for kv_cache")  # fmt: skip
     print(f"decode emitted the same greedy tokens as HF: {'yes' if same else 'NO'}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
     return rows
 
 

@@ -20,11 +20,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import shared_data  # noqa: E402
-from edumix.trainer.data import PackedLoader, TokenStore, ensure_tokenized, heldout_masks  # noqa: E402
-from edumix.trainer.tokenizer import TextTokenizer, train_tokenizer  # noqa: E402
+from edumix.core.shared_data import shared_data_dir
+from edumix.trainer.data import PackedLoader, TokenStore, ensure_tokenized, heldout_masks
+from edumix.trainer.tokenizer import TextTokenizer, train_tokenizer
 
 SOURCES = [("general", "general.jsonl"), ("general", "edu_high.jsonl"), ("math", "math.jsonl"),
            ("code", "code.jsonl"), ("multilingual", "multilingual.jsonl")]  # fmt: skip
@@ -51,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=32)
     ap.add_argument("--steps", type=int, default=50)
     args = ap.parse_args(argv)
-    seed = shared_data() / "seed"
+    seed = shared_data_dir() / "seed"
     if not seed.is_dir():
         raise SystemExit(f"no seed corpora at {seed} (set EDUMIX_SHARED_DATA)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -67,7 +67,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/vs_datatrove.py`
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import TINY_HTML, choose_eval_pages, shared_data  # noqa: E402
+from benchmarks.common import print_table  # noqa: E402
+from edumix.core.shared_data import shared_data_dir  # noqa: E402
+from edumix.evaluate.pages import TINY_HTML, choose_eval_pages  # noqa: E402
 
 REAL_WARCS = ("warc/commoncrawl_sample/warcfile.warc.gz", "warc/dolma_wget/*.warc.gz")
 EVAL_SHARDS = 4
@@ -371,22 +373,6 @@ def em_read_set(inputs: Path) -> tuple[dict[str, dict], Counter]:
 # --------------------------------------------------------------------------- output
 
 
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()) -> None:
-    widths = [max(len(h), *(len(str(r[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return " | ".join(str(c).rjust(w) if i > 0 else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(f"\n## {title}\n")
-    print(line(headers))
-    print("-+-".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
-    for n in notes:
-        print(f"  {n}")
-    sys.stdout.flush()
-
-
 def loadavg() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -626,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"trafilatura {version('trafilatura')}, apache-beam {version('apache-beam')}, repeat={args.repeat}")  # fmt: skip
     print(f"load average at start (1/5/15 min): {loadavg()}")
     sys.stdout.flush()
-    root = shared_data()
+    root = shared_data_dir()
     tmp = Path(tempfile.mkdtemp(prefix="edumix-vs-datatrove-"))
     try:
         inputs = tmp / "inputs"

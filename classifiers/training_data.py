@@ -34,23 +34,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from edumix.classifiers.fasttext_model import Example
+from edumix.core.shared_data import shared_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
 HPLT_NATURAL_CAP = 600
 
 EDU_BY_SEED = {"low_quality": "1", "general": "2", "code": "3", "multilingual": "3", "math": "4", "edu_high": "5"}
 DOMAIN_BY_SEED = {"low_quality": "general", "general": "general", "code": "code", "multilingual": "general",
                   "math": "math", "edu_high": "general"}
 SEED_FILES = tuple(EDU_BY_SEED)
-
-
-def shared_data_dir() -> Path:
-    return Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 def _num(s: str) -> float:

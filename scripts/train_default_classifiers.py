@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from edumix.classifiers.fasttext_model import train
-from edumix.classifiers.training_data import build_rows, shared_data_dir
+from edumix.classifiers.training_data import build_rows
+from edumix.core.shared_data import shared_data_dir
 
 SEED = 0
 EPOCHS = 25

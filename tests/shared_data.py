@@ -1,11 +1,11 @@
 """Locate ../shared/data (public evaluation data, never copied into the repo)."""
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("EDUMIX_SHARED_DATA", REPO.parent / "shared" / "data"))
+from edumix.core.shared_data import shared_data_dir
+
+SHARED = shared_data_dir()
 
 
 def shared(*parts: str) -> Path:

@@ -80,10 +80,9 @@ def test_line_dedup_buckets_count_separately():
 
 
 def test_minhash_dedup_on_ground_truth_near_duplicates():
-    """tests/neardup_corpus.py: 60 sources, each with 12 mutants at shingle Jaccard
+    """edumix/evaluate/neardup.py: 60 sources, each with 12 mutants at shingle Jaccard
     0.3...0.95 to their source, plus unrelated fillers."""
-    from neardup_corpus import make_corpus
-
+    from edumix.evaluate.neardup import make_corpus
     from edumix.filters.minhash import true_jaccard
 
     corpus = make_corpus()
@@ -155,7 +154,7 @@ def test_minhash_keeper_policy(keep, expected):
 
 
 def test_oversized_clusters_are_kept_whole_and_counted():
-    from neardup_corpus import make_corpus
+    from edumix.evaluate.neardup import make_corpus
 
     docs = [doc(i, text) for i, (_, text) in enumerate(make_corpus(n_sources=10).docs)]
     _, dropped_default, _ = run_stage(MinHashDedup(MinHashConfig()), docs)

@@ -1,13 +1,13 @@
 """Extraction quality on trafilatura's evaluation set (shared data, never copied here).
 
-The scoring code lives in benchmarks/extraction_quality.py; this pins the numbers
-for the edumix default setting on the benchmark's fixed 250-page sample (seed 0).
+The scoring code lives in edumix/evaluate/extraction.py (benchmarks/extraction_quality.py
+prints its table); this pins the numbers for the edumix default setting on the benchmark's
+fixed 250-page sample (seed 0).
 """
-
 
 from shared_data import shared
 
-from benchmarks.extraction_quality import (  # noqa: E402
+from edumix.evaluate.extraction import (
     DEFAULT_SAMPLE,
     DEFAULT_SEED,
     Page,

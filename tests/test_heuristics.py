@@ -11,7 +11,7 @@ from datatrove.data import Document as DTDocument
 from datatrove.pipeline.filters.gopher_repetition_filter import GopherRepetitionFilter
 from shared_data import shared
 
-from benchmarks.filters_eval import (
+from edumix.evaluate.quality_rules import (
     EDUMIX_RULES,
     evaluate_rows,
     load_rows,

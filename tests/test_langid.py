@@ -6,7 +6,7 @@ import time
 import pytest
 from shared_data import shared
 
-from benchmarks.filters_eval import ISO3_TO_LABEL, langid_accuracy, load_rows
+from edumix.evaluate.quality_rules import ISO3_TO_LABEL, langid_accuracy, load_rows
 from edumix.core.config import LangIdConfig
 from edumix.core.record import Document, Drop
 from edumix.filters.langid import (

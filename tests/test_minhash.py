@@ -17,10 +17,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 from datatrove.utils.text import simplify_text
-from neardup_corpus import LEVELS, make_corpus
 from shared_data import shared
 
 from edumix.core.config import MinHashConfig
+from edumix.evaluate.neardup import LEVELS, make_corpus
 from edumix.filters.minhash import (
     EMPTY_SIGNATURE,
     MinHasher,

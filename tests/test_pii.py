@@ -19,10 +19,11 @@ from shared_data import shared
 
 REPO = Path(__file__).resolve().parents[1]
 
-from benchmarks.pii_eval import as_spans, load_eval, score  # noqa: E402
 from edumix.core.config import PiiConfig  # noqa: E402
 from edumix.core.record import Document  # noqa: E402
+from edumix.evaluate.pii import as_spans, load_eval, score  # noqa: E402
 from edumix.filters import pii  # noqa: E402
+from edumix.filters.pii import recognizers  # noqa: E402
 from edumix.filters.pii import PiiScrubber, build_analyzer, build_stock_analyzer  # noqa: E402
 
 SIX = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN")
@@ -59,7 +60,7 @@ def test_offline_construction_and_analysis(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", _no_network)
     monkeypatch.setattr(socket, "create_connection", _no_network)
     monkeypatch.setattr(socket, "getaddrinfo", _no_network)
-    monkeypatch.setattr(pii, "_TLD", pii.tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None))
+    monkeypatch.setattr(recognizers, "_TLD", recognizers.tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None))
     analyzer = build_analyzer(PiiConfig())
     text = "Mail jane.doe@example.co.uk or call +1 (212) 555-0187."
     found = {(r.entity_type, text[r.start : r.end]) for r in analyzer.analyze(text, language="en")}
@@ -200,7 +201,7 @@ def _seed_texts(step: int) -> list[str]:
 
 def test_prescreen_identity_on_real_text(scrubber):
     texts = _seed_texts(step=2)
-    from benchmarks.pii_eval import demo_texts
+    from edumix.evaluate.pii import demo_texts
 
     texts += demo_texts(40)
     chars = sum(map(len, texts))

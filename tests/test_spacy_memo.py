@@ -5,7 +5,7 @@ import gzip
 
 import pytest
 
-from benchmarks.common import choose_eval_pages
+from edumix.evaluate.pages import choose_eval_pages
 from edumix.filters.rules_language import word_tokenizer
 from edumix.filters.spacy_memo import MemoSpacyTokenizer
 from shared_data import shared

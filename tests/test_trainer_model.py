@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +17,8 @@ from edumix.trainer.attention import DenseMask, DocsMask, FlexMask, KVCache, buc
 from edumix.trainer.generate import generate
 from edumix.trainer.model import ModelConfig, Transformer
 from edumix.trainer.quantize import Int8Linear, linear_weight_bytes, quantize_int8
+
+REPO = Path(__file__).resolve().parents[1]
 
 V = 101
 
@@ -242,13 +247,16 @@ def test_config_round_trip_and_counts():
     assert model.flops_per_token(128) == 6 * (model.num_params() + V * 64) + 12 * 2 * 4 * 16 * 128
 
 
-def test_benchmark_quick_smoke(capsys):
+def test_benchmark_quick_smoke(tmp_path):
+    """benchmarks/trainer.py --quick runs as a script (tests never import benchmarks/)."""
     pytest.importorskip("transformers")
-    from benchmarks.trainer import main
-
-    rows = main(["--quick", "--threads", "1"])
+    out = tmp_path / "rows.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "trainer.py"), "--quick", "--threads", "1", "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = json.loads(out.read_text())
     keys = {r["key"] for r in rows}
     assert {"train", "attention", "decode", "kv_cache"} <= keys
     assert all(r["ours"] > 0 and r["baseline"] > 0 for r in rows if r["key"] in ("train", "attention", "decode"))
-    table = capsys.readouterr().out
+    table = proc.stdout
     assert "ratio" in table and "decode emitted the same" in table

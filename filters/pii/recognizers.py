@@ -1,0 +1,378 @@
+"""The offline presidio analyzer: an NLP engine that never downloads, and edumix's
+recognizers (offline email domains, public IPs, extended cards, cued and chain phones)."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import spacy
+import tldextract
+from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+    SpacyRecognizer,
+)
+
+from edumix.core.config import PiiConfig
+
+from .anchors import Anchors
+from .digits import DIGIT_CHAIN, MIN_DIGITS, digit_count
+from .entities import LANGUAGE, NER_ENTITIES, NER_INSTALL_HINT, NER_MODELS
+
+# presidio's PhoneRecognizer defaults to 8 regions (US GB DE FR IL IN CA BR). Each region is
+# one more libphonenumber pass over every candidate, so the list is short: Spain, Italy, the
+# Netherlands, Poland, Denmark (whose 8-digit plan also validates Norwegian numbers) and
+# Australia. On the eval set they raise phone recall (overlap) from 41/68 to 59/68 and the
+# cue-only recognizer below to 66/68; the guards absorb the extra false positives.
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR", "ES", "IT", "NL", "PL", "DK", "AU")
+PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "call", "fax", "number", "contact"]
+
+
+
+class OfflineSpacyNlpEngine(SpacyNlpEngine):
+    """A `SpacyNlpEngine` over a pipeline that is already in memory; `load()` does nothing,
+    so presidio never reaches `spacy.cli.download`. Without a lemmatizer (a blank pipeline),
+    lower-cased token text stands in for the lemma so context words still match."""
+
+    def __init__(
+        self,
+        nlp: spacy.language.Language,
+        model_name: str,
+        ner_model_configuration: NerModelConfiguration | None = None,
+    ):
+        super().__init__(
+            models=[{"lang_code": LANGUAGE, "model_name": model_name}], ner_model_configuration=ner_model_configuration
+        )
+        self.nlp = {LANGUAGE: nlp}
+        self.has_ner = "ner" in nlp.pipe_names
+        self._lemmas = "lemmatizer" in nlp.pipe_names
+
+    def load(self) -> None:  # already loaded; never downloads
+        pass
+
+    def get_supported_entities(self) -> list[str]:
+        return super().get_supported_entities() if self.has_ner else []
+
+    def _doc_to_nlp_artifact(self, doc, language: str) -> NlpArtifacts:
+        if self.has_ner:
+            art = super()._doc_to_nlp_artifact(doc, language)
+            if not self._lemmas:
+                art.lemmas = [t.lemma_ or t.lower_ for t in doc]
+                art.keywords = NlpArtifacts.set_keywords(self, art.lemmas, language)
+            return art
+        return NlpArtifacts(
+            entities=[],
+            tokens=doc,
+            tokens_indices=[t.idx for t in doc],
+            lemmas=[t.lower_ for t in doc],
+            nlp_engine=self,
+            language=language,
+            scores=[],
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def blank_pipeline() -> spacy.language.Language:
+    return spacy.blank(LANGUAGE)  # tokenizer + English stop words; no files, no network
+
+
+@functools.lru_cache(maxsize=2)
+def _ner_pipeline(model: str) -> spacy.language.Language:
+    return spacy.load(model, exclude=["parser"])
+
+
+# tldextract's module-level extractor fetches publicsuffix.org on first use; this one only
+# reads the snapshot shipped inside the tldextract package.
+_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """presidio's EmailRecognizer, validating the domain with the offline extractor."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return _TLD(pattern_text).fqdn != ""
+
+
+_NON_PERSONAL_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/3", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+))  # fmt: skip
+
+
+class PublicIpRecognizer(IpRecognizer):
+    """presidio's IpRecognizer that also rejects addresses identifying no one: private
+    networks, loopback, link-local, CGNAT, multicast, reserved (netmasks such as
+    255.255.255.0). Documentation ranges (192.0.2.0/24...) stay PII: they stand in for
+    public addresses in examples."""
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        if super().invalidate_result(pattern_text):
+            return True
+        try:
+            ip = ipaddress.ip_interface(pattern_text).ip
+        except ValueError:
+            return True
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip.version == n.version and ip in n for n in _NON_PERSONAL_NETS)
+
+
+class ExtendedCreditCardRecognizer(CreditCardRecognizer):
+    """presidio's card patterns (13-17 digits, IINs 1/3/4/5/6) plus 12-19 digit numbers with
+    the IINs presidio's regex misses (Maestro 12-digit, Mastercard 2-series, 19-digit Visa,
+    JCB 2131/1800); every match must still pass Luhn."""
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        *CreditCardRecognizer.PATTERNS,
+        Pattern("Card 12-19 digits (weak)", r"\b(?:(?:5[06-9]|6\d)\d{10,17}|(?!1\d{12}\b)[1-6]\d{12,18})\b", 0.3),
+        Pattern("Card 4-digit groups (weak)", r"\b[1-6]\d{3}(?:[- ]\d{4}){2,3}(?:[- ]\d{1,3})?\b", 0.3),
+        Pattern("Card Amex/Diners groups (weak)", r"\b3\d{3}[- ]\d{6}[- ]\d{4,5}\b", 0.3),
+    ]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("patterns", self.PATTERNS)
+        super().__init__(**kwargs)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = sum(c.isdigit() for c in pattern_text)
+        return 12 <= digits <= 19 and super().validate_result(pattern_text)
+
+
+CUED_SCORE = 0.4  # presidio's min_score_with_context_similarity: what a cue lifts 0.05 to
+
+
+class CuedPhoneRecognizer(PatternRecognizer):
+    """Phone-shaped digit groups libphonenumber does not validate (local numbers without an
+    area code, regions not in PHONE_REGIONS). The pattern alone scores 0.05; presidio's
+    context enhancer lifts it to 0.4 only when a phone cue ("phone", "tel", "mobile", "fax",
+    "desk"...) is among the 5 words before it. Uncued matches are dropped by `find` even
+    under a score_threshold below 0.05."""
+
+    NAME = "CuedPhoneRecognizer"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "Phone-shaped digit groups (context only)",
+            r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}"
+            r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w-]|\.\d)",
+            0.05,
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = [
+        "phone",
+        "telephone",
+        "tel",
+        "mobile",
+        "cell",
+        "cellphone",
+        "fax",
+        "desk",
+        "whatsapp",
+        "call",
+        "sms",
+        "line",
+        "hotline",
+        "helpline",
+        "landline",
+        "reception",
+        "switchboard",
+        "telefon",
+        "fon",
+        "téléphone",
+        "telefono",
+    ]
+
+    def __init__(self):
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=LANGUAGE,
+            name=self.NAME,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = digit_count(pattern_text.split("x")[0].split("ext")[0])
+        return None if 7 <= digits <= 15 else False
+
+    _LIST_GAP = re.compile(r"\s*(?:[,;/|]|\bor\b|\band\b|\bund\b|\bou\b|\bo\b)?\s*\Z", re.IGNORECASE)
+
+    def enhance_using_context(
+        self, text, raw_recognizer_results, other_raw_recognizer_results, nlp_artifacts, context=None
+    ):
+        """presidio's recognizer-level context hook: a phone-shaped match that continues a
+        list after a validated phone number ("(212) 555-0187 or 555-0108") counts as cued."""
+        phones = [r for r in other_raw_recognizer_results if r.entity_type == "PHONE_NUMBER" and r.score >= 0.4]
+        for r in raw_recognizer_results:
+            if any(
+                p.end <= r.start and r.start - p.end <= 8 and self._LIST_GAP.match(text, p.end, r.start) for p in phones
+            ):
+                r.score = max(r.score, CUED_SCORE)
+                r.recognition_metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True
+        return raw_recognizer_results
+
+
+class ChainPhoneRecognizer(PhoneRecognizer):
+    """presidio's PhoneRecognizer (libphonenumber, leniency VALID) run only on the
+    neighbourhood (+-32 characters, to whitespace) of digit chains with at least 6 digits:
+    the guards drop every phone with fewer, and parsing each year, count and page number once
+    per region is what makes the stock recognizer slow on real text."""
+
+    WINDOW = 32
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list:
+        need = MIN_DIGITS["PHONE_NUMBER"]
+        spans = [m.span() for m in DIGIT_CHAIN.finditer(text) if digit_count(m.group()) >= need]
+        results = []
+        n = len(text)
+        for s, e in Anchors.reach(spans, self.WINDOW):
+            s, e = max(0, s), min(n, e)
+            while s > 0 and not text[s - 1].isspace():
+                s -= 1
+            while e < n and not text[e].isspace():
+                e += 1
+            for r in super().analyze(text[s:e], entities, nlp_artifacts):
+                r.start += s
+                r.end += s
+                results.append(r)
+        return results
+
+
+def uncued(result: RecognizerResult) -> bool:
+    """A CuedPhoneRecognizer match that found no cue: dropped whatever `score_threshold`."""
+    meta = result.recognition_metadata or {}
+    return meta.get(RecognizerResult.RECOGNIZER_NAME_KEY) == CuedPhoneRecognizer.NAME and result.score < CUED_SCORE
+
+
+def _predefined_recognizers(entities: Iterable[str]) -> list:
+    """presidio's stock pattern recognizers (its default registry YAML, English) for
+    `entities`, without the NLP (NER) recognizer."""
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=None)
+    wanted = set(entities)
+    return [
+        r for r in registry.recognizers if not isinstance(r, SpacyRecognizer) and wanted & set(r.supported_entities)
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def pattern_entities() -> frozenset[str]:
+    """Entity types presidio's stock (non-NER) English recognizers detect."""
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=None)
+    return frozenset(
+        e for r in registry.recognizers if not isinstance(r, SpacyRecognizer) for e in r.supported_entities
+    )
+
+
+def _engine(recognizers: list, nlp_engine: OfflineSpacyNlpEngine, whole_words: bool = False) -> AnalyzerEngine:
+    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+    if nlp_engine.has_ner:
+        registry.add_nlp_recognizer(nlp_engine=nlp_engine)
+    enhancer = LemmaContextAwareEnhancer(context_matching_mode="whole_word") if whole_words else None
+    return AnalyzerEngine(
+        registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE], context_aware_enhancer=enhancer
+    )
+
+
+def ner_model_available(model: str) -> bool:
+    """Whether spaCy can load `model` locally (an installed package or a pipeline folder)."""
+    return spacy.util.is_package(model) or Path(model).is_dir()
+
+
+def resolve_ner_model(cfg: PiiConfig) -> str | None:
+    """The spaCy pipeline NER mode loads: `cfg.ner_model`, else the first installed of
+    NER_MODELS; None when none is installed."""
+    candidates = (cfg.ner_model,) if cfg.ner_model else NER_MODELS
+    return next((m for m in candidates if ner_model_available(m)), None)
+
+
+def analyzed_entities(cfg: PiiConfig) -> tuple[str, ...]:
+    """The entity types the analyzer looks for: `cfg.entities`, plus PERSON and LOCATION
+    when `ner` is on and `entities` names no NER type."""
+    entities = tuple(dict.fromkeys(cfg.entities))
+    if cfg.ner and not set(entities) & set(NER_ENTITIES):
+        entities += ("PERSON", "LOCATION")
+    return entities
+
+
+def build_analyzer(cfg: PiiConfig) -> AnalyzerEngine:
+    """An AnalyzerEngine for `cfg` that never touches the network: pattern/checksum
+    recognizers for the configured entities, and spaCy NER only with `cfg.ner` and an
+    installed model (RuntimeError naming the pip command otherwise)."""
+    entities = analyzed_entities(cfg)
+    ner_wanted = [e for e in entities if e in NER_ENTITIES]
+    if ner_wanted and not cfg.ner:
+        raise ValueError(
+            f"pii.entities {ner_wanted} need NER: set pii.ner: true and install a spaCy model ({NER_INSTALL_HINT})"
+        )
+    wanted = [e for e in entities if e not in NER_ENTITIES]
+    unknown = set(wanted) - pattern_entities()
+    if unknown:
+        raise ValueError(
+            f"pii.entities: no presidio recognizer for {sorted(unknown)}; "
+            f"pattern entities: {sorted(pattern_entities())}; NER entities: {list(NER_ENTITIES)}"
+        )
+    if cfg.ner:
+        model = resolve_ner_model(cfg)
+        if model is None:
+            which = cfg.ner_model or " or ".join(NER_MODELS)
+            raise RuntimeError(
+                f"pii.ner is on but no spaCy model {which} is installed, and edumix never "
+                f"downloads at run time. Install one into the environment first: {NER_INSTALL_HINT}; "
+                f"or set pii.ner: false (pattern recognizers only)."
+            )
+        nlp_engine = OfflineSpacyNlpEngine(_ner_pipeline(model), model, NerModelConfiguration())
+    else:
+        nlp_engine = OfflineSpacyNlpEngine(blank_pipeline(), "blank:en")
+
+    recognizers = []
+    for rec in _predefined_recognizers(wanted):
+        if isinstance(rec, EmailRecognizer):
+            rec = OfflineEmailRecognizer()
+        elif isinstance(rec, IpRecognizer):
+            rec = PublicIpRecognizer()
+        elif isinstance(rec, CreditCardRecognizer):
+            rec = ExtendedCreditCardRecognizer(context=rec.context)
+        elif isinstance(rec, PhoneRecognizer):
+            recognizers.append(CuedPhoneRecognizer())
+            rec = ChainPhoneRecognizer(context=PHONE_CONTEXT, supported_regions=PHONE_REGIONS)
+        recognizers.append(rec)
+    # Context words match whole tokens ("tel" must not fire on "hotel"); the stock
+    # recognizers' lists already spell out their variants.
+    return _engine(recognizers, nlp_engine, whole_words=True)
+
+
+def build_stock_analyzer(entities: Sequence[str]) -> AnalyzerEngine:
+    """presidio's plain pattern recognizers for `entities` (stock patterns, contexts and
+    regions), on the same offline NLP engine: the baseline edumix is measured against. Only
+    the email domain check is swapped for the offline one (same logic, bundled suffix list)."""
+    recognizers = [
+        OfflineEmailRecognizer() if isinstance(r, EmailRecognizer) else r for r in _predefined_recognizers(entities)
+    ]
+    return _engine(recognizers, OfflineSpacyNlpEngine(blank_pipeline(), "blank:en"))
+
+
+
+
+def pure_special_cases() -> frozenset[str]:
+    rules = getattr(blank_pipeline().tokenizer, "rules", None) or {}
+    return frozenset(k.lower() for k in rules if k.isalnum())
+
+
+def sure_context_word(word: str, stop: frozenset, special: frozenset) -> bool:
+    """A whitespace-delimited word that is certainly one spaCy token counted by presidio's
+    context window: letters/digits only, not a stop word, not a tokenizer special case."""
+    w = word.lower()
+    return word.isalnum() and w not in stop and w not in special
+
+
