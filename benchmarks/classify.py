@@ -21,14 +21,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/classify.py`
     sys.path.insert(0, str(REPO))
 
-import apache_beam as beam  # noqa: E402
+import apache_beam as beam
 
-from benchmarks.common import best_of  # noqa: E402
-from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier  # noqa: E402
-from edumix.core.config import ClassifyConfig  # noqa: E402
-from edumix.core.record import Document  # noqa: E402
-from edumix.core.shared_data import shared_data_dir  # noqa: E402
-from edumix.pipelines.classify import Classify  # noqa: E402
+from benchmarks.common import best_of
+from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier
+from edumix.core.config import ClassifyConfig
+from edumix.core.record import Document
+from edumix.core.shared_data import shared_data_dir
+from edumix.pipelines.classify import Classify
 
 
 def load_texts(n: int) -> list[str]:
@@ -64,14 +64,24 @@ def main(argv: list[str] | None = None) -> None:
     rows = [(f"{name}.predict (bare)", best_of(args.repeat, lambda m=m: predict(m))[0]) for name, m in models.items()]
     rows.append(("all three (bare)", best_of(args.repeat, lambda: [predict(m) for m in models.values()])[0]))
     docs = [
-        Document(id=hashlib.sha256(f"{i}".encode()).hexdigest()[:32], url=None, crawl_date=None, source_file="seed",
-                 source_offset=i, source_format="jsonl", text=t, lang="en")
+        Document(
+            id=hashlib.sha256(f"{i}".encode()).hexdigest()[:32],
+            url=None,
+            crawl_date=None,
+            source_file="seed",
+            source_offset=i,
+            source_format="jsonl",
+            text=t,
+            lang="en",
+        )
         for i, t in enumerate(texts)
-    ]  # fmt: skip
+    ]
     rows.append(("classify stage, FnApiRunner (incl. start-up)", best_of(args.repeat, lambda: run_stage(docs))[0]))
 
     base = len(texts) / rows[0][1]
-    print(f"{len(texts)} documents ({sum(map(len, texts)) // len(texts):,} chars each on average), best of {args.repeat}")
+    print(
+        f"{len(texts)} documents ({sum(map(len, texts)) // len(texts):,} chars each on average), best of {args.repeat}"
+    )
     print(f"{'variant':<46} {'seconds':>8} {'docs/s':>9} {'ratio':>7}")
     for name, secs in rows:
         rate = len(texts) / secs

@@ -60,19 +60,19 @@ if str(REPO) not in sys.path:  # allow `python benchmarks/curate_throughput.py`
 
 os.environ.setdefault("EDUMIX_PROGRESS", "0")  # no progress bars between the tables
 
-import trafilatura  # noqa: E402
-from fastwarc.warc import ArchiveIterator as FastArchiveIterator  # noqa: E402
-from fastwarc.warc import WarcRecordType  # noqa: E402
-from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
-from warcio.warcwriter import WARCWriter  # noqa: E402
+import trafilatura
+from fastwarc.warc import ArchiveIterator as FastArchiveIterator
+from fastwarc.warc import WarcRecordType
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
-from benchmarks.common import fastest, print_table, ratio  # noqa: E402
-from edumix.core.config import ExtractConfig, ReadConfig, RunConfig  # noqa: E402
-from edumix.core.record import Document, RawRecord  # noqa: E402
-from edumix.core.shared_data import shared_data_dir  # noqa: E402
-from edumix.evaluate.pages import EVAL_SUBDIR, TINY_HTML, choose_eval_pages  # noqa: E402
-from edumix.filters.extract import Extractor, trafilatura_options  # noqa: E402
-from edumix.pipelines.formats import iter_records  # noqa: E402
+from benchmarks.common import fastest, print_table, ratio
+from edumix.core.config import ExtractConfig, ReadConfig, RunConfig
+from edumix.core.record import Document, RawRecord
+from edumix.core.shared_data import shared_data_dir
+from edumix.evaluate.pages import EVAL_SUBDIR, TINY_HTML, choose_eval_pages
+from edumix.filters.extract import Extractor, trafilatura_options
+from edumix.pipelines.formats import iter_records
 
 REAL_WARCS = (
     "warc/commoncrawl_sample/warcfile.warc.gz",
@@ -122,9 +122,12 @@ def write_warc_response(writer: WARCWriter, url: str, body: bytes, content_type:
         "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))], protocol="HTTP/1.1"
     )
     rec = writer.create_warc_record(
-        url, "response", payload=io.BytesIO(body), http_headers=http,
+        url,
+        "response",
+        payload=io.BytesIO(body),
+        http_headers=http,
         warc_headers_dict={"WARC-Date": "2024-01-01T00:00:00Z"},
-    )  # fmt: skip
+    )
     writer.write_record(rec)
 
 
@@ -280,8 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo_workload(args.pages, tmp) if args.pages > 0 else None,
         ]
         workloads = [w.load() for w in candidates if w is not None]
-        print(f"curate_throughput: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
-              f"trafilatura {trafilatura.__version__}, repeat={args.repeat}")  # fmt: skip
+        print(
+            f"curate_throughput: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
+            f"trafilatura {trafilatura.__version__}, repeat={args.repeat}"
+        )
         for w in workloads:
             size = sum(len(b) for b in w.blobs)
             print(f"  workload {w.name}: {w.note}; {w.records} records, {len(w.html)} HTML docs, {size / 1e6:.2f} MB")
@@ -294,14 +299,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_s[w.name] = mine[0]
             base_rate = rate(base[2], base[0])
             for label, (s, recs, html) in (("fastwarc (baseline)", base), ("warcio iter_records", mine)):
-                rows.append([w.name, label, str(recs), str(html), fmt_s(s), fmt_rate(rate(recs, s)),
-                             fmt_rate(rate(html, s)), f"{1e3 * s / recs:.3f}", ratio(rate(html, s), base_rate)])  # fmt: skip
+                rows.append(
+                    [
+                        w.name,
+                        label,
+                        str(recs),
+                        str(html),
+                        fmt_s(s),
+                        fmt_rate(rate(recs, s)),
+                        fmt_rate(rate(html, s)),
+                        f"{1e3 * s / recs:.3f}",
+                        ratio(rate(html, s), base_rate),
+                    ]
+                )
         print_table(
             "1. Read stage (in memory, parsing only)",
-            ["workload", "variant", "records", "html docs", "seconds", "records/s", "docs/s", "ms/record", "ratio vs baseline"],
+            [
+                "workload",
+                "variant",
+                "records",
+                "html docs",
+                "seconds",
+                "records/s",
+                "docs/s",
+                "ms/record",
+                "ratio vs baseline",
+            ],
             rows,
             ["fastwarc counts HTML by HTTP Content-Type; iter_records also sniffs, digests and builds RawRecords."],
-            left=2, merge_repeats=True,  # workload and variant left-aligned, each workload named once
+            left=2,
+            merge_repeats=True,  # workload and variant left-aligned, each workload named once
         )
 
         # 2. extract ----------------------------------------------------------------
@@ -342,8 +369,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base_rate = rate(len(w.html), results[0][0])
                 for (label, _), (s, kept) in zip(variants, results, strict=True):
                     n = len(w.html)
-                    rows.append([w.name, label, str(n), str(kept), fmt_s(s), fmt_rate(rate(n, s)),
-                                 f"{1e3 * s / max(n, 1):.2f}", ratio(rate(n, s), base_rate)])  # fmt: skip
+                    rows.append(
+                        [
+                            w.name,
+                            label,
+                            str(n),
+                            str(kept),
+                            fmt_s(s),
+                            fmt_rate(rate(n, s)),
+                            f"{1e3 * s / max(n, 1):.2f}",
+                            ratio(rate(n, s), base_rate),
+                        ]
+                    )
         finally:
             isolated.close()
         print_table(
@@ -352,11 +389,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows,
             [
                 "Fixed costs, not in the rows above: "
-                + "; ".join(f"{k} {1e3 * v:.0f} ms" for k, v in first_call.items()) + ".",
+                + "; ".join(f"{k} {1e3 * v:.0f} ms" for k, v in first_call.items())
+                + ".",
                 f"One tiny page, warm: in-process {1e3 * inproc_tiny:.2f} ms, isolated child "
                 f"{1e3 * isolated_tiny:.2f} ms (the difference is the pickle + pipe round trip).",
             ],
-            left=2, merge_repeats=True,
+            left=2,
+            merge_repeats=True,
         )
 
         # 3. pipeline ---------------------------------------------------------------
@@ -371,39 +410,83 @@ def main(argv: Sequence[str] | None = None) -> int:
             tiny_path = tiny_warc(tmp)
             fixed, rows = {}, []
             for i, (label, config, beam_args) in enumerate(run_variants):
-                s, _ = fastest(max(2, args.repeat), lambda c=config, a=beam_args, i=i: time_curate([tiny_path], tmp / f"out-tiny-{i}", c, a))
+                s, _ = fastest(
+                    max(2, args.repeat),
+                    lambda c=config, a=beam_args, i=i: time_curate([tiny_path], tmp / f"out-tiny-{i}", c, a),
+                )
                 fixed[label] = s
                 rows.append([label, fmt_s(s)])
             print_table(
                 "3a. Beam fixed cost per run (one 1-page WARC, run_curate end to end)",
                 ["variant", "seconds"],
                 rows,
-                [f"Best of {max(2, args.repeat)}. Pipeline construction, runner and worker start-up "
-                 "(and the extraction child's, with the default config), shard/report/manifest writing."],
-                left=2, merge_repeats=True,
+                [
+                    f"Best of {max(2, args.repeat)}. Pipeline construction, runner and worker start-up "
+                    "(and the extraction child's, with the default config), shard/report/manifest writing."
+                ],
+                left=2,
+                merge_repeats=True,
             )
             rows = []
             for w in workloads:
                 n = len(w.html)
                 base_s = read_s[w.name] + extract_s[w.name]
                 base_rate = rate(n, base_s)
-                rows.append([w.name, "read+extract functions (baseline)", str(n), str(len(w.files)), "",
-                             fmt_s(base_s), fmt_rate(base_rate), "1.00x", fmt_s(base_s), fmt_rate(base_rate), "1.00x"])  # fmt: skip
+                rows.append(
+                    [
+                        w.name,
+                        "read+extract functions (baseline)",
+                        str(n),
+                        str(len(w.files)),
+                        "",
+                        fmt_s(base_s),
+                        fmt_rate(base_rate),
+                        "1.00x",
+                        fmt_s(base_s),
+                        fmt_rate(base_rate),
+                        "1.00x",
+                    ]
+                )
                 for i, (label, config, beam_args) in enumerate(run_variants):
                     out = tmp / f"out-{w.name}-{i}"
-                    s, report = fastest(args.repeat, lambda c=config, a=beam_args, o=out: time_curate(w.files, o, c, a))
+                    s, report = fastest(
+                        args.repeat, lambda c=config, a=beam_args, o=out, f=w.files: time_curate(f, o, c, a)
+                    )
                     shutil.rmtree(out, ignore_errors=True)
                     net = s - fixed[label]
                     net_cells = (
                         [fmt_s(net), fmt_rate(rate(n, net)), ratio(rate(n, net), base_rate)]
-                        if net > 0.05 * s else ["(~fixed)", "n/a", "n/a"]  # within the fixed cost's noise
-                    )  # fmt: skip
-                    rows.append([w.name, label, str(n), str(len(w.files)), str(report["kept"]), fmt_s(s),
-                                 fmt_rate(rate(n, s)), ratio(rate(n, s), base_rate), *net_cells])  # fmt: skip
+                        if net > 0.05 * s
+                        else ["(~fixed)", "n/a", "n/a"]  # within the fixed cost's noise
+                    )
+                    rows.append(
+                        [
+                            w.name,
+                            label,
+                            str(n),
+                            str(len(w.files)),
+                            str(report["kept"]),
+                            fmt_s(s),
+                            fmt_rate(rate(n, s)),
+                            ratio(rate(n, s), base_rate),
+                            *net_cells,
+                        ]
+                    )
             print_table(
                 "3b. Whole pipeline (run_curate; docs = input HTML docs)",
-                ["workload", "variant", "docs", "files", "kept", "seconds", "docs/s", "ratio vs baseline",
-                 "net s", "net docs/s", "net ratio"],  # fmt: skip
+                [
+                    "workload",
+                    "variant",
+                    "docs",
+                    "files",
+                    "kept",
+                    "seconds",
+                    "docs/s",
+                    "ratio vs baseline",
+                    "net s",
+                    "net docs/s",
+                    "net ratio",
+                ],
                 rows,
                 [
                     "baseline = read (warcio, table 1) + extract in-process (table 2) seconds, one process.",
@@ -411,7 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "Files are the unit of parallelism (no reshuffle between read and extract), so a "
                     "1-file workload runs on one worker whatever the worker count.",
                 ],
-                left=2, merge_repeats=True,
+                left=2,
+                merge_repeats=True,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

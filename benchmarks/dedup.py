@@ -74,17 +74,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/dedup.py`
     sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-from datasketch import MinHash  # noqa: E402
+import numpy as np
+from datasketch import MinHash
 
-from benchmarks.common import best_of  # noqa: E402
-from edumix.core.config import MinHashConfig  # noqa: E402
-from edumix.core.record import Document  # noqa: E402
-from edumix.core.hashing import content_digest, make_doc_id  # noqa: E402
-from edumix.core.shared_data import shared_data_dir  # noqa: E402
-from edumix.filters import minhash as mh  # noqa: E402
-from edumix.filters.textnorm import words  # noqa: E402
-
+from benchmarks.common import best_of
+from edumix.core.config import MinHashConfig
+from edumix.core.hashing import content_digest, make_doc_id
+from edumix.core.record import Document
+from edumix.core.shared_data import shared_data_dir
+from edumix.filters import minhash as mh
+from edumix.filters.textnorm import words
 
 # --------------------------------------------------------------------------- workloads
 
@@ -183,7 +182,10 @@ def bench_signatures(texts: Sequence[str], cfg: MinHashConfig, repeat: int = 3) 
     head = f"{'method':<56} {'from text':>10} {'ratio':>7}   {'from words':>10} {'ratio':>7}"
     print(head + "\n" + f"{'':<56} {'docs/s':>10} {'':>7}   {'docs/s':>10}\n" + "-" * len(head))
     for name, (dps_text, dps_words, _) in results.items():
-        print(f"{name:<56} {dps_text:>10,.0f} {dps_text / base_text:>6.1f}x   {dps_words:>10,.0f} {dps_words / base_words:>6.1f}x")
+        print(
+            f"{name:<56} {dps_text:>10,.0f} {dps_text / base_text:>6.1f}x   "
+            f"{dps_words:>10,.0f} {dps_words / base_words:>6.1f}x"
+        )
     sig = {name[:3]: s for name, (_, _, s) in results.items()}
     same_ours = np.array_equal(sig["(2)"], sig["(5)"]) and np.array_equal(sig["(5)"], sig["(6)"])
     same_ds = all(np.array_equal(base_sig, sig[k]) for k in ("(3)", "(4)"))
@@ -340,7 +342,8 @@ def _run_beam(docs: list, io_dir: Path, build) -> dict:
         _ = (
             p
             | "Once" >> beam.Create([None])
-            | "Save" >> beam.Map(
+            | "Save"
+            >> beam.Map(
                 _save_outcome,
                 str(out_path),
                 kept=AsSingleton(n_kept),
@@ -441,7 +444,9 @@ def bench_dedup_stage(texts: Sequence[str], cfg: MinHashConfig, repeat: int = 1,
         f"{'row':<40} {'docs':>6} {'kept':>6} {'seconds':>8} {'docs/s':>9} {'ratio':>8}"
         f"   {'imports':>7} {'+docs':>6} {'peak':>7} {'peak-imp':>8}"
     )
-    print(head + "\n" + f"{'':<40} {'':>6} {'':>6} {'':>8} {'':>9} {'':>8}   {'MiB':>7} {'MiB':>6} {'MiB':>7} {'MiB':>8}")
+    print(
+        head + "\n" + f"{'':<40} {'':>6} {'':>6} {'':>8} {'':>9} {'':>8}   {'MiB':>7} {'MiB':>6} {'MiB':>7} {'MiB':>8}"
+    )
     print("-" * len(head), flush=True)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="edumix-bench-dedup-") as tmp:

@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/extraction_quality.py`
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import ratio  # noqa: E402
-from edumix.evaluate.extraction import (  # noqa: E402
+from benchmarks.common import ratio
+from edumix.evaluate.extraction import (
     BASELINE,
     DEFAULT_SAMPLE,
     DEFAULT_SEED,

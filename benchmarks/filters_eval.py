@@ -39,7 +39,6 @@ from edumix.evaluate.quality_rules import (
 )
 from edumix.filters.langid import LanguageIdentifier
 
-
 # ---- printing -----------------------------------------------------------------------------
 
 
@@ -59,8 +58,10 @@ def main(argv=None) -> int:
 
     rows = load_rows(args.data, args.view)
     n_bad = sum(r.bad for r in rows)
-    print(f"{len(rows)} rows from {args.data} (view: {args.view}); unnatural or porn: {n_bad} "
-          f"({n_bad / len(rows):.1%}, the precision of flagging at random)\n")  # fmt: skip
+    print(
+        f"{len(rows)} rows from {args.data} (view: {args.view}); unnatural or porn: {n_bad} "
+        f"({n_bad / len(rows):.1%}, the precision of flagging at random)\n"
+    )
 
     ident = LanguageIdentifier()
     per, labels, rate = langid_accuracy(rows, ident)
@@ -106,24 +107,32 @@ def main(argv=None) -> int:
         print(f"{name:46s} {n:7d} {tp:4d} {_f(p):>6s} {_f(r):>6s}")
 
     print("\n== Any rule, per script group: edumix defaults | datatrove baseline")
-    print(f"{'group':10s} {'rows':>5s} {'bad':>4s} {'flagged':>7s} {'prec':>6s} {'recall':>6s} | {'flagged':>7s} {'prec':>6s} {'recall':>6s}")
+    print(
+        f"{'group':10s} {'rows':>5s} {'bad':>4s} {'flagged':>7s} {'prec':>6s} {'recall':>6s} | "
+        f"{'flagged':>7s} {'prec':>6s} {'recall':>6s}"
+    )
     base_by = {g[0]: g for g in group_table(rows, base_failed, lambda r: SCRIPT_GROUP.get(r.script, r.script))}
-    for name, n, bad, k, tp, p, r in group_table(rows, failed, lambda r: SCRIPT_GROUP.get(r.script, r.script)):
+    for name, n, bad, k, _tp, p, r in group_table(rows, failed, lambda r: SCRIPT_GROUP.get(r.script, r.script)):
         b = base_by[name]
         print(f"{name:10s} {n:5d} {bad:4d} {k:7d} {_f(p):>6s} {_f(r):>6s} | {b[3]:7d} {_f(b[5]):>6s} {_f(b[6]):>6s}")
 
     print("\n== Any rule, per file language: edumix defaults | datatrove baseline")
     base_by = {g[0]: g for g in group_table(rows, base_failed, lambda r: r.file_lang)}
-    for name, n, bad, k, tp, p, r in group_table(rows, failed, lambda r: r.file_lang):
+    for name, n, bad, k, _tp, p, r in group_table(rows, failed, lambda r: r.file_lang):
         b = base_by[name]
         print(f"{name:10s} {n:5d} {bad:4d} {k:7d} {_f(p):>6s} {_f(r):>6s} | {b[3]:7d} {_f(b[5]):>6s} {_f(b[6]):>6s}")
 
     if not args.skip_seed and SEED.is_dir():
         print("\n== Code/math awareness on seed corpora (English settings): share of passages")
-        print(f"{'corpus':12s} {'n':>4s} {'detected':>8s} {'flagged off':>11s} {'flagged on':>10s} {'punct/brace off':>15s} {'punct/brace on':>14s}")
+        print(
+            f"{'corpus':12s} {'n':>4s} {'detected':>8s} {'flagged off':>11s} {'flagged on':>10s} "
+            f"{'punct/brace off':>15s} {'punct/brace on':>14s}"
+        )
         for name, n, det, f_off, f_on, p_off, p_on in code_math_table(seed_passages()):
             print(f"{name:12s} {n:4d} {det:8.3f} {f_off:11.3f} {f_on:10.3f} {p_off:15.3f} {p_on:14.3f}")
-        print("(punct/brace = c4_quality:curly_bracket, c4_quality:too_few_sentences, fineweb_quality:line_punct_ratio)")
+        print(
+            "(punct/brace = c4_quality:curly_bracket, c4_quality:too_few_sentences, fineweb_quality:line_punct_ratio)"
+        )
     return 0
 
 

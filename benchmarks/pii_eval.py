@@ -49,10 +49,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/pii_eval.py`
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import best_of  # noqa: E402
-from edumix.core.config import PiiConfig  # noqa: E402
-from edumix.core.shared_data import shared_data_dir  # noqa: E402
-from edumix.evaluate.pii import (  # noqa: E402
+from benchmarks.common import best_of
+from edumix.core.config import PiiConfig
+from edumix.core.shared_data import shared_data_dir
+from edumix.evaluate.pii import (
     Counts,
     Span,
     _overlaps,
@@ -63,7 +63,7 @@ from edumix.evaluate.pii import (  # noqa: E402
     score,
     seed_texts,
 )
-from edumix.filters.pii import (  # noqa: E402
+from edumix.filters.pii import (
     NER_INSTALL_HINT,
     NER_MODELS,
     PiiScrubber,

@@ -50,29 +50,36 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/trainer.py`
     sys.path.insert(0, str(REPO))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from benchmarks.common import best_of_interleaved  # noqa: E402
-from edumix.trainer.attention import DenseMask, DocsMask  # noqa: E402
-from edumix.trainer.export_hf import export_hf  # noqa: E402
-from edumix.trainer.generate import generate  # noqa: E402
-from edumix.trainer.model import ModelConfig, Transformer  # noqa: E402
+from benchmarks.common import best_of_interleaved
+from edumix.trainer.attention import DenseMask, DocsMask
+from edumix.trainer.export_hf import export_hf
+from edumix.trainer.generate import generate
+from edumix.trainer.model import ModelConfig, Transformer
 
 CPU_MODEL = dict(vocab_size=2048, dim=128, n_layers=4, n_heads=4, n_kv_heads=2, rope_base=10_000.0)
 BASE_MODEL = dict(vocab_size=8192, dim=256, n_layers=4, n_heads=8, n_kv_heads=2)
 FULL = dict(
-    train=[("train", "cpu", CPU_MODEL, 8, 256, True), ("train_base", "base", BASE_MODEL, 4, 1024, True),
-           ("train_base_causal", "base", BASE_MODEL, 4, 1024, False)],
+    train=[
+        ("train", "cpu", CPU_MODEL, 8, 256, True),
+        ("train_base", "base", BASE_MODEL, 4, 1024, True),
+        ("train_base_causal", "base", BASE_MODEL, 4, 1024, False),
+    ],
     attn=dict(seq=8192, docs=8, heads=8, kv_heads=2, head_dim=32),
-    decode=dict(model=CPU_MODEL, prompt=32, new_tokens=128), cache_len=1024, repeat=3,
-)  # fmt: skip
+    decode=dict(model=CPU_MODEL, prompt=32, new_tokens=128),
+    cache_len=1024,
+    repeat=3,
+)
 TINY = dict(vocab_size=512, dim=64, n_layers=2, n_heads=4, n_kv_heads=2)
 QUICK = dict(
     train=[("train", "tiny", TINY, 2, 128, True)],
     attn=dict(seq=512, docs=4, heads=4, kv_heads=2, head_dim=16),
-    decode=dict(model=TINY, prompt=8, new_tokens=8), cache_len=128, repeat=1,
-)  # fmt: skip
+    decode=dict(model=TINY, prompt=8, new_tokens=8),
+    cache_len=128,
+    repeat=1,
+)
 
 
 def packed_positions(batch: int, seq: int, gen: torch.Generator) -> torch.Tensor:
@@ -209,30 +216,70 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for key, name, dims, B, T, packed in p["train"]:
         ours, hf = bench_train(dims, B, T, packed, p["repeat"])
         docs = "packed docs, both doc-masked" if packed else "1 doc/row, both causal"
-        rows.append(dict(key=key, metric=f"train tok/s, {name} model {B}x{T}, {docs}", ours=ours, baseline=hf,
-                         ratio=ours / hf, goal=">= 1.3x" if key == "train" else "-"))  # fmt: skip
+        rows.append(
+            dict(
+                key=key,
+                metric=f"train tok/s, {name} model {B}x{T}, {docs}",
+                ours=ours,
+                baseline=hf,
+                ratio=ours / hf,
+                goal=">= 1.3x" if key == "train" else "-",
+            )
+        )
     docs, dense = bench_attention(p, args.threads, in_process=args.quick)
     a, mib = p["attn"], 1 << 20
-    rows.append(dict(key="attention", metric=f"doc-masked attention fwd+bwd ms, T={a['seq']}, {a['docs']} docs",
-                     ours=docs["seconds"] * 1e3, baseline=dense["seconds"] * 1e3,
-                     ratio=dense["seconds"] / docs["seconds"], goal=">= 4x"))  # fmt: skip
-    rows.append(dict(key="attention_memory", metric="  same, peak memory MiB (RSS high-water delta)",
-                     ours=docs["peak_bytes"] / mib, baseline=dense["peak_bytes"] / mib,
-                     ratio=dense["peak_bytes"] / max(docs["peak_bytes"], 1), goal="-"))  # fmt: skip
+    rows.append(
+        dict(
+            key="attention",
+            metric=f"doc-masked attention fwd+bwd ms, T={a['seq']}, {a['docs']} docs",
+            ours=docs["seconds"] * 1e3,
+            baseline=dense["seconds"] * 1e3,
+            ratio=dense["seconds"] / docs["seconds"],
+            goal=">= 4x",
+        )
+    )
+    rows.append(
+        dict(
+            key="attention_memory",
+            metric="  same, peak memory MiB (RSS high-water delta)",
+            ours=docs["peak_bytes"] / mib,
+            baseline=dense["peak_bytes"] / mib,
+            ratio=dense["peak_bytes"] / max(docs["peak_bytes"], 1),
+            goal="-",
+        )
+    )
     dec_ours, dec_hf, same = bench_decode(p["decode"], p["repeat"])
-    rows.append(dict(key="decode", metric=f"decode tok/s, greedy, batch 1, {p['decode']['new_tokens']} new",
-                     ours=dec_ours, baseline=dec_hf, ratio=dec_ours / dec_hf, goal=">= 1.5x"))  # fmt: skip
+    rows.append(
+        dict(
+            key="decode",
+            metric=f"decode tok/s, greedy, batch 1, {p['decode']['new_tokens']} new",
+            ours=dec_ours,
+            baseline=dec_hf,
+            ratio=dec_ours / dec_hf,
+            goal=">= 1.5x",
+        )
+    )
     dm = p["decode"]["model"]
     gqa, mha = kv_cache_bytes(dm, dm["n_kv_heads"], p["cache_len"]), kv_cache_bytes(dm, dm["n_heads"], p["cache_len"])
-    rows.append(dict(key="kv_cache", metric=f"KV cache MiB at {p['cache_len']} tokens, GQA vs MHA", ours=gqa / mib,
-                     baseline=mha / mib, ratio=mha / gqa, goal=f"= {dm['n_heads'] // dm['n_kv_heads']}x (heads/kv)"))  # fmt: skip
+    rows.append(
+        dict(
+            key="kv_cache",
+            metric=f"KV cache MiB at {p['cache_len']} tokens, GQA vs MHA",
+            ours=gqa / mib,
+            baseline=mha / mib,
+            ratio=mha / gqa,
+            goal=f"= {dm['n_heads'] // dm['n_kv_heads']}x (heads/kv)",
+        )
+    )
 
     print(f"torch {torch.__version__}, {args.threads} thread(s), best of {p['repeat']}")
     print(f"{'metric':<62} {'ours':>10} {'baseline':>10} {'ratio':>7}  goal")
     for r in rows:
         print(f"{r['metric']:<62} {r['ours']:>10,.1f} {r['baseline']:>10,.1f} {r['ratio']:>6.2f}x  {r['goal']}")
-    print("baselines: HF LlamaForCausalLM (sdpa, same weights, same document mask) for train and decode; "
-          "SDPA with a dense block-diagonal causal mask for attention; the MHA cache for kv_cache")  # fmt: skip
+    print(
+        "baselines: HF LlamaForCausalLM (sdpa, same weights, same document mask) for train and decode; "
+        "SDPA with a dense block-diagonal causal mask for attention; the MHA cache for kv_cache"
+    )
     print(f"decode emitted the same greedy tokens as HF: {'yes' if same else 'NO'}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

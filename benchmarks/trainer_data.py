@@ -24,8 +24,13 @@ from edumix.core.shared_data import shared_data_dir
 from edumix.trainer.data import PackedLoader, TokenStore, ensure_tokenized, heldout_masks
 from edumix.trainer.tokenizer import TextTokenizer, train_tokenizer
 
-SOURCES = [("general", "general.jsonl"), ("general", "edu_high.jsonl"), ("math", "math.jsonl"),
-           ("code", "code.jsonl"), ("multilingual", "multilingual.jsonl")]  # fmt: skip
+SOURCES = [
+    ("general", "general.jsonl"),
+    ("general", "edu_high.jsonl"),
+    ("math", "math.jsonl"),
+    ("code", "code.jsonl"),
+    ("multilingual", "multilingual.jsonl"),
+]
 
 
 def make_run(seed: Path, run: Path) -> tuple[Path, int, int]:
@@ -36,9 +41,15 @@ def make_run(seed: Path, run: Path) -> tuple[Path, int, int]:
     (run / "shards").mkdir(parents=True)
     shard = run / "shards" / "part-00000-of-00001.parquet"
     pq.write_table(pa.Table.from_pylist(rows), shard)
-    entry = {"path": "shards/part-00000-of-00001.parquet", "rows": len(rows), "bytes": shard.stat().st_size,
-             "sha256": hashlib.sha256(shard.read_bytes()).hexdigest()}  # fmt: skip
-    (run / "manifest.json").write_text(json.dumps({"config_hash": "bench", "input_fingerprint": "bench", "shards": [entry]}))
+    entry = {
+        "path": "shards/part-00000-of-00001.parquet",
+        "rows": len(rows),
+        "bytes": shard.stat().st_size,
+        "sha256": hashlib.sha256(shard.read_bytes()).hexdigest(),
+    }
+    (run / "manifest.json").write_text(
+        json.dumps({"config_hash": "bench", "input_fingerprint": "bench", "shards": [entry]})
+    )
     return shard, len(rows), sum(len(r["text"]) for r in rows)
 
 
@@ -73,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             loader.next_batch(args.rows)
         memmap_tps = args.steps * args.rows * args.seq_len / (time.perf_counter() - t)
 
-    print(f"{docs:,} documents, {chars / 1e6:.1f} M characters; tokenizer ({args.vocab_size:,}) trained in "
-          f"{train_s:.1f} s; `edumix tokenize` once: {tokenize_s:.2f} s")  # fmt: skip
+    print(
+        f"{docs:,} documents, {chars / 1e6:.1f} M characters; tokenizer ({args.vocab_size:,}) trained in "
+        f"{train_s:.1f} s; `edumix tokenize` once: {tokenize_s:.2f} s"
+    )
     print()
     print("| loader | tokens/s | ratio vs streaming |")
     print("|---|---:|---:|")

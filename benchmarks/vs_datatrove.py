@@ -67,9 +67,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/vs_datatrove.py`
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import print_table  # noqa: E402
-from edumix.core.shared_data import shared_data_dir  # noqa: E402
-from edumix.evaluate.pages import TINY_HTML, choose_eval_pages  # noqa: E402
+from benchmarks.common import print_table
+from edumix.core.shared_data import shared_data_dir
+from edumix.evaluate.pages import TINY_HTML, choose_eval_pages
 
 REAL_WARCS = ("warc/commoncrawl_sample/warcfile.warc.gz", "warc/dolma_wget/*.warc.gz")
 EVAL_SHARDS = 4
@@ -88,9 +88,12 @@ def write_response(writer, url: str, body: bytes) -> None:
         "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))], protocol="HTTP/1.1"
     )
     rec = writer.create_warc_record(
-        url, "response", payload=io.BytesIO(body), http_headers=http,
+        url,
+        "response",
+        payload=io.BytesIO(body),
+        http_headers=http,
         warc_headers_dict={"WARC-Date": "2024-01-01T00:00:00Z", "WARC-Identified-Payload-Type": "text/html"},
-    )  # fmt: skip
+    )
     writer.write_record(rec)
 
 
@@ -207,8 +210,13 @@ def child_datatrove(spec: dict) -> dict:
     pipeline = [
         WarcReader(data_folder=spec["inputs"], glob_pattern="*.warc.gz"),
         Trafilatura(
-            favour_precision=False, deduplicate=False, timeout=30,
-            include_tables=True, output_format="txt", favor_recall=False, with_metadata=False,
+            favour_precision=False,
+            deduplicate=False,
+            timeout=30,
+            include_tables=True,
+            output_format="txt",
+            favor_recall=False,
+            with_metadata=False,
         ),
         GopherRepetitionFilter(exclusion_writer=excluded("gopher_repetition")),
         GopherQualityFilter(exclusion_writer=excluded("gopher_quality")),
@@ -246,8 +254,11 @@ def run_child(spec: dict, log_dir: Path) -> dict:
     with open(log_path, "w") as log:
         proc = subprocess.run(
             [sys.executable, __file__, "--_child", json.dumps(spec)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, check=False,
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+        )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and every process it waited for
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -338,8 +349,9 @@ def dt_read_set(inputs: Path) -> tuple[dict[str, dict], dict[str, str]]:
                     ptype = record.rec_headers.get_header("WARC-Identified-Payload-Type")
                     body = record.content_stream().read()
                     if ptype is None and (mime := magic.from_buffer(body, mime=True)) not in (
-                        "text/html", "application/xhtml+xml",
-                    ):  # fmt: skip
+                        "text/html",
+                        "application/xhtml+xml",
+                    ):
                         skipped[rid] = f"no WARC-Identified-Payload-Type, libmagic: {mime}"
                     elif ptype not in (None, "text/html", "application/xhtml+xml"):
                         skipped[rid] = f"WARC-Identified-Payload-Type: {ptype}"
@@ -365,8 +377,11 @@ def em_read_set(inputs: Path) -> tuple[dict[str, dict], Counter]:
                 kinds[(path.name, item.kind)] += 1
                 if isinstance(item, RawRecord) and item.kind == "html":
                     html[item.metadata.get("warc_record_id") or f"url:{item.url}"] = {
-                        "url": item.url, "file": path.name, "content_type": item.content_type, "raw": item,
-                    }  # fmt: skip
+                        "url": item.url,
+                        "file": path.name,
+                        "content_type": item.content_type,
+                        "raw": item,
+                    }
     return html, kinds
 
 
@@ -472,15 +487,19 @@ def agreement(label: str, ctx: dict, em_kept: dict, em_removed: dict, n_examples
         if url_of(k) not in seen_urls:
             examples.append(k)
             seen_urls.add(url_of(k))
-    print(f"\n  examples ({label}; {len(only_dt | only_em)} disagreements, "
-          f"{len({url_of(k) for k in only_dt | only_em})} distinct URLs):")
+    print(
+        f"\n  examples ({label}; {len(only_dt | only_em)} disagreements, "
+        f"{len({url_of(k) for k in only_dt | only_em})} distinct URLs):"
+    )
     for k in examples[:n_examples]:
         row = em_kept.get(k) or em_removed.get(k) or {}
         detail = row.get("detail") or ""
         lang = row.get("lang")
         print(f"  - {short(url_of(k), 100)}")
-        print(f"      edumix:    {em_reason(k)}{' (lang=' + lang + ')' if lang else ''}"
-              f"{' - ' + short(detail, 110) if detail and 'none' not in detail else ''}")  # fmt: skip
+        print(
+            f"      edumix:    {em_reason(k)}{' (lang=' + lang + ')' if lang else ''}"
+            f"{' - ' + short(detail, 110) if detail and 'none' not in detail else ''}"
+        )
         print(f"      datatrove: {dt_reason(k)}")
         print(f"      cause:     {cause(k)}")
 
@@ -528,8 +547,15 @@ def profile_stages(dt_read: dict, em_html: dict, read_s: dict[str, float]) -> di
     warm_text = ("This is a warm-up sentence, with the usual words in it. " * 12 + "\n") * 6
     prof: dict[str, dict[str, float]] = {"read": dict(read_s)}
 
-    ex = Trafilatura(favour_precision=False, deduplicate=False, timeout=30, include_tables=True,
-                     output_format="txt", favor_recall=False, with_metadata=False)  # fmt: skip
+    ex = Trafilatura(
+        favour_precision=False,
+        deduplicate=False,
+        timeout=30,
+        include_tables=True,
+        output_format="txt",
+        favor_recall=False,
+        with_metadata=False,
+    )
     ex.extract(warm_html)
     t = time.perf_counter()
     dt_texts = {}
@@ -551,8 +577,12 @@ def profile_stages(dt_read: dict, em_html: dict, read_s: dict[str, float]) -> di
     tagged = [lid(d) for d in em_docs]
     prof["langid"] = {"edumix defaults": time.perf_counter() - t}
 
-    chain = [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False),
-             FineWebQualityFilter()]  # fmt: skip
+    chain = [
+        GopherRepetitionFilter(),
+        GopherQualityFilter(),
+        C4QualityFilter(filter_no_terminal_punct=False),
+        FineWebQualityFilter(),
+    ]
     for f in chain:
         f.filter(DTDocument(text=warm_text, id="warm"))
     t = time.perf_counter()
@@ -577,7 +607,9 @@ def profile_stages(dt_read: dict, em_html: dict, read_s: dict[str, float]) -> di
         prof["filter calls"][f"edumix {variant}"] = 4 * len(docs)
     # what matched's C4 line edits cost (C4 runs a second time on every document C4 passes)
     cfg = edumix_config("matched").filters
-    rules = QualityRules(cfg.model_copy(update={"c4_quality": cfg.c4_quality.model_copy(update={"apply_line_edits": False})}))
+    rules = QualityRules(
+        cfg.model_copy(update={"c4_quality": cfg.c4_quality.model_copy(update={"apply_line_edits": False})})
+    )
     rules(Document.from_raw(next(iter(em_html.values()))["raw"], warm_text))
     t = time.perf_counter()
     for d in em_docs:
@@ -608,8 +640,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     from importlib.metadata import version
 
-    print(f"vs_datatrove: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, datatrove {version('datatrove')}, "
-          f"trafilatura {version('trafilatura')}, apache-beam {version('apache-beam')}, repeat={args.repeat}")  # fmt: skip
+    print(
+        f"vs_datatrove: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, datatrove {version('datatrove')}, "
+        f"trafilatura {version('trafilatura')}, apache-beam {version('apache-beam')}, repeat={args.repeat}"
+    )
     print(f"load average at start (1/5/15 min): {loadavg()}")
     sys.stdout.flush()
     root = shared_data_dir()
@@ -636,12 +670,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = sorted(set(em_html) - set(dt_read))
         extra = sorted(set(dt_read) - set(em_html))
         notes = [
-            ("records: every WARC record (warcinfo/request/metadata included); edumix html: response/resource "
-            "records with an HTML Content-Type (or untyped and sniffed as HTML); datatrove read: what "
-            "WarcReader's process_record returns."),
+            (
+                "records: every WARC record (warcinfo/request/metadata included); edumix html: response/resource "
+                "records with an HTML Content-Type (or untyped and sniffed as HTML); datatrove read: what "
+                "WarcReader's process_record returns."
+            ),
         ]
         if missing:
-            notes.append(f"{len(missing)} HTML record(s) edumix reads and datatrove's WarcReader drops without a trace:")
+            notes.append(
+                f"{len(missing)} HTML record(s) edumix reads and datatrove's WarcReader drops without a trace:"
+            )
             for k in missing:
                 notes.append(f"  {em_html[k]['file']}: {short(em_html[k]['url'], 70)}: {dt_skipped.get(k, '?')}")
         if extra:
@@ -649,8 +687,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_table(
             "Input: records per file and HTML documents each side reads",
             ["file", "source", "records", "edumix html", "datatrove read", "diff"],
-            rows + [["total", "", str(sum(em_kinds.values())), str(len(em_html)), str(len(dt_read)),
-                     str(len(em_html) - len(dt_read))]],
+            rows
+            + [
+                [
+                    "total",
+                    "",
+                    str(sum(em_kinds.values())),
+                    str(len(em_html)),
+                    str(len(dt_read)),
+                    str(len(em_html) - len(dt_read)),
+                ]
+            ],
             notes,
         )
         urls = {k: v["url"] for k, v in {**dt_read, **em_html}.items()}
@@ -667,12 +714,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 best = None
                 for r in range(max(1, args.repeat)):
                     out = tmp / f"out-{system}-{variant or 'dt'}-w{w}"
-                    spec = {"system": system, "variant": variant, "workers": w, "inputs": str(inputs),
-                            "output": str(out), "label": f"r{r}"}  # fmt: skip
+                    spec = {
+                        "system": system,
+                        "variant": variant,
+                        "workers": w,
+                        "inputs": str(inputs),
+                        "output": str(out),
+                        "label": f"r{r}",
+                    }
                     res = run_child(spec, logs)
                     res["output"] = out
-                    print(f"  ran {system}{' ' + variant if variant else ''} x{w}: {res['wall_s']:.1f} s "
-                          f"(load average now {loadavg()})")  # fmt: skip
+                    print(
+                        f"  ran {system}{' ' + variant if variant else ''} x{w}: {res['wall_s']:.1f} s "
+                        f"(load average now {loadavg()})"
+                    )
                     sys.stdout.flush()
                     if best is None or res["wall_s"] < best["wall_s"]:
                         best = res
@@ -684,8 +739,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             tiny_inputs(tiny)
             for w in workers:
                 for system, variant in variants:
-                    spec = {"system": system, "variant": variant, "workers": w, "inputs": str(tiny),
-                            "output": str(tmp / f"tiny-{system}-{variant or 'dt'}-w{w}"), "label": "tiny"}  # fmt: skip
+                    spec = {
+                        "system": system,
+                        "variant": variant,
+                        "workers": w,
+                        "inputs": str(tiny),
+                        "output": str(tmp / f"tiny-{system}-{variant or 'dt'}-w{w}"),
+                        "label": "tiny",
+                    }
                     fixed[(system, variant, w)] = run_child(spec, logs)
 
         rows = []
@@ -699,31 +760,63 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rate = read_n / res["wall_s"]
                 fx = fixed.get((system, variant, w))
                 net = res["wall_s"] - fx["wall_s"] if fx else None
-                rows.append([
-                    f"{system}{' (' + variant + ')' if variant else ''}", str(w), str(read_n), str(kept_n),
-                    f"{res['wall_s']:.1f}", f"{rate:.1f}", f"{rate / dt_rate:.2f}x",
-                    f"{fx['wall_s']:.1f}" if fx else "-",
-                    f"{read_n / net:.1f}" if net and net > 0 else "-",
-                    *((f"{res['cpu_s']:.1f}", f"{read_n / res['cpu_s']:.1f}",
-                       f"{read_n / res['cpu_s'] / dt_cpu_rate:.2f}x") if w == 1 else ("-", "-", "-")),
-                ])  # fmt: skip
+                rows.append(
+                    [
+                        f"{system}{' (' + variant + ')' if variant else ''}",
+                        str(w),
+                        str(read_n),
+                        str(kept_n),
+                        f"{res['wall_s']:.1f}",
+                        f"{rate:.1f}",
+                        f"{rate / dt_rate:.2f}x",
+                        f"{fx['wall_s']:.1f}" if fx else "-",
+                        f"{read_n / net:.1f}" if net and net > 0 else "-",
+                        *(
+                            (
+                                f"{res['cpu_s']:.1f}",
+                                f"{read_n / res['cpu_s']:.1f}",
+                                f"{read_n / res['cpu_s'] / dt_cpu_rate:.2f}x",
+                            )
+                            if w == 1
+                            else ("-", "-", "-")
+                        ),
+                    ]
+                )
         print_table(
             "Throughput (wall clock of a fresh process per run, start-up included)",
-            ["system", "workers", "docs read", "docs kept", "seconds", "docs/s", "ratio vs datatrove",
-             "start-up s", "docs/s w/o start-up", "CPU s", "docs/CPU s", "CPU ratio"],
+            [
+                "system",
+                "workers",
+                "docs read",
+                "docs kept",
+                "seconds",
+                "docs/s",
+                "ratio vs datatrove",
+                "start-up s",
+                "docs/s w/o start-up",
+                "CPU s",
+                "docs/CPU s",
+                "CPU ratio",
+            ],
             rows,
             [
                 "docs read = HTML documents the system's reader passes to extraction (input table above);",
                 "ratio = docs/s / datatrove's docs/s at the same worker count (>1: edumix faster).",
-                (f"datatrove: LocalPipelineExecutor tasks={DT_TASKS}, workers=N; edumix x1: FnApiRunner "
-                "in-process, x2: --direct_running_mode=multi_processing --direct_num_workers=2."),
-                ("start-up s = the same command on a one-page WARC (table below); docs/s w/o start-up = "
-                "docs / (seconds - start-up s)."),
-                ("CPU s = user + system seconds of the run's process tree (extraction children included): "
-                "docs/CPU s is throughput per unit of compute, and its ratio compares the two systems at equal "
-                "CPU (edumix x1 overlaps extraction in its child with the stages after it, so it can use more "
-                "than one core). Shown for 1 worker only: with 2, datatrove's pool workers are not reaped "
-                "into the counter (it reads ~1 s), so the figure would be wrong."),
+                (
+                    f"datatrove: LocalPipelineExecutor tasks={DT_TASKS}, workers=N; edumix x1: FnApiRunner "
+                    "in-process, x2: --direct_running_mode=multi_processing --direct_num_workers=2."
+                ),
+                (
+                    "start-up s = the same command on a one-page WARC (table below); docs/s w/o start-up = "
+                    "docs / (seconds - start-up s)."
+                ),
+                (
+                    "CPU s = user + system seconds of the run's process tree (extraction children included): "
+                    "docs/CPU s is throughput per unit of compute, and its ratio compares the two systems at equal "
+                    "CPU (edumix x1 overlaps extraction in its child with the stages after it, so it can use more "
+                    "than one core). Shown for 1 worker only: with 2, datatrove's pool workers are not reaped "
+                    "into the counter (it reads ~1 s), so the figure would be wrong."
+                ),
             ],
         )
         if fixed:
@@ -731,29 +824,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             for w in workers:
                 for system, variant in variants:
                     fx = fixed[(system, variant, w)]
-                    rows.append([f"{system}{' (' + variant + ')' if variant else ''}", str(w), f"{fx['wall_s']:.1f}",
-                                 f"{fx['import_s']:.1f}", f"{fx['run_s']:.1f}",
-                                 f"{fx['wall_s'] - fx['import_s'] - fx['run_s']:.1f}"])  # fmt: skip
+                    rows.append(
+                        [
+                            f"{system}{' (' + variant + ')' if variant else ''}",
+                            str(w),
+                            f"{fx['wall_s']:.1f}",
+                            f"{fx['import_s']:.1f}",
+                            f"{fx['run_s']:.1f}",
+                            f"{fx['wall_s'] - fx['import_s'] - fx['run_s']:.1f}",
+                        ]
+                    )
             print_table(
                 "Start-up: the same command on a one-page WARC",
                 ["system", "workers", "wall s", "imports s", "run s", "interpreter + exit s"],
                 rows,
-                ["imports: the system's modules (datatrove's pipeline steps; edumix: pipelines.curate, i.e. Beam);",
-                 ("run: executor.run() / run_curate() (Beam: graph, runner, worker processes, extraction child, "
-                 "shards + ledger + report + manifest; datatrove: task loop or process pool, extraction child).")],
+                [
+                    "imports: the system's modules (datatrove's pipeline steps; edumix: pipelines.curate, i.e. Beam);",
+                    (
+                        "run: executor.run() / run_curate() (Beam: graph, runner, worker processes, extraction child, "
+                        "shards + ledger + report + manifest; datatrove: task loop or process pool, extraction child)."
+                    ),
+                ],
             )
 
         # where the time goes ----------------------------------------------------------
         w0 = workers[0]
         dt_res = results[("datatrove", None, w0)]
-        rows = [[name, f"{sec:.2f}", str(n), f"{1e3 * sec / n:.1f}" if n else "-"]
-                for name, sec, n in dt_step_times(dt_res["stats"])]  # fmt: skip
+        rows = [
+            [name, f"{sec:.2f}", str(n), f"{1e3 * sec / n:.1f}" if n else "-"]
+            for name, sec, n in dt_step_times(dt_res["stats"])
+        ]
         print_table(
             f"datatrove's own step timings (stats.json of the x{w0} run; seconds summed over tasks)",
             ["step", "seconds", "docs in", "ms/doc"],
             rows,
-            [("Extraction runs in a child process (ExtractorSandbox), so its time includes the pipe round trip; "
-             "a filter sees only what the steps before it kept.")],
+            [
+                (
+                    "Extraction runs in a child process (ExtractorSandbox), so its time includes the pipe round trip; "
+                    "a filter sees only what the steps before it kept."
+                )
+            ],
         )
         if not args.no_profile:
             prof = profile_stages(dt_read, em_html, read_s)
@@ -765,17 +875,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return "-" if v is None else (str(v) if isinstance(v, int) else f"{v:.2f}")
 
             rows = [[stage, *(cell(stage, c) for c in cols)] for stage in ("read", "extract", "langid", "quality")]
-            rows.append(["  (quality, C4 line edits off)", *(cell("quality, C4 line edits off", c) if c == "edumix matched"
-                                                            else "-" for c in cols)])  # fmt: skip
+            rows.append(
+                [
+                    "  (quality, C4 line edits off)",
+                    *(cell("quality, C4 line edits off", c) if c == "edumix matched" else "-" for c in cols),
+                ]
+            )
             sums = []
             for c in cols:
-                sums.append(sum(float(cell(st, c)) for st in ("read", "extract", "langid", "quality") if cell(st, c) != "-"))
+                sums.append(
+                    sum(float(cell(st, c)) for st in ("read", "extract", "langid", "quality") if cell(st, c) != "-")
+                )
             rows.append(["sum of stages", *(f"{x:.2f}" for x in sums)])
             for i, c in enumerate(cols):
                 system, variant = ("datatrove", None) if c == "datatrove" else ("edumix", c.split()[1])
                 res, fx = results[(system, variant, w0)], fixed.get((system, variant, w0))
                 if i == 0:
-                    run_row, net_row, over_row = [f"x{w0} run, seconds"], [f"x{w0} run minus start-up"], ["executor overhead (net - sum)"]
+                    run_row, net_row, over_row = (
+                        [f"x{w0} run, seconds"],
+                        [f"x{w0} run minus start-up"],
+                        ["executor overhead (net - sum)"],
+                    )
                 run_row.append(f"{res['wall_s']:.2f}")
                 net = res["wall_s"] - fx["wall_s"] if fx else None
                 net_row.append(f"{net:.2f}" if net is not None else "-")
@@ -786,36 +906,55 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ["stage", *cols],
                 rows,
                 [
-                    ("read: datatrove's process_record / edumix's iter_records over every record; extract: "
-                    "datatrove's Trafilatura.extract(str) / edumix's Extractor(timeout_s=0) (charset decoding + "
-                    "trafilatura), both in-process; quality: datatrove's 4 filters chained (a document leaves at the "
-                    "first filter that drops it; C4 edits the text FineWeb then sees) / edumix's QualityRules "
-                    "(all 4 filters on every document, every failed rule recorded)."),
-                    ("filter calls = datatrove filter.filter() calls made (edumix: 4 per extracted document, plus "
-                    "a second C4 call for its line edits (matched: c4_quality.apply_line_edits) on every document "
-                    "C4 passes, dropped or not; the row in brackets is matched without those edits)."),
+                    (
+                        "read: datatrove's process_record / edumix's iter_records over every record; extract: "
+                        "datatrove's Trafilatura.extract(str) / edumix's Extractor(timeout_s=0) (charset decoding + "
+                        "trafilatura), both in-process; quality: datatrove's 4 filters chained (a document leaves "
+                        "at the first filter that drops it; C4 edits the text FineWeb then sees) / edumix's "
+                        "QualityRules (all 4 filters on every document, every failed rule recorded)."
+                    ),
+                    (
+                        "filter calls = datatrove filter.filter() calls made (edumix: 4 per extracted document, plus "
+                        "a second C4 call for its line edits (matched: c4_quality.apply_line_edits) on every document "
+                        "C4 passes, dropped or not; the row in brackets is matched without those edits)."
+                    ),
                 ],
             )
 
         # decisions ---------------------------------------------------------------------
         dt_kept, dt_removed = dt_decisions(dt_res["output"])
-        print("\nDocuments are matched by WARC-Record-ID (datatrove's `id`, edumix's metadata.warc_record_id); "
-              f"{len(url_counts)} distinct URLs among {len(em_html)} HTML records"
-              + (f" ({', '.join(f'{u} x{n}' for u, n in dup_urls.items())}: the same URL crawled more than once, "
-                 "so the record id is the key)." if dup_urls else ": matching by URL is the same."))  # fmt: skip
+        print(
+            "\nDocuments are matched by WARC-Record-ID (datatrove's `id`, edumix's metadata.warc_record_id); "
+            f"{len(url_counts)} distinct URLs among {len(em_html)} HTML records"
+            + (
+                f" ({', '.join(f'{u} x{n}' for u, n in dup_urls.items())}: the same URL crawled more than once, "
+                "so the record id is the key)."
+                if dup_urls
+                else ": matching by URL is the same."
+            )
+        )
         for system, variant in variants:
             sets = []
             for w in workers:
                 out = results[(system, variant, w)]["output"]
                 sets.append(set(dt_decisions(out)[0]) if system == "datatrove" else set(em_decisions(out)[0]))
             same = all(x == sets[0] for x in sets)
-            print(f"  {system}{' ' + variant if variant else ''}: "
-                  + ("the same kept set at every worker count" if same else
-                     "KEPT SETS DIFFER BETWEEN WORKER COUNTS: " + ", ".join(str(len(x)) for x in sets)))  # fmt: skip
+            print(
+                f"  {system}{' ' + variant if variant else ''}: "
+                + (
+                    "the same kept set at every worker count"
+                    if same
+                    else "KEPT SETS DIFFER BETWEEN WORKER COUNTS: " + ", ".join(str(len(x)) for x in sets)
+                )
+            )
         ctx = {
-            "dt_kept": dt_kept, "dt_removed": dt_removed, "dt_read": dt_read, "dt_skipped": dt_skipped,
-            "urls": urls, "word_split": {"matched": "datatrove", "defaults": "whitespace"},
-        }  # fmt: skip
+            "dt_kept": dt_kept,
+            "dt_removed": dt_removed,
+            "dt_read": dt_read,
+            "dt_skipped": dt_skipped,
+            "urls": urls,
+            "word_split": {"matched": "datatrove", "defaults": "whitespace"},
+        }
         em_tallies = {}
         for system, variant in variants:
             if system == "edumix":
@@ -824,7 +963,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 em_tallies[variant] = Counter(datatrove_order_reason(r) for r in em_removed.values())
         reasons = Counter("{}:{}".format(*v) for v in dt_removed.values())
         reasons["extract:empty/error (datatrove)"] = len(dt_read) - len(dt_kept) - len(dt_removed)
-        for variant, tally in em_tallies.items():
+        for tally in em_tallies.values():
             for reason in tally:
                 reasons.setdefault(reason.removeprefix("quality:"), 0)
         order = sorted(reasons, key=lambda r: (-reasons[r], r))
@@ -835,11 +974,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Drops by reason (datatrove: the filter that removed it, exclusion_writer; edumix: rejected/*.parquet)",
             ["reason", "datatrove", *(f"edumix {v}" for v in em_tallies)],
             rows,
-            [("edumix's read:non_response are the WARC request/metadata/warcinfo records (datatrove skips them "
-             "silently). edumix runs all 4 filters and lists every failed rule (metadata.failed_rules); its ledger "
-             "reason is the first in edumix's order (gopher_quality, gopher_repetition, then c4 before fineweb when "
-             "C4's line edits are kept, as in matched, else fineweb before c4), so this table "
-             "shows, like datatrove, the first failed rule in datatrove's pipeline order.")],
+            [
+                (
+                    "edumix's read:non_response are the WARC request/metadata/warcinfo records (datatrove skips them "
+                    "silently). edumix runs all 4 filters and lists every failed rule (metadata.failed_rules); its "
+                    "ledger reason is the first in edumix's order (gopher_quality, gopher_repetition, then c4 before "
+                    "fineweb when C4's line edits are kept, as in matched, else fineweb before c4), so this table "
+                    "shows, like datatrove, the first failed rule in datatrove's pipeline order."
+                )
+            ],
         )
     finally:
         if args.keep_tmp:

@@ -132,9 +132,7 @@ def failed_path(out_path: Path) -> Path:
     return out_path.with_name(out_path.name + ".failed")
 
 
-def annotate(
-    cfg: AnnotateConfig, docs: Iterable[tuple[str, str]], out_path: Path, progress=None
-) -> dict[str, int]:
+def annotate(cfg: AnnotateConfig, docs: Iterable[tuple[str, str]], out_path: Path, progress=None) -> dict[str, int]:
     """Label (id, text) pairs into out_path (JSONL: id, text, label, reply); documents that
     fail every retry go to out_path + '.failed' with the error and are tried again on the
     next run. Resumes: labelled ids are skipped. At most `concurrency` requests in flight."""

@@ -3,6 +3,7 @@
 Plain Python, no Beam. Training is deterministic for a fixed seed because it runs with
 ``thread=1`` (fastText's SGD is Hogwild! across threads, so more threads => nondeterminism).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,15 +68,19 @@ class Metrics:
     extra: dict[str, object] = field(default_factory=dict)
 
     def table(self) -> str:
-        lines = [(f"[{self.task}] train={self.n_train} held-out={self.n_heldout} "
-                  f"accuracy={self.accuracy:.3f} macro-F1={self.macro_f1:.3f}"),
-                 f"  {'class':>8} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}"]
+        lines = [
+            (
+                f"[{self.task}] train={self.n_train} held-out={self.n_heldout} "
+                f"accuracy={self.accuracy:.3f} macro-F1={self.macro_f1:.3f}"
+            ),
+            f"  {'class':>8} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}",
+        ]
         for lab, m in self.per_class.items():
             lines.append(f"  {lab:>8} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {int(m['support']):5d}")
         for k, v in self.extra.items():
             if k == "confusion":
                 labs = list(self.per_class)
-                lines.append("  confusion (rows=true, cols=pred): " + " ".join(f"{l:>4}" for l in labs))
+                lines.append("  confusion (rows=true, cols=pred): " + " ".join(f"{name:>4}" for name in labs))
                 for lab, row in zip(labs, v):
                     lines.append(f"  {'':>34}{lab:>2}: " + " ".join(f"{c:4d}" for c in row))
             else:
@@ -131,16 +136,25 @@ def evaluate(task: str, model, heldout: Sequence[Example], n_train: int = 0) -> 
     if task == "edu":
         scores = [sum(int(lab) * p[lab] for lab in labels) for p in probs]
         m.extra["F1(score>=3 vs label>=3)"] = binary_f1([int(t) >= 3 for t in y_true], [s >= 3 for s in scores])
-        m.extra["confusion"] = [[sum(1 for t, p in zip(y_true, y_pred) if t == a and p == b) for b in labels]
-                                for a in labels]
+        m.extra["confusion"] = [
+            [sum(1 for t, p in zip(y_true, y_pred) if t == a and p == b) for b in labels] for a in labels
+        ]
     if task == "quality":
         p_high = [p["high"] for p in probs]
         m.extra["F1(low) at P(high)<0.5"] = binary_f1([t == "low" for t in y_true], [p < 0.5 for p in p_high])
     return m
 
 
-def train(task: str, rows: Sequence[Example], out_path: str | os.PathLike, seed: int = 0, epochs: int = 25,
-          heldout_fraction: float = 0.2, quantize: bool = True, **params) -> Metrics:
+def train(
+    task: str,
+    rows: Sequence[Example],
+    out_path: str | os.PathLike,
+    seed: int = 0,
+    epochs: int = 25,
+    heldout_fraction: float = 0.2,
+    quantize: bool = True,
+    **params,
+) -> Metrics:
     """Train one fastText model on the train split of ``rows``, save it, return held-out metrics."""
     import fasttext
 

@@ -1,13 +1,14 @@
 """The three default classifiers: load once, predict a batch of texts.
 
-    q = QualityClassifier.load()          # classifiers/models/quality.ftz
-    q.predict(["some text", ...])         # -> [P(high quality) in [0, 1], ...]
-    e = EduClassifier.load()
-    e.predict(texts)                      # -> [expected edu score in [0, 5], ...]
-    EduClassifier.tier(score)             # -> "A" (>= 3) / "B" (>= 2) / "C"
-    d = DomainClassifier.load()
-    d.predict(texts)                      # -> [DomainPrediction(label="code", prob=0.97), ...]
+q = QualityClassifier.load()          # classifiers/models/quality.ftz
+q.predict(["some text", ...])         # -> [P(high quality) in [0, 1], ...]
+e = EduClassifier.load()
+e.predict(texts)                      # -> [expected edu score in [0, 5], ...]
+EduClassifier.tier(score)             # -> "A" (>= 3) / "B" (>= 2) / "C"
+d = DomainClassifier.load()
+d.predict(texts)                      # -> [DomainPrediction(label="code", prob=0.97), ...]
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,8 @@ class _FastTextClassifier:
         if not p.is_file():
             raise ModelNotFoundError(
                 f"{cls.__name__}: model file not found: {p}. Train the default models with "
-                f"`python scripts/train_default_classifiers.py` or pass path=...")
+                f"`python scripts/train_default_classifiers.py` or pass path=..."
+            )
         fasttext.FastText.eprint = lambda *a, **k: None  # silence fastText's load_model warning
         return cls(fasttext.load_model(str(p)), p)
 
@@ -76,7 +78,7 @@ class EduClassifier(_FastTextClassifier):
 
     @staticmethod
     def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:
-        """"A" if score >= thresholds[0], "B" if score >= thresholds[1], else "C"."""
+        """ "A" if score >= thresholds[0], "B" if score >= thresholds[1], else "C"."""
         a, b = thresholds
         if a < b:
             raise ValueError(f"thresholds must be (A, B) with A >= B, got {tuple(thresholds)}")

@@ -29,6 +29,7 @@ in seed/low_quality are counted once. The split key of an HPLT-derived row is it
 so a document never lands on both sides of the train/held-out split. HPLT rows with lang_correct
 < 0.5 and no unnatural/porn flag are ambiguous and left out.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,8 +44,14 @@ from edumix.core.shared_data import shared_data_dir
 HPLT_NATURAL_CAP = 600
 
 EDU_BY_SEED = {"low_quality": "1", "general": "2", "code": "3", "multilingual": "3", "math": "4", "edu_high": "5"}
-DOMAIN_BY_SEED = {"low_quality": "general", "general": "general", "code": "code", "multilingual": "general",
-                  "math": "math", "edu_high": "general"}
+DOMAIN_BY_SEED = {
+    "low_quality": "general",
+    "general": "general",
+    "code": "code",
+    "multilingual": "general",
+    "math": "math",
+    "edu_high": "general",
+}
 SEED_FILES = tuple(EDU_BY_SEED)
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from edumix import __version__
 from edumix.report.summary import print_summary
+from edumix.trainer.cli import register as register_trainer_commands
 
 app = typer.Typer(
     help="Curate LLM pretraining data on Apache Beam and prove it on a compact model.",
@@ -60,8 +61,11 @@ def curate(
     ctx: typer.Context,
     inputs: Annotated[
         list[str],
-        typer.Option("--input", "-i", help="File or glob (local or gs://); repeat for more. "
-                     "WARC/ARC/WET (.gz), JSONL (.gz/.zst) or Parquet."),
+        typer.Option(
+            "--input",
+            "-i",
+            help="File or glob (local or gs://); repeat for more. WARC/ARC/WET (.gz), JSONL (.gz/.zst) or Parquet.",
+        ),
     ],
     output: Annotated[str, typer.Option("--output", "-o", help="Run directory (local or gs://).")],
     config: Annotated[str | None, typer.Option("--config", "-c", help="Run config YAML (local or gs://).")] = None,
@@ -126,7 +130,8 @@ def report(
         bool, typer.Option("--html/--no-html", help="Write the self-contained report.html (offline charts).")
     ] = True,
     html_out: Annotated[
-        Path | None, typer.Option("--html-out", help="Where to write it (default RUN_DIR/report.html; needed for gs://).")
+        Path | None,
+        typer.Option("--html-out", help="Where to write it (default RUN_DIR/report.html; needed for gs://)."),
     ] = None,
     open_page: Annotated[bool, typer.Option("--open", help="Open report.html in the default browser.")] = False,
 ) -> None:
@@ -227,9 +232,12 @@ def classifiers_annotate(
     from edumix.core.progress import progress_bar
 
     cfg = AnnotateConfig(
-        endpoint=endpoint, model=model, api_key=os.environ.get(api_key_env),
-        concurrency=concurrency, max_retries=max_retries,
-    )  # fmt: skip
+        endpoint=endpoint,
+        model=model,
+        api_key=os.environ.get(api_key_env),
+        concurrency=concurrency,
+        max_retries=max_retries,
+    )
     try:
         docs = shard_documents(input_dir, limit)
         with progress_bar(total=limit, unit="doc", desc="annotate") as bar:
@@ -256,9 +264,7 @@ def main(
     """edumix: curation pipelines for LLM pretraining data."""
 
 
-from edumix.trainer.cli import register as _register_trainer  # noqa: E402 (the trainer's commands join this app)
-
-_register_trainer(app)
+register_trainer_commands(app)  # tokenizer train, tokenize, pretrain, generate, export
 
 if __name__ == "__main__":  # `python -m edumix.cli` (torchrun -m edumix.cli pretrain ...)
     app()

@@ -115,7 +115,5 @@ class LanguageIdentifier:
         if self.allowed and lang not in self.allowed:
             return Drop(self.stage, "lang_not_allowed", out, f"lang={lang} score={score:.3f}")
         if self.min_score > 0 and score < self.min_score:
-            return Drop(
-                self.stage, "lang_low_score", out, f"lang={lang} score={score:.3f} < {self.min_score}"
-            )
+            return Drop(self.stage, "lang_low_score", out, f"lang={lang} score={score:.3f} < {self.min_score}")
         return out

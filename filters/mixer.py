@@ -112,20 +112,27 @@ def _cell_plan(phase: int, domain: str, tier: str, supply: CellSupply, rate: flo
     extra_tokens, extra_docs = int(cum_tokens[extra_below]), int(cum_docs[extra_below])
     docs_total = int(supply.docs.sum())
     return CellPlan(
-        phase=phase, domain=domain, tier=tier, whole=whole, extra_below=extra_below,
+        phase=phase,
+        domain=domain,
+        tier=tier,
+        whole=whole,
+        extra_below=extra_below,
         rate=round(rate, 6),
         documents=docs_total if whole >= 1 else extra_docs,
         unique_tokens=total if whole >= 1 else extra_tokens,
         tokens=whole * total + extra_tokens,
-        supply_documents=docs_total, supply_tokens=total,
-    )  # fmt: skip
+        supply_documents=docs_total,
+        supply_tokens=total,
+    )
 
 
 def plan_phase(
     phase: int, pcfg: PhaseMixConfig, cfg: MixConfig, supply: Mapping[tuple[str, str], CellSupply]
 ) -> PhasePlan:
     targets = {d: w for d, w in cfg.targets.items()}
-    available = {d: sum(int(s.tokens.sum()) for (dd, t), s in supply.items() if dd == d and t in pcfg.tiers) for d in targets}
+    available = {
+        d: sum(int(s.tokens.sum()) for (dd, t), s in supply.items() if dd == d and t in pcfg.tiers) for d in targets
+    }
     if pcfg.budget_tokens is not None:
         budget, auto = pcfg.budget_tokens, False
     else:  # the largest budget every weighted domain can fill once
@@ -145,4 +152,3 @@ def plan_phase(
 
 def plan_mix(supply: Mapping[tuple[str, str], CellSupply], cfg: MixConfig) -> dict[int, PhasePlan]:
     return {phase: plan_phase(phase, pcfg, cfg, supply) for phase, pcfg in sorted(cfg.phases.items())}
-

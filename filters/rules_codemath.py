@@ -54,9 +54,7 @@ _LATEX_CMD = re.compile(
 _DOLLAR_MATH = re.compile(r"\$[^$\n]{1,200}\$")
 _TEX_SCRIPT = re.compile(r"[\^_]\{")
 _MATH_SYMBOLS = frozenset("∑∫∮√∛≤≥≠≈≡∈∉∋∀∃∄→←↔⇒⇐⇔↦±∓×÷∞∂∇⊂⊃⊆⊇∪∩∅ℝℕℤℚℂ∘⊗⊕⊥∠∝′″‴⌊⌋⌈⌉⟨⟩")
-_EQUATION = re.compile(
-    r"(?<![\w.])[A-Za-z](?:_\w|\^\w|\(\w+\))?\s*(?:=|<|>|≤|≥)\s*[-+(]?\s*[\w.]+\s*[-+*/^]\s*[\w(]"
-)
+_EQUATION = re.compile(r"(?<![\w.])[A-Za-z](?:_\w|\^\w|\(\w+\))?\s*(?:=|<|>|≤|≥)\s*[-+(]?\s*[\w.]+\s*[-+*/^]\s*[\w(]")
 _WORD = re.compile(r"\w+")
 
 

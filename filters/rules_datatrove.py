@@ -316,7 +316,9 @@ class C4Quality(DatatroveRule):
 
     def detail(self, reason: str | None, f, sig: dict[str, float]) -> str:
         if reason == "curly_bracket":
-            return f"curly_bracket: c4_quality.curly_brackets={fmt(sig.get('c4_quality.curly_brackets'))} (any '{{' drops)"
+            return (
+                f"curly_bracket: c4_quality.curly_brackets={fmt(sig.get('c4_quality.curly_brackets'))} (any '{{' drops)"
+            )
         if reason == "too_few_sentences":
             return (
                 f"too_few_sentences: fewer than {f.min_num_sentences} sentences in lines kept by C4 "
@@ -368,7 +370,9 @@ class FineWebQuality(DatatroveRule):
         return out
 
 
-ADAPTERS: dict[str, DatatroveRule] = {a.name: a for a in (GopherQuality(), GopherRepetition(), C4Quality(), FineWebQuality())}
+ADAPTERS: dict[str, DatatroveRule] = {
+    a.name: a for a in (GopherQuality(), GopherRepetition(), C4Quality(), FineWebQuality())
+}
 
 # Evaluation order: the three that split the whole text into words first, so datatrove's
 # tokenization cache (5 entries) still holds it; C4 splits every line into sentences.

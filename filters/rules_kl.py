@@ -117,7 +117,5 @@ def windowed_kl(
     chunks = [toks[i : i + window] for i in range(0, len(toks), window)]
     if len(chunks) > 1 and len(chunks[-1]) < window:
         chunks.pop()
-    values = [
-        kl_divergence(Counter(bucket(t, dist.vocab_size) for t in chunk), dist, prior) for chunk in chunks
-    ]
+    values = [kl_divergence(Counter(bucket(t, dist.vocab_size) for t in chunk), dist, prior) for chunk in chunks]
     return sum(values) / len(values), sum(len(c) for c in chunks)

@@ -44,9 +44,7 @@ from .spacy_memo import memoized
 log = logging.getLogger(__name__)
 
 UNSPACED = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz", "yue", "wuu"})
-C4_FOREIGN_PUNCT = UNSPACED | frozenset(
-    {"hi", "mr", "bn", "ne", "sa", "pa", "or", "as", "gom", "ur", "hy", "am", "ti"}
-)
+C4_FOREIGN_PUNCT = UNSPACED | frozenset({"hi", "mr", "bn", "ne", "sa", "pa", "or", "as", "gom", "ur", "hy", "am", "ti"})
 
 GOPHER_STOP_WORDS: dict[str, tuple[str, ...]] = {
     "en": tuple(_DATATROVE_EN_STOP_WORDS),

@@ -36,9 +36,7 @@ _PUNCT_RE = re.compile("[" + re.escape(_PUNCT_CHARS) + "]")
 _ASCII_PUNCT = bytes(c for c in sorted(PUNCTUATION_TRANS) if c < 128)
 _ASCII_PUNCT_TABLE = bytes.maketrans(_ASCII_PUNCT, b" " * len(_ASCII_PUNCT))
 _COMBINING_MARKS = regex.compile(r"\p{Mn}+")
-_UNSPACED_SCRIPTS = regex.compile(
-    r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Bopomofo}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
-)
+_UNSPACED_SCRIPTS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Bopomofo}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 # Blocks holding every character of those scripts (a superset): a plain `re` scan is ~3x
 # faster than the `regex` script lookup, which then only runs on documents that need it.
 _MAYBE_UNSPACED = re.compile(

@@ -129,14 +129,20 @@ def build_mix_manifest(report: dict[str, Any], recipe: str, token_label: str, pl
                 continue
             tokens = sum(f.tokens for f in written)
             unique = sum(f.unique_tokens for f in written)
-            cells.append({
-                "domain": c.domain, "tier": c.tier, "rate": c.rate,
-                "documents": sum(f.documents for f in written),
-                "unique_tokens": unique, "tokens": tokens,
-                "epochs": round(tokens / unique, 6) if unique else 0.0,
-                "supply_documents": c.supply_documents, "supply_tokens": c.supply_tokens,
-                "files": [asdict(f.file) for f in written],
-            })  # fmt: skip
+            cells.append(
+                {
+                    "domain": c.domain,
+                    "tier": c.tier,
+                    "rate": c.rate,
+                    "documents": sum(f.documents for f in written),
+                    "unique_tokens": unique,
+                    "tokens": tokens,
+                    "epochs": round(tokens / unique, 6) if unique else 0.0,
+                    "supply_documents": c.supply_documents,
+                    "supply_tokens": c.supply_tokens,
+                    "files": [asdict(f.file) for f in written],
+                }
+            )
         total = sum(c["tokens"] for c in cells)
         for c in cells:
             c["weight"] = round(c["tokens"] / total, 6) if total else 0.0
@@ -144,11 +150,16 @@ def build_mix_manifest(report: dict[str, Any], recipe: str, token_label: str, pl
         for c in cells:
             achieved[c["domain"]] += c["tokens"]
         phases[str(phase)] = {
-            "tiers": list(plan.tiers), "budget_tokens": plan.budget_tokens, "budget_auto": plan.budget_auto,
-            "targets": plan.targets, "tokens": total,
+            "tiers": list(plan.tiers),
+            "budget_tokens": plan.budget_tokens,
+            "budget_auto": plan.budget_auto,
+            "targets": plan.targets,
+            "tokens": total,
             "achieved": {d: round(t / total, 6) if total else 0.0 for d, t in achieved.items()},
-            "domain_tokens": achieved, "shortfall": plan.shortfall, "cells": cells,
-        }  # fmt: skip
+            "domain_tokens": achieved,
+            "shortfall": plan.shortfall,
+            "cells": cells,
+        }
     return {
         "edumix_version": __version__,
         "recipe_hash": recipe,
@@ -169,8 +180,12 @@ def mix_report(mix_manifest: dict[str, Any], table) -> dict[str, Any]:
         {"tier": tier, "domain": domain, "lang": lang, "documents": docs, "tokens": tokens}
         for (tier, domain, lang), (docs, tokens) in sorted(table, key=lambda r: (str(r[0][0]), str(r[0][1]), r[0][2]))
     ]
-    return {"recipe_hash": mix_manifest["recipe_hash"], "token_count": mix_manifest["token_count"],
-            "table": rows, "phases": phases}  # fmt: skip
+    return {
+        "recipe_hash": mix_manifest["recipe_hash"],
+        "token_count": mix_manifest["token_count"],
+        "table": rows,
+        "phases": phases,
+    }
 
 
 def build_manifest(

@@ -43,6 +43,6 @@ class _Score(beam.DoFn):
                 yield out
 
 
-def Classify(cfg: ClassifyConfig) -> ApplyBatched:  # noqa: N802 - reads like a PTransform
+def Classify(cfg: ClassifyConfig) -> ApplyBatched:
     """Document -> {"docs", "dropped", "stats"} with quality/edu/domain columns filled."""
     return ApplyBatched(_Score(cfg), step="Score")

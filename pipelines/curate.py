@@ -18,13 +18,10 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from edumix.core.config import RunConfig
 from edumix.core.hashing import input_fingerprint, recipe_hash
-from edumix.core.stages import READ
 from edumix.core.run_dir import MANIFEST, MIX_MANIFEST, REPORT, RUN_OUTPUTS, read_json, to_json, write_text_atomic
+from edumix.core.stages import READ
 from edumix.filters.tokens import TokenCounter
 
-from .mix import CountTokens, DropTokens, MixShards
-from .options import DEFAULT_RUNNER, LaunchPlan, describe_job, resolve_runner, validate_pipeline_options
-from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .accounting import (
     AccountingError,
     add_token_funnel,
@@ -33,6 +30,9 @@ from .accounting import (
     build_report,
     mix_report,
 )
+from .mix import CountTokens, DropTokens, MixShards
+from .options import DEFAULT_RUNNER, LaunchPlan, describe_job, resolve_runner, validate_pipeline_options
+from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .registry import enabled_stages
 from .stage import DROPPED, STATS
 from .write import WriteRejected, WriteShards
@@ -78,20 +78,21 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
 
     dropped = drops | "AllDrops" >> beam.Flatten()
     stat_sums = (
-        stats or [p | "NoStats" >> beam.Create([])]
-    ) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+        (stats or [p | "NoStats" >> beam.Create([])])
+        | "AllStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombinePerKey(sum)
+    )
     shards = docs | "WriteShards" >> WriteShards(job.output, cfg.output)
     rejected = dropped | "WriteRejected" >> WriteRejected(job.output, cfg.output)
     counts = (
-        dropped
-        | "DropKey" >> beam.Map(lambda d: ((d.stage, d.reason), 1))
-        | "CountDrops" >> beam.CombinePerKey(sum)
+        dropped | "DropKey" >> beam.Map(lambda d: ((d.stage, d.reason), 1)) | "CountDrops" >> beam.CombinePerKey(sum)
     )
     as_list = beam.pvalue.AsList
     _ = (
         p
         | "Once" >> beam.Create([None])
-        | "WriteReport" >> beam.Map(
+        | "WriteReport"
+        >> beam.Map(
             _write_run_files,
             job=job,
             stages=stages,

@@ -73,22 +73,16 @@ class _DedupByKey(beam.PTransform):
             keyed
             | "HasKey" >> beam.Filter(lambda kv: kv[0] is not None)
             | "Group" >> beam.GroupByKey()
-            | "KeepOne" >> beam.ParDo(_KeepOnePerKey(self._stage, self._reason, self._rank)).with_outputs(
-                DROPPED, main="docs"
-            )
+            | "KeepOne"
+            >> beam.ParDo(_KeepOnePerKey(self._stage, self._reason, self._rank)).with_outputs(DROPPED, main="docs")
         )
         docs_out = (kept.docs, unkeyed) | "Merge" >> beam.Flatten()
-        stats = (
-            keyed
-            | "CountKeyed" >> beam.Map(lambda kv: _stat(self._stage, "no_key" if kv[0] is None else "keyed"))
-        )
+        stats = keyed | "CountKeyed" >> beam.Map(lambda kv: _stat(self._stage, "no_key" if kv[0] is None else "keyed"))
         return {"docs": docs_out, DROPPED: kept[DROPPED], STATS: stats}
 
 
-def UrlDedup(keep: str) -> _DedupByKey:  # noqa: N802 - reads like a PTransform
-    return _DedupByKey(
-        URL_DEDUP, "dup_url", lambda d: canonical_url(d.url), functools.partial(rank_by_date, keep=keep)
-    )
+def UrlDedup(keep: str) -> _DedupByKey:
+    return _DedupByKey(URL_DEDUP, "dup_url", lambda d: canonical_url(d.url), functools.partial(rank_by_date, keep=keep))
 
 
 def signed64(h: int) -> int:
@@ -101,7 +95,7 @@ def _text_key(doc: Document) -> int | None:
     return signed64(xxhash.xxh3_64_intdigest(norm.encode())) if norm else None
 
 
-def ExactDedup() -> _DedupByKey:  # noqa: N802
+def ExactDedup() -> _DedupByKey:
     return _DedupByKey(EXACT_DEDUP, "dup_exact", _text_key, rank_longest)
 
 

@@ -58,7 +58,7 @@ class _CountTokens(_TokenCountingFn):
                         yield TaggedOutput(STATS, ((_S, f"tokens_at_edu/{t:.1f}"), n))
 
 
-def CountTokens(cfg: MixConfig) -> ApplyBatched:  # noqa: N802 - reads like a PTransform
+def CountTokens(cfg: MixConfig) -> ApplyBatched:
     """Document -> {"docs": with n_tokens, "stats": score histograms, tokens per edu threshold}."""
     return ApplyBatched(_CountTokens(cfg.tokenizer), step="Count")
 
@@ -136,8 +136,8 @@ class MixShards(beam.PTransform):
         )
         files = (
             docs
-            | "Assign" >> beam.FlatMap(_assign, plans=beam.pvalue.AsSingleton(plan), buckets=k,
-                                       per_part=self._out.docs_per_shard)  # fmt: skip
+            | "Assign"
+            >> beam.FlatMap(_assign, plans=beam.pvalue.AsSingleton(plan), buckets=k, per_part=self._out.docs_per_shard)
             | "GroupPart" >> beam.GroupByKey()
             | "WritePart" >> beam.MapTuple(self._write)
         )

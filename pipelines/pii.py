@@ -25,7 +25,7 @@ def pii_stats(doc: Document) -> Iterator[tuple[str, float]]:
         yield (f"entities/{entity}", n)
 
 
-def PiiScrub(cfg: PiiConfig) -> ApplyStage:  # noqa: N802 - reads like a PTransform
+def PiiScrub(cfg: PiiConfig) -> ApplyStage:
     from edumix.filters.pii import PiiScrubber  # presidio loads only when the stage is used
 
     return ApplyStage(PII, functools.partial(PiiScrubber, cfg), stats_fn=pii_stats)

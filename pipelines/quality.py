@@ -27,7 +27,7 @@ from .stage import DROPPED, STATS, ApplyStage
 _Q = QUALITY
 
 
-def LanguageId(cfg: LangIdConfig) -> ApplyStage:  # noqa: N802 - reads like a PTransform
+def LanguageId(cfg: LangIdConfig) -> ApplyStage:
     return ApplyStage(LANGID, functools.partial(LanguageIdentifier, cfg), stats_fn=_lang_stats)
 
 
@@ -72,17 +72,23 @@ class QualityFilter(beam.PTransform):
         if kl.enabled:
             dists = (
                 docs
-                | "TokenCounts" >> beam.FlatMap(
-                    lambda d: (((rules_language_of(d.lang, cfg), k), n) for k, n in
-                               token_counts(d.text, kl.vocab_size, kl.max_doc_tokens).items())
-                )  # fmt: skip
+                | "TokenCounts"
+                >> beam.FlatMap(
+                    lambda d: (
+                        ((rules_language_of(d.lang, cfg), k), n)
+                        for k, n in token_counts(d.text, kl.vocab_size, kl.max_doc_tokens).items()
+                    )
+                )
                 | "SumTokens" >> beam.CombinePerKey(sum)
                 | "ByLanguage" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
                 | "GroupLanguage" >> beam.GroupByKey()
-                | "CorpusDist" >> beam.MapTuple(
-                    lambda lang, counts: (lang, corpus_distribution(Counter(dict(counts)), kl.vocab_size,
-                                                                    kl.top_k, kl.alpha))
-                )  # fmt: skip
+                | "CorpusDist"
+                >> beam.MapTuple(
+                    lambda lang, counts: (
+                        lang,
+                        corpus_distribution(Counter(dict(counts)), kl.vocab_size, kl.top_k, kl.alpha),
+                    )
+                )
             )
             side["corpus"] = AsDict(dists)
         out = docs | "Rules" >> beam.ParDo(_Evaluate(cfg), **side).with_outputs(DROPPED, STATS, main="docs")

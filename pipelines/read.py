@@ -17,11 +17,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 from edumix.core.config import ReadConfig
+from edumix.core.progress import progress_bar
 from edumix.core.record import Drop
 
 from .formats import iter_records
 from .formats.errors import read_error
-from edumix.core.progress import progress_bar
 from .stage import DROPPED
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from edumix.core.config import OutputConfig
-
 from edumix.core.hashing import file_sha256
-from edumix.core.run_dir import rejected_path, shard_path
 from edumix.core.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
+from edumix.core.run_dir import rejected_path, shard_path
 
 
 @dataclass(frozen=True)

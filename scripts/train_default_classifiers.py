@@ -6,19 +6,18 @@ Writes <out>/{quality,edu,domain}.ftz (quantized, each <= ~2 MB) and prints held
 (deterministic 80/20 split by hash of the text / HPLT document id). Reads $EDUMIX_SHARED_DATA
 (default <repo>/../shared/data); nothing is downloaded. Label mapping: classifiers/training_data.py.
 """
+
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from edumix.classifiers.fasttext_model import train
 from edumix.classifiers.training_data import build_rows
 from edumix.core.shared_data import shared_data_dir
+
+REPO = Path(__file__).resolve().parents[1]
 
 SEED = 0
 EPOCHS = 25

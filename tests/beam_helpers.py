@@ -18,8 +18,10 @@ def run_stage(transform, docs):
         with beam.Pipeline("FnApiRunner") as p:
             result = p | beam.Create(docs) | transform
             for name in ("docs", "dropped"):
-                _ = result[name] | f"List{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(
-                    _save, os.path.join(tmp, name)
+                _ = (
+                    result[name]
+                    | f"List{name}" >> beam.combiners.ToList()
+                    | f"Save{name}" >> beam.Map(_save, os.path.join(tmp, name))
                 )
             stats = result["stats"] | beam.CombinePerKey(sum) | beam.combiners.ToDict()
             _ = stats | "SaveStats" >> beam.Map(_save, os.path.join(tmp, "stats"))

@@ -1,4 +1,5 @@
 """Locate ../shared/data (public evaluation data, never copied into the repo)."""
+
 from pathlib import Path
 
 import pytest

@@ -20,7 +20,7 @@ class FakeLLM(BaseHTTPRequestHandler):
     calls: dict[str, int] = {}
     lock = threading.Lock()
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         assert self.path == "/v1/chat/completions" and body["model"] == "tiny"
         prompt = body["messages"][0]["content"]
@@ -59,9 +59,16 @@ def cfg(url, **kw):
 
 @pytest.mark.parametrize(
     "reply,score",
-    [("Educational score: 4", 4), ("educational score = 2.", 2), ("**Educational Score:** 5", 5),
-     ("... so I give it 3/5", 3), ("Total: 1 point", 1), ("no idea", None), ("Score 7", None)],
-)  # fmt: skip
+    [
+        ("Educational score: 4", 4),
+        ("educational score = 2.", 2),
+        ("**Educational Score:** 5", 5),
+        ("... so I give it 3/5", 3),
+        ("Total: 1 point", 1),
+        ("no idea", None),
+        ("Score 7", None),
+    ],
+)
 def test_parse_score(reply, score):
     assert parse_score(reply) == score
 
@@ -96,8 +103,10 @@ def test_resume_skips_what_is_labelled_and_retries_failures(server, tmp_path):
 def test_cli_annotates_a_run_directory(server, tmp_path):
     run = tmp_path / "run"
     (run / "shards").mkdir(parents=True)
-    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["doc-5 x", "doc-0 y", "doc-3 z"]}),
-                   run / "shards" / "part-00000-of-00001.parquet")  # fmt: skip
+    pq.write_table(
+        pa.table({"id": ["a", "b", "c"], "text": ["doc-5 x", "doc-0 y", "doc-3 z"]}),
+        run / "shards" / "part-00000-of-00001.parquet",
+    )
     out = tmp_path / "labels.jsonl"
     args = ["classifiers", "annotate", "--endpoint", server, "--model", "tiny", "--input", str(run), "--out", str(out)]
     result = CliRunner().invoke(app, args)

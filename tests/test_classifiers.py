@@ -8,6 +8,7 @@ on the deterministic 80/20 split (sha1 of text / HPLT doc id) of $EDUMIX_SHARED_
     domain:  accuracy 0.993, F1 general 0.996 / math 0.991 / code 0.982
 The floors below leave ~0.03-0.05 slack.
 """
+
 import pytest
 from shared_data import shared
 
@@ -21,7 +22,7 @@ from edumix.classifiers.models import (
     default_model_path,
 )
 
-CODE = '''import json
+CODE = """import json
 
 def read_config(path):
     with open(path) as fh:
@@ -30,24 +31,32 @@ def read_config(path):
         if value is None:
             raise ValueError(f"missing {key}")
     return data
-'''
+"""
 # The math seed data is LaTeX-rich (Stacks, HoTT, Open Logic, AATA): the domain model keys on "$...$"
 # math; a plain-text proof without LaTeX is classified "general" (see test_plain_text_math_known_limitation).
-MATH = (r"Lemma 2.1. Let $G$ be a group and let $H$ be a subgroup of $G$. Then the left cosets of $H$ partition "
-        r"$G$. Proof. Suppose $g \in aH \cap bH$. Then $g = ah_1 = bh_2$ for some $h_1, h_2 \in H$, hence "
-        r"$a = b h_2 h_1^{-1}$ and $aH = bH$. Every element $g$ lies in $gH$, so the cosets cover $G$.")
-PLAIN_MATH = ("Theorem. For every integer n >= 1, the sum 1 + 2 + ... + n equals n(n+1)/2. Proof. We proceed by "
-        "induction on n. For n = 1 both sides equal 1. Suppose the identity holds for n. Then 1 + ... + n + (n+1) "
-        "= n(n+1)/2 + (n+1) = (n+1)(n+2)/2, which is the statement for n+1. This completes the proof.")
-TEXTBOOK = ("Photosynthesis is the process by which plants, algae and some bacteria convert light energy into "
-            "chemical energy. In the chloroplasts, light is absorbed by chlorophyll. The energy is used to split "
-            "water molecules, releasing oxygen, and to produce ATP and NADPH. In the Calvin cycle these molecules "
-            "are then used to fix carbon dioxide into glucose. For example, a leaf exposed to sunlight produces "
-            "sugars that the plant uses for growth. Understanding this process helps explain why plants need "
-            "both light and water.")
-SPAM = ("BEST CHEAP WATCHES ONLINE!!! Buy now, cheap loans, casino bonus, click here, free download, best price, "
-        "discount, top 10 best deals 2023 >> Click here >> Home | About | Contact | Login | Register | Cart (0) | "
-        "Privacy Policy | Terms | Sitemap © 2023 All rights reserved")
+MATH = (
+    r"Lemma 2.1. Let $G$ be a group and let $H$ be a subgroup of $G$. Then the left cosets of $H$ partition "
+    r"$G$. Proof. Suppose $g \in aH \cap bH$. Then $g = ah_1 = bh_2$ for some $h_1, h_2 \in H$, hence "
+    r"$a = b h_2 h_1^{-1}$ and $aH = bH$. Every element $g$ lies in $gH$, so the cosets cover $G$."
+)
+PLAIN_MATH = (
+    "Theorem. For every integer n >= 1, the sum 1 + 2 + ... + n equals n(n+1)/2. Proof. We proceed by "
+    "induction on n. For n = 1 both sides equal 1. Suppose the identity holds for n. Then 1 + ... + n + (n+1) "
+    "= n(n+1)/2 + (n+1) = (n+1)(n+2)/2, which is the statement for n+1. This completes the proof."
+)
+TEXTBOOK = (
+    "Photosynthesis is the process by which plants, algae and some bacteria convert light energy into "
+    "chemical energy. In the chloroplasts, light is absorbed by chlorophyll. The energy is used to split "
+    "water molecules, releasing oxygen, and to produce ATP and NADPH. In the Calvin cycle these molecules "
+    "are then used to fix carbon dioxide into glucose. For example, a leaf exposed to sunlight produces "
+    "sugars that the plant uses for growth. Understanding this process helps explain why plants need "
+    "both light and water."
+)
+SPAM = (
+    "BEST CHEAP WATCHES ONLINE!!! Buy now, cheap loans, casino bonus, click here, free download, best price, "
+    "discount, top 10 best deals 2023 >> Click here >> Home | About | Contact | Login | Register | Cart (0) | "
+    "Privacy Policy | Terms | Sitemap © 2023 All rights reserved"
+)
 TEXTS = [CODE, MATH, TEXTBOOK, SPAM, "", "x"]
 
 
@@ -89,8 +98,9 @@ def test_predict_batch_shapes_and_ranges(quality, edu, domain):
     assert len(q) == len(e) == len(d) == len(TEXTS)
     assert all(0.0 <= p <= 1.0 for p in q)
     assert all(0.0 <= s <= 5.0 for s in e)
-    assert all(isinstance(x, DomainPrediction) and x.label in ("general", "math", "code") and 0 <= x.prob <= 1
-               for x in d)
+    assert all(
+        isinstance(x, DomainPrediction) and x.label in ("general", "math", "code") and 0 <= x.prob <= 1 for x in d
+    )
     assert quality.predict([]) == [] and edu.predict([]) == [] and domain.predict([]) == []
 
 
@@ -128,6 +138,7 @@ def heldout():
     shared("seed", "edu_high.jsonl")
     shared("quality", "hplt_v2_dev")
     from edumix.classifiers.training_data import build_rows
+
     return {task: split(rows)[1] for task, rows in build_rows().items()}
 
 

@@ -88,9 +88,11 @@ def test_dirty_words_file_option(tmp_path):
         "shallow bends where the current is slow, and fishermen wait for trout in the evening."
     )
     (tmp_path / "in.jsonl").write_text(
-        json.dumps({"text": page, "url": "https://a.example/1"}) + "\n"
-        + json.dumps({"text": page.replace("farms", "zorbleflux zorbleflux farms"), "url": "https://a.example/2"}) + "\n"
-    )  # fmt: skip
+        json.dumps({"text": page, "url": "https://a.example/1"})
+        + "\n"
+        + json.dumps({"text": page.replace("farms", "zorbleflux zorbleflux farms"), "url": "https://a.example/2"})
+        + "\n"
+    )
     args = ["curate", "-i", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o"), "--dirty-words-file", str(words)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -102,17 +104,26 @@ def test_dirty_words_file_option(tmp_path):
 
 def test_classifiers_train_on_user_labels(tmp_path):
     code = ["def f{i}(x):\n    return x * {i} + sum(range({i}))", "for i in range({i}):\n    print(i, {i})"]
-    prose = ["The river number {i} flows slowly through the green valley towards the sea.",
-             "Our town festival {i} brings music, food and dancing to the old market square."]  # fmt: skip
-    math = ["Let $x_{i} = {i}$; then $x^2 + {i}x = 0$ has roots $0$ and $-{i}$. \\qed",
-            "Lemma {i}. For all $n \\ge {i}$, $\\sum_{{k=1}}^n k = n(n+1)/2$. Proof by induction."]  # fmt: skip
-    rows = [{"text": t.format(i=i), "label": lab} for i in range(60)
-            for lab, ts in (("code", code), ("general", prose), ("math", math)) for t in ts]  # fmt: skip
+    prose = [
+        "The river number {i} flows slowly through the green valley towards the sea.",
+        "Our town festival {i} brings music, food and dancing to the old market square.",
+    ]
+    math = [
+        "Let $x_{i} = {i}$; then $x^2 + {i}x = 0$ has roots $0$ and $-{i}$. \\qed",
+        "Lemma {i}. For all $n \\ge {i}$, $\\sum_{{k=1}}^n k = n(n+1)/2$. Proof by induction.",
+    ]
+    rows = [
+        {"text": t.format(i=i), "label": lab}
+        for i in range(60)
+        for lab, ts in (("code", code), ("general", prose), ("math", math))
+        for t in ts
+    ]
     data = tmp_path / "labels.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "domain.ftz"
-    result = runner.invoke(app, ["classifiers", "train", "--task", "domain", "--data", str(data), "--out", str(out),
-                                 "--epochs", "5"])  # fmt: skip
+    result = runner.invoke(
+        app, ["classifiers", "train", "--task", "domain", "--data", str(data), "--out", str(out), "--epochs", "5"]
+    )
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 0 and "code" in result.output
     from edumix.classifiers.models import DomainClassifier

@@ -299,8 +299,9 @@ def _probe(out_path: str) -> None:
     buf = io.StringIO()
     t = time.perf_counter()
     with redirect_stdout(buf):
-        rc = launcher.main([f"--input={INPUTS[0]},{BUCKET}/more/*.jsonl.gz", f"--output={OUTPUT}",
-                            *DATAFLOW[1:], "--dry_run=True"])  # fmt: skip
+        rc = launcher.main(
+            [f"--input={INPUTS[0]},{BUCKET}/more/*.jsonl.gz", f"--output={OUTPUT}", *DATAFLOW[1:], "--dry_run=True"]
+        )
     found["launcher"] = {"exit": rc, "output": buf.getvalue(), "seconds": time.perf_counter() - t}
 
     # The job proto Dataflow would receive, built by the same functions run_curate uses.
@@ -323,8 +324,11 @@ def _probe(out_path: str) -> None:
         if e.urn == common_urns.environments.DOCKER.urn
     )
 
-    combine_urns = {common_urns.composites.COMBINE_PER_KEY.urn, common_urns.composites.COMBINE_GLOBALLY.urn,
-                    common_urns.combine_components.COMBINE_GROUPED_VALUES.urn}  # fmt: skip
+    combine_urns = {
+        common_urns.composites.COMBINE_PER_KEY.urn,
+        common_urns.composites.COMBINE_GLOBALLY.urn,
+        common_urns.combine_components.COMBINE_GROUPED_VALUES.urn,
+    }
     payloads, failures, resources, dill_failures = [], [], [], []
     for t_proto in proto.components.transforms.values():
         urn, name = t_proto.spec.urn, t_proto.unique_name

@@ -15,8 +15,9 @@ def did(i: int) -> str:
 
 
 def doc(i, text, url=None, date=None, source="s.warc"):
-    return Document(id=did(i), url=url, crawl_date=date, source_file=source, source_offset=i,
-                    source_format="warc", text=text)  # fmt: skip
+    return Document(
+        id=did(i), url=url, crawl_date=date, source_file=source, source_offset=i, source_format="warc", text=text
+    )
 
 
 def test_url_dedup_keeps_the_latest_crawl_of_a_canonical_url():
@@ -126,7 +127,10 @@ def test_minhash_dedup_on_ground_truth_near_duplicates():
     assert measured["recall_0.72-0.85"] >= 0.78
     assert measured["caught<0.5"] <= 0.02
     assert measured["keeper_j_min"] >= 0.4
-    mh = lambda name: stats.get(("minhash_dedup", name), 0)  # noqa: E731
+
+    def mh(name):
+        return stats.get(("minhash_dedup", name), 0)
+
     assert mh("precision/pairs") == 200
     assert mh("precision/at_or_above_threshold") / 200 >= 0.8
     assert mh("precision/jaccard_sum") / 200 >= 0.78

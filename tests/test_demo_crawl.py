@@ -9,8 +9,7 @@ import re
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from edumix.demo import KINDS, SPECIAL_HTML_PAGES, write_demo_crawl
-from edumix.demo import content
+from edumix.demo import KINDS, SPECIAL_HTML_PAGES, content, write_demo_crawl
 from edumix.demo.crawl import _parse_blocks, _plan
 
 _META_CHARSET = re.compile(rb"<meta\s+charset=[\"']?([\w-]+)", re.I)
@@ -34,7 +33,7 @@ def _html_responses(records):
 
 def _article_text(body: bytes, charset: str = "utf-8") -> str:
     doc = body.decode(charset)
-    inner = doc[doc.index("<article>"):doc.index("</article>")]
+    inner = doc[doc.index("<article>") : doc.index("</article>")]
     return html.unescape(re.sub(r"<[^>]+>", " ", inner))
 
 
@@ -105,8 +104,7 @@ def test_plan_matches_file(crawl, plan):
     """The tests below inspect the plan; make sure it is exactly what was written."""
     html_plan = [f for f in plan if f.kind in KINDS or f.kind in SPECIAL_HTML_PAGES]
     written = _html_responses(crawl[2])
-    assert [(f.url, f.body) for f in html_plan] == [
-        (r[1].get_header("WARC-Target-URI"), r[3]) for r in written]
+    assert [(f.url, f.body) for f in html_plan] == [(r[1].get_header("WARC-Target-URI"), r[3]) for r in written]
 
 
 def test_exact_duplicates_are_byte_identical(crawl, plan):
@@ -126,7 +124,7 @@ def test_exact_duplicates_are_byte_identical(crawl, plan):
 def test_near_duplicates_are_close_but_not_equal(plan):
     def shingles(text):
         words = text.split()
-        return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+        return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
 
     near = [f for f in plan if f.kind == "near_dup"]
     assert near
@@ -155,8 +153,7 @@ def test_html_payloads_decode_with_declared_charset(crawl):
         rec[3].decode(charset)  # strict: raises on a wrong declaration
         seen.add((where, charset.lower()))
         huge += len(rec[3]) > 2 * 1024 * 1024
-    assert {("http", "utf-8"), ("http", "windows-1252"), ("http", "iso-8859-1"),
-            ("meta", "windows-1251")} <= seen
+    assert {("http", "utf-8"), ("http", "windows-1252"), ("http", "iso-8859-1"), ("meta", "windows-1251")} <= seen
     assert huge == 1
 
 
@@ -177,10 +174,9 @@ def test_every_page_is_a_full_document_with_site_boilerplate(plan):
     for f in plan:
         if f.kind not in KINDS:
             continue
-        for tag in (b"<html lang=", b"<title>", b"<nav", b"<header", b"<main>", b"<article>",
-                    b"<aside", b"<footer"):
+        for tag in (b"<html lang=", b"<title>", b"<nav", b"<header", b"<main>", b"<article>", b"<aside", b"<footer"):
             assert tag in f.body, (f.url, tag)
-        footer = f.body[f.body.index(b"<footer"):]
+        footer = f.body[f.body.index(b"<footer") :]
         footers.setdefault(f.page.site.host, set()).add(footer)
     assert all(len(v) == 1 for v in footers.values())  # footer identical across a site
 
@@ -209,8 +205,12 @@ def test_pii_pages_contain_fake_personal_data(plan):
         assert re.search(r"[\w.]+@example\.(com|org)", text)
         assert re.search(r"\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}\b", text)
         assert re.search(r"\d+ [A-Z]\w+ (Avenue|Lane|Street|Road|Way|Close), ", text)
-        for name, pattern in (("intl", r"\+1 555-01\d\d"), ("paren", r"\(555\) 01\d-\d{4}"),
-                              ("uk", r"\+44 20 7946 0\d{3}"), ("dots", r"555\.01\d\.\d{4}")):
+        for name, pattern in (
+            ("intl", r"\+1 555-01\d\d"),
+            ("paren", r"\(555\) 01\d-\d{4}"),
+            ("uk", r"\+44 20 7946 0\d{3}"),
+            ("dots", r"555\.01\d\.\d{4}"),
+        ):
             if re.search(pattern, text):
                 formats.add(name)
     assert formats == {"intl", "paren", "uk", "dots"}
@@ -244,8 +244,13 @@ def test_small_crawls(tmp_path, pages):
 
 
 def test_content_library_is_varied():
-    groups = (content.EDU_ARTICLES, content.MATH_ARTICLES, content.CODE_ARTICLES,
-              content.GENERAL_ARTICLES, content.NON_ENGLISH)
+    groups = (
+        content.EDU_ARTICLES,
+        content.MATH_ARTICLES,
+        content.CODE_ARTICLES,
+        content.GENERAL_ARTICLES,
+        content.NON_ENGLISH,
+    )
     paragraphs = {b[1] for g in groups for a in g for b in _parse_blocks(a.text) if b[0] == "p"}
     assert len(paragraphs) >= 60
     assert all(site.lang in content.LABELS for site in content.SITES.values())

@@ -178,9 +178,14 @@ def test_metadata_parameters_match_the_launcher():
         assert param["helpText"] and param["label"]
     # Every parameter value the metadata accepts, the launcher accepts too.
     args, rest = parser.parse_known_args(
-        ["--input=gs://b-1/x/*.warc.gz,gs://b-1/y/*.jsonl.gz", "--output=gs://b-1/run",
-         "--config=gs://b-1/c/run.yaml", "--overwrite=true", "--project=p-1"]
-    )  # fmt: skip
+        [
+            "--input=gs://b-1/x/*.warc.gz,gs://b-1/y/*.jsonl.gz",
+            "--output=gs://b-1/run",
+            "--config=gs://b-1/c/run.yaml",
+            "--overwrite=true",
+            "--project=p-1",
+        ]
+    )
     assert main.split_inputs(args.input) == ["gs://b-1/x/*.warc.gz", "gs://b-1/y/*.jsonl.gz"]
     assert args.overwrite is True and rest == ["--project=p-1"]
     assert parser.parse_args(["--input=gs://b-1/x", "--output=gs://b-1/r", "--overwrite=false"]).overwrite is False
@@ -189,13 +194,16 @@ def test_metadata_parameters_match_the_launcher():
 @pytest.mark.parametrize(
     ("name", "good", "bad"),
     [
-        ("input", ["gs://my-bucket/crawl/*.warc.gz", "gs://my-bucket/a/*.gz,gs://other.bucket/b.jsonl"],
-         ["crawl/*.warc.gz", "gs://B/x", "gs://my-bucket/a,crawl/b"]),
+        (
+            "input",
+            ["gs://my-bucket/crawl/*.warc.gz", "gs://my-bucket/a/*.gz,gs://other.bucket/b.jsonl"],
+            ["crawl/*.warc.gz", "gs://B/x", "gs://my-bucket/a,crawl/b"],
+        ),
         ("output", ["gs://my-bucket/runs/r1"], ["/tmp/run", "gs://my-bucket/a,gs://my-bucket/b"]),
         ("config", ["gs://my-bucket/configs/run.yaml", "/opt/edumix/run.yml"], ["run.yaml", "gs://my-bucket/c.json"]),
         ("overwrite", ["true", "false"], ["yes", "True "]),
     ],
-)  # fmt: skip
+)
 def test_metadata_regexes(name, good, bad):
     param = next(p for p in json.loads(METADATA.read_text())["parameters"] if p["name"] == name)
     for value in good:

@@ -4,10 +4,10 @@ import os
 import time
 from pathlib import Path
 
+import isolated_helpers
 import pytest
 from shared_data import shared
 
-import isolated_helpers
 from edumix.core.config import ExtractConfig, ReadConfig
 from edumix.core.record import Document, Drop, RawRecord
 from edumix.filters.extract import Extractor, decode_html
@@ -27,10 +27,19 @@ down, so the spindle apparatus can attach to the kinetochores of each chromosome
 
 def raw_html(body: bytes, charset=None, kind="html", **kw) -> RawRecord:
     return RawRecord(
-        url="https://learn.example.org/cells", crawl_date=None, source_file="f.warc", source_offset=0,
-        source_format="warc", digest="d", kind=kind, body=body if kind == "html" else None,
-        content_type=kw.pop("content_type", "text/html"), charset=charset, body_length=len(body), **kw,
-    )  # fmt: skip
+        url="https://learn.example.org/cells",
+        crawl_date=None,
+        source_file="f.warc",
+        source_offset=0,
+        source_format="warc",
+        digest="d",
+        kind=kind,
+        body=body if kind == "html" else None,
+        content_type=kw.pop("content_type", "text/html"),
+        charset=charset,
+        body_length=len(body),
+        **kw,
+    )
 
 
 @pytest.fixture(params=[0, 30], ids=["in_process", "isolated"])

@@ -72,8 +72,6 @@ def test_decode_html_recovers_non_utf8_pages_at_least_as_well_as_trafilatura():
     assert ours.with_found >= theirs.with_found, (ours.with_found, theirs.with_found, ours.with_total)
     ours_fn, theirs_fn = edumix(), trafilatura_raw()
     worse = [
-        p.file
-        for p in pages
-        if page_hits(ours_fn(p.body, p.url), p)[0] < page_hits(theirs_fn(p.body, p.url), p)[0]
+        p.file for p in pages if page_hits(ours_fn(p.body, p.url), p)[0] < page_hits(theirs_fn(p.body, p.url), p)[0]
     ]
     assert not worse, f"decode_html loses must-include snippets that trafilatura's decoding finds: {worse}"

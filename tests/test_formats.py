@@ -148,14 +148,14 @@ def test_unknown_format_is_one_read_error():
 
 
 JSONL = (
-    '{"text": "plain text doc", "url": "https://a.example/1"}\n'
-    "\n"
-    '{"html": "<html><body><p>hello</p></body></html>", "url": "https://a.example/2"}\n'
-    "not json\n"
-    '["a list"]\n'
-    '{"url": "https://a.example/3"}\n'
-    '{"text": 42}\n'
-).encode()
+    b'{"text": "plain text doc", "url": "https://a.example/1"}\n'
+    b"\n"
+    b'{"html": "<html><body><p>hello</p></body></html>", "url": "https://a.example/2"}\n'
+    b"not json\n"
+    b'["a list"]\n'
+    b'{"url": "https://a.example/3"}\n'
+    b'{"text": 42}\n'
+)
 
 
 @pytest.mark.parametrize(

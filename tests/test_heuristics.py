@@ -11,6 +11,8 @@ from datatrove.data import Document as DTDocument
 from datatrove.pipeline.filters.gopher_repetition_filter import GopherRepetitionFilter
 from shared_data import shared
 
+from edumix.core.config import FiltersConfig
+from edumix.core.record import Document, Drop
 from edumix.evaluate.quality_rules import (
     EDUMIX_RULES,
     evaluate_rows,
@@ -18,8 +20,6 @@ from edumix.evaluate.quality_rules import (
     rule_table,
     summary,
 )
-from edumix.core.config import FiltersConfig
-from edumix.core.record import Document, Drop
 from edumix.filters.heuristics import (
     RULE_NAMES,
     QualityRules,
@@ -36,9 +36,15 @@ from edumix.filters.rules_kl import windowed_kl
 
 def doc(text: str, lang=None, id="d1") -> Document:
     return Document(
-        id=id, url=None, crawl_date=None, source_file="f.jsonl", source_offset=1,
-        source_format="jsonl", text=text, lang=lang,
-    )  # fmt: skip
+        id=id,
+        url=None,
+        crawl_date=None,
+        source_file="f.jsonl",
+        source_offset=1,
+        source_format="jsonl",
+        text=text,
+        lang=lang,
+    )
 
 
 PROSE = (
@@ -184,8 +190,9 @@ def test_signals_cover_every_check(rules):
     res = rules.evaluate(doc(PROSE), "en")
     names = set(signal_names())
     missing = {n for n in names if n not in res.signals} - {
-        "gopher_quality.words_estimate", "kl_divergence",  # only for long docs / with a corpus
-    }  # fmt: skip
+        "gopher_quality.words_estimate",
+        "kl_divergence",  # only for long docs / with a corpus
+    }
     assert not missing
     assert all(isinstance(v, float) for v in res.signals.values())
 
@@ -410,8 +417,13 @@ def test_fineweb_judges_the_c4_edited_text_when_edits_are_kept():
     ]
     banner = "Please enable JavaScript in your browser to see this part of the page."
     text = "\n".join(prose[:4] + [banner] * 6 + prose[4:])
-    base = {"evaluate_all": True, "signals": False, "dup_ngram": {"line_enabled": False, "doc_enabled": False},
-            "kl": {"enabled": False}, "dirty_words": {"enabled": False}}  # fmt: skip
+    base = {
+        "evaluate_all": True,
+        "signals": False,
+        "dup_ngram": {"line_enabled": False, "doc_enabled": False},
+        "kl": {"enabled": False},
+        "dirty_words": {"enabled": False},
+    }
     unedited = QualityRules(FiltersConfig.model_validate(base)).evaluate(doc(text, lang="en"))
     assert "fineweb_quality:char_dup_ratio" in unedited.failed
     edited = QualityRules(FiltersConfig.model_validate({**base, "c4_quality": {"apply_line_edits": True}}))

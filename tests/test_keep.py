@@ -8,8 +8,15 @@ from edumix.pipelines.dedup import _KeepOnePerKey
 
 
 def doc(i: int, date: str | None = None, text: str = "x") -> Document:
-    return Document(id=f"id{i}", url="http://a/", crawl_date=date, source_file="f.warc.gz",
-                    source_offset=i, source_format="warc", text=text)  # fmt: skip
+    return Document(
+        id=f"id{i}",
+        url="http://a/",
+        crawl_date=date,
+        source_file="f.warc.gz",
+        source_offset=i,
+        source_format="warc",
+        text=text,
+    )
 
 
 def best(docs, rank):

@@ -6,9 +6,9 @@ import time
 import pytest
 from shared_data import shared
 
-from edumix.evaluate.quality_rules import ISO3_TO_LABEL, langid_accuracy, load_rows
 from edumix.core.config import LangIdConfig
 from edumix.core.record import Document, Drop
+from edumix.evaluate.quality_rules import ISO3_TO_LABEL, langid_accuracy, load_rows
 from edumix.filters.langid import (
     UNDETERMINED,
     LanguageIdentifier,
@@ -19,9 +19,15 @@ from edumix.filters.langid import (
 
 def doc(text: str, **kw) -> Document:
     return Document(
-        id="d1", url="https://example.org/a", crawl_date=None, source_file="f.jsonl",
-        source_offset=1, source_format="jsonl", text=text, **kw,
-    )  # fmt: skip
+        id="d1",
+        url="https://example.org/a",
+        crawl_date=None,
+        source_file="f.jsonl",
+        source_offset=1,
+        source_format="jsonl",
+        text=text,
+        **kw,
+    )
 
 
 SENTENCES = {

@@ -140,7 +140,18 @@ def test_wheel_holds_one_top_level_package(tmp_path):
         shutil.copy(REPO / name, src / name)
     for folder in top_folders():
         shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(src)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(tmp_path),
+        str(src),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     (wheel,) = tmp_path.glob("edumix-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

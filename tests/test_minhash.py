@@ -235,9 +235,14 @@ def lsh_run():
             truth[(a, b)] = _set_jaccard(shingles[a], shingles[b])
     cand_j = {p: truth[p] if p in truth else _set_jaccard(shingles[p[0]], shingles[p[1]]) for p in candidates}
     return {
-        "corpus": corpus, "ids": ids, "shingles": shingles, "candidates": candidates,
-        "verified": verified, "truth": truth, "cand_j": cand_j,
-    }  # fmt: skip
+        "corpus": corpus,
+        "ids": ids,
+        "shingles": shingles,
+        "candidates": candidates,
+        "verified": verified,
+        "truth": truth,
+        "cand_j": cand_j,
+    }
 
 
 def test_corpus_hits_its_targets(lsh_run):

@@ -101,9 +101,14 @@ def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
     tok = train_tokenizer(first, tmp_path / "tokenizer.json")
     phase1_tokens = first_manifest["phases"]["1"]["tokens"]
     cfg = RunConfig.model_validate(
-        {**NO_DEDUP, "mix": {"tokenizer": str(tmp_path / "tokenizer.json"),
-                             "phases": {1: {"tiers": ["A", "B", "C"]}, 2: {"tiers": ["A"], "budget_tokens": 10 * phase1_tokens}}}}
-    )  # fmt: skip
+        {
+            **NO_DEDUP,
+            "mix": {
+                "tokenizer": str(tmp_path / "tokenizer.json"),
+                "phases": {1: {"tiers": ["A", "B", "C"]}, 2: {"tiers": ["A"], "budget_tokens": 10 * phase1_tokens}},
+            },
+        }
+    )
     report = run_curate([str(crawl)], str(tmp_path / "run"), cfg)
     manifest = json.loads((tmp_path / "run" / "mix" / "manifest.json").read_text())
     assert manifest["token_count"].startswith("tokenizer:") and report["token_count"] == manifest["token_count"]

@@ -19,12 +19,16 @@ from shared_data import shared
 
 REPO = Path(__file__).resolve().parents[1]
 
-from edumix.core.config import PiiConfig  # noqa: E402
-from edumix.core.record import Document  # noqa: E402
-from edumix.evaluate.pii import as_spans, load_eval, score  # noqa: E402
-from edumix.filters import pii  # noqa: E402
-from edumix.filters.pii import recognizers  # noqa: E402
-from edumix.filters.pii import PiiScrubber, build_analyzer, build_stock_analyzer  # noqa: E402
+from edumix.core.config import PiiConfig
+from edumix.core.record import Document
+from edumix.evaluate.pii import as_spans, load_eval, score
+from edumix.filters import pii
+from edumix.filters.pii import (
+    PiiScrubber,
+    build_analyzer,
+    build_stock_analyzer,
+    recognizers,
+)
 
 SIX = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN")
 NUMERIC = {"PHONE_NUMBER", "US_SSN", "CREDIT_CARD"}

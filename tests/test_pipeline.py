@@ -55,9 +55,17 @@ def test_accounting_identity_holds_exactly(real_run):
     assert report["input_records"] == report["kept"] + report["dropped_total"]
     assert report["dropped_total"] == sum(n for reasons in report["dropped"].values() for n in reasons.values())
     assert [s["stage"] for s in report["stages"]] == [
-        "read", "extract", "langid", "url_dedup", "exact_dedup", "quality", "minhash_dedup", "line_dedup", "pii",
+        "read",
+        "extract",
+        "langid",
+        "url_dedup",
+        "exact_dedup",
+        "quality",
+        "minhash_dedup",
+        "line_dedup",
+        "pii",
         "classify",
-    ]  # fmt: skip
+    ]
     assert report["stages"][-1]["out"] == report["kept"] == read_dir(out / "shards").num_rows
     for before, after in zip(report["stages"], report["stages"][1:]):
         assert after["in"] == before["out"]
@@ -77,17 +85,23 @@ def test_input_records_match_an_independent_count(real_run):
 
 def test_every_html_response_is_in_a_shard_or_the_ledger(real_run):
     out, _ = real_run
+
     # a re-crawl of an unchanged page has the same id: tell records apart by their source
     def identities(table):
         return set(zip(*(table.column(c).to_pylist() for c in ("id", "source_file", "source_offset")), strict=True))
 
     kept = identities(read_dir(out / "shards"))
     dropped = identities(read_dir(out / "rejected"))
-    for name, expected_html in (("commoncrawl_sample/warcfile.warc.gz", 16), ("dolma_wget/sample-0000.warc.gz", 22),
-                                ("dolma_wget/sample-0001.warc.gz", 15)):  # fmt: skip
+    for name, expected_html in (
+        ("commoncrawl_sample/warcfile.warc.gz", 16),
+        ("dolma_wget/sample-0000.warc.gz", 22),
+        ("dolma_wget/sample-0001.warc.gz", 15),
+    ):
         path = shared("warc", *name.split("/"))
         with open(path, "rb") as fh:
-            html = [r for r in iter_records(fh, str(path), ReadConfig()) if isinstance(r, RawRecord) and r.kind == "html"]
+            html = [
+                r for r in iter_records(fh, str(path), ReadConfig()) if isinstance(r, RawRecord) and r.kind == "html"
+            ]
         assert len(html) == expected_html
         for r in html:
             key = (r.id, r.source_file, r.source_offset)
@@ -175,13 +189,23 @@ def test_glob_matching_nothing_is_an_error(tmp_path):
 
 def test_jsonl_and_parquet_inputs(tmp_path):
     (tmp_path / "a.jsonl").write_text(
-        json.dumps({"text": "A plain text document about rivers.", "url": "https://r.example/1"}) + "\n"
-        + json.dumps({"html": "<html><body><article><p>" + "Rivers carry sediment to the sea. " * 20
-                      + "</p></article></body></html>", "url": "https://r.example/2"}) + "\n"
+        json.dumps({"text": "A plain text document about rivers.", "url": "https://r.example/1"})
+        + "\n"
+        + json.dumps(
+            {
+                "html": "<html><body><article><p>"
+                + "Rivers carry sediment to the sea. " * 20
+                + "</p></article></body></html>",
+                "url": "https://r.example/2",
+            }
+        )
+        + "\n"
         + "{broken\n"
-    )  # fmt: skip
-    pq.write_table(pa.table({"text": ["parquet doc one", ""], "url": ["https://p.example/1", "https://p.example/2"]}),
-                   tmp_path / "b.parquet")  # fmt: skip
+    )
+    pq.write_table(
+        pa.table({"text": ["parquet doc one", ""], "url": ["https://p.example/1", "https://p.example/2"]}),
+        tmp_path / "b.parquet",
+    )
     cfg = RunConfig.model_validate({"filters": {"enabled": False}})  # tiny documents: readers under test
     report = run_curate([str(tmp_path / "a.jsonl"), str(tmp_path / "b.parquet")], str(tmp_path / "out"), cfg)
     assert report["input_records"] == 5 and report["kept"] == 3
@@ -200,8 +224,16 @@ def test_beam_options_never_select_prism():
 
 
 def test_drop_of_raw_keeps_the_record_identity():
-    raw = RawRecord(url="u", crawl_date="d", source_file="f", source_offset=7, source_format="warc",
-                    digest="x", content_type="image/png", body_length=3)  # fmt: skip
+    raw = RawRecord(
+        url="u",
+        crawl_date="d",
+        source_file="f",
+        source_offset=7,
+        source_format="warc",
+        digest="x",
+        content_type="image/png",
+        body_length=3,
+    )
     drop = Drop.of_raw("extract", "not_html", raw, "Content-Type: image/png")
     row = drop.to_row()
     assert row["id"] == raw.id and row["source_offset"] == 7 and row["reason"] == "not_html"
@@ -212,9 +244,7 @@ def test_drop_of_raw_keeps_the_record_identity():
 def test_ledger_sample_is_capped_but_counts_stay_exact(tmp_path, cap):
     cfg = RunConfig.model_validate({"filters": {"enabled": False}, "output": {"rejected_sample_per_reason": cap}})
     report = run_curate([str(shared("warc", "dolma_wget") / "*.warc.gz")], str(tmp_path / "o"), cfg)
-    assert report["dropped"] == {
-        "read": {"non_response": 41}, "extract": {"not_html": 4}, "url_dedup": {"dup_url": 2}
-    }  # fmt: skip
+    assert report["dropped"] == {"read": {"non_response": 41}, "extract": {"not_html": 4}, "url_dedup": {"dup_url": 2}}
     ledger = sorted((tmp_path / "o" / "rejected").glob("*.parquet"))
     if cap == 0:
         assert not ledger

@@ -24,10 +24,18 @@ JUNK = " ".join(f"qz{i * 7919 % 10007:x}v" for i in range(300))
 def docs():
     texts = [GOOD, GOOD.replace("river", "lake"), SPAM, SHORT, "Der Fluss fließt durch das Tal. " + GOOD, JUNK]
     return [
-        Document(id=hashlib.sha256(t.encode()).hexdigest()[:32], url=f"https://x.example/{i}", crawl_date=None,
-                 source_file="f", source_offset=i, source_format="warc", text=t, lang="en")
+        Document(
+            id=hashlib.sha256(t.encode()).hexdigest()[:32],
+            url=f"https://x.example/{i}",
+            crawl_date=None,
+            source_file="f",
+            source_offset=i,
+            source_format="warc",
+            text=t,
+            lang="en",
+        )
         for i, t in enumerate(texts)
-    ]  # fmt: skip
+    ]
 
 
 def test_drop_mode_drops_with_the_first_failed_rule_and_counts_every_rule():
@@ -66,8 +74,14 @@ def test_kl_side_input_scores_against_the_corpus():
 
 def test_language_id_stage_tags_every_document():
     german = docs()[0]
-    german = Document(**{**german.__dict__, "text": "Der Fluss fließt langsam durch das breite Tal, und die "
-                         "Bauern bestellen im Frühling ihre Felder mit Weizen und Gerste.", "lang": None})  # fmt: skip
+    german = Document(
+        **{
+            **german.__dict__,
+            "text": "Der Fluss fließt langsam durch das breite Tal, und die "
+            "Bauern bestellen im Frühling ihre Felder mit Weizen und Gerste.",
+            "lang": None,
+        }
+    )
     kept, dropped, stats = run_stage(LanguageId(LangIdConfig()), [*docs()[:2], german])
     assert sorted(d.lang for d in kept) == ["de", "en", "en"] and not dropped
     assert stats == {("langid", "languages/de"): 1, ("langid", "languages/en"): 2}

@@ -37,44 +37,115 @@ HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 def synthetic_report() -> dict:
     """Every section the report can have, token counts from a tokenizer, one phase that
     repeats documents and misses a target."""
-    stages = [("read", 1000, 200), ("extract", 800, 50), ("langid", 750, 0), ("exact_dedup", 750, 90),
-              ("quality", 660, 160), ("minhash_dedup", 500, 60), ("pii", 440, 0), ("classify", 440, 0)]  # fmt: skip
+    stages = [
+        ("read", 1000, 200),
+        ("extract", 800, 50),
+        ("langid", 750, 0),
+        ("exact_dedup", 750, 90),
+        ("quality", 660, 160),
+        ("minhash_dedup", 500, 60),
+        ("pii", 440, 0),
+        ("classify", 440, 0),
+    ]
     rows, tokens = [], 600_000
     for name, n_in, dropped in stages:
-        row = {"stage": name, "in": n_in, "dropped": dropped, "out": n_in - dropped, "drop_rate": round(dropped / n_in, 6)}
+        row = {
+            "stage": name,
+            "in": n_in,
+            "dropped": dropped,
+            "out": n_in - dropped,
+            "drop_rate": round(dropped / n_in, 6),
+        }
         if name != "read":
             tokens -= dropped * 700
             row["tokens_out"] = tokens
         rows.append(row)
     phase = {
-        "budget_tokens": 400_000, "budget_auto": False, "tiers": ["A", "B", "C"], "tokens": 380_000,
+        "budget_tokens": 400_000,
+        "budget_auto": False,
+        "tiers": ["A", "B", "C"],
+        "tokens": 380_000,
         "targets": {"general": 0.5, "math": 0.25, "code": 0.17, "multilingual": 0.08},
         "achieved": {"general": 0.55, "math": 0.25, "code": 0.12, "multilingual": 0.08},
         "domain_tokens": {"general": 209_000, "math": 95_000, "code": 45_600, "multilingual": 30_400},
         "shortfall": {"code": 20_000},
         "cells": [
-            {"domain": "general", "tier": "A", "documents": 200, "unique_tokens": 150_000, "tokens": 150_000,
-             "epochs": 1.0, "rate": 0.8, "weight": 0.39},
-            {"domain": "general", "tier": "B", "documents": 90, "unique_tokens": 59_000, "tokens": 59_000,
-             "epochs": 1.0, "rate": 0.8, "weight": 0.16},
-            {"domain": "math", "tier": "A", "documents": 60, "unique_tokens": 31_000, "tokens": 95_000,
-             "epochs": 3.06, "rate": 3.06, "weight": 0.25},
-            {"domain": "code", "tier": "A", "documents": 40, "unique_tokens": 11_400, "tokens": 45_600,
-             "epochs": 4.0, "rate": 4.0, "weight": 0.12, "shortfall_tokens": 20_000},
-            {"domain": "multilingual", "tier": "B", "documents": 50, "unique_tokens": 30_400, "tokens": 30_400,
-             "epochs": 1.0, "rate": 1.0, "weight": 0.08},
+            {
+                "domain": "general",
+                "tier": "A",
+                "documents": 200,
+                "unique_tokens": 150_000,
+                "tokens": 150_000,
+                "epochs": 1.0,
+                "rate": 0.8,
+                "weight": 0.39,
+            },
+            {
+                "domain": "general",
+                "tier": "B",
+                "documents": 90,
+                "unique_tokens": 59_000,
+                "tokens": 59_000,
+                "epochs": 1.0,
+                "rate": 0.8,
+                "weight": 0.16,
+            },
+            {
+                "domain": "math",
+                "tier": "A",
+                "documents": 60,
+                "unique_tokens": 31_000,
+                "tokens": 95_000,
+                "epochs": 3.06,
+                "rate": 3.06,
+                "weight": 0.25,
+            },
+            {
+                "domain": "code",
+                "tier": "A",
+                "documents": 40,
+                "unique_tokens": 11_400,
+                "tokens": 45_600,
+                "epochs": 4.0,
+                "rate": 4.0,
+                "weight": 0.12,
+                "shortfall_tokens": 20_000,
+            },
+            {
+                "domain": "multilingual",
+                "tier": "B",
+                "documents": 50,
+                "unique_tokens": 30_400,
+                "tokens": 30_400,
+                "epochs": 1.0,
+                "rate": 1.0,
+                "weight": 0.08,
+            },
         ],
-    }  # fmt: skip
+    }
     phase2 = copy.deepcopy(phase) | {"tiers": ["A"], "budget_tokens": 200_000, "tokens": 200_000, "shortfall": {}}
     table = [
         {"tier": t, "domain": d, "lang": lang, "documents": n, "tokens": n * 640}
-        for t, d, lang, n in [("A", "general", "en", 200), ("B", "general", "en", 90), ("A", "math", "en", 60),
-                              ("A", "code", "en", 40), ("B", "multilingual", "de", 30), ("B", "multilingual", "fr", 20)]
-    ]  # fmt: skip
+        for t, d, lang, n in [
+            ("A", "general", "en", 200),
+            ("B", "general", "en", 90),
+            ("A", "math", "en", 60),
+            ("A", "code", "en", 40),
+            ("B", "multilingual", "de", 30),
+            ("B", "multilingual", "fr", 20),
+        ]
+    ]
     return {
-        "edumix_version": "0.1.0", "config_hash": "c0ffee0000000001", "input_fingerprint": "f00d000000000001",
-        "input_files": 2, "input_records": 1000, "kept": 440, "dropped_total": 560, "accounting_ok": True,
-        "token_count": "tokenizer:" + "ab" * 32, "kept_tokens": tokens,
+        "edumix_version": "0.1.0",
+        "config_hash": "c0ffee0000000001",
+        "input_fingerprint": "f00d000000000001",
+        "input_files": 2,
+        "input_records": 1000,
+        "kept": 440,
+        "dropped_total": 560,
+        "accounting_ok": True,
+        "token_count": "tokenizer:" + "ab" * 32,
+        "kept_tokens": tokens,
         "dropped": {
             "read": {"non_response": 200},
             "extract": {"not_html": 50},
@@ -87,13 +158,28 @@ def synthetic_report() -> dict:
         "stats": {
             "langid": {"languages": {"en": 700, "de": 30, "fr": 20}},
             "quality": {
-                "flagged": {"gopher_quality:gopher_short_doc": 120, "dup_ngram_doc": 70, "c4_quality:too_few_sentences": 40},
-                "overlap": {"gopher_quality:gopher_short_doc": {"c4_quality:too_few_sentences": 30, "dup_ngram_doc": 10}},
-                "by_language": {"en": {"docs": 620, "flagged": 150}, "de": {"docs": 25, "flagged": 8}, "fr": {"docs": 15}},
+                "flagged": {
+                    "gopher_quality:gopher_short_doc": 120,
+                    "dup_ngram_doc": 70,
+                    "c4_quality:too_few_sentences": 40,
+                },
+                "overlap": {
+                    "gopher_quality:gopher_short_doc": {"c4_quality:too_few_sentences": 30, "dup_ngram_doc": 10}
+                },
+                "by_language": {
+                    "en": {"docs": 620, "flagged": 150},
+                    "de": {"docs": 25, "flagged": 8},
+                    "fr": {"docs": 15},
+                },
             },
-            "minhash_dedup": {"cluster_size": {"2": 30, "3": 8, "4-7": 3}, "edges": 55, "candidates_rejected": 4,
-                              "lsh_threshold": 0.719, "s_curve": {"0.50": 0.05, "0.80": 0.92},
-                              "precision": {"pairs": 50, "precision": 0.94, "mean_true_jaccard": 0.88}},
+            "minhash_dedup": {
+                "cluster_size": {"2": 30, "3": 8, "4-7": 3},
+                "edges": 55,
+                "candidates_rejected": 4,
+                "lsh_threshold": 0.719,
+                "s_curve": {"0.50": 0.05, "0.80": 0.92},
+                "precision": {"pairs": 50, "precision": 0.94, "mean_true_jaccard": 0.88},
+            },
             "pii": {"docs_scrubbed": 12, "entities": {"EMAIL_ADDRESS": 9.0, "PHONE_NUMBER": 4.0}},
             "classify": {
                 "domains": {"general": 290, "math": 60, "code": 40, "multilingual": 50},
@@ -107,12 +193,20 @@ def synthetic_report() -> dict:
             },
         },
         "mix": {"recipe_hash": "feedface00000001", "table": table, "phases": {"1": phase, "2": phase2}},
-    }  # fmt: skip
+    }
 
 
 def _doc(i: int, text: str, lang: str = "en") -> Document:
-    return Document(id=f"{i:032x}", url=f"https://site.example.org/p/{i}", crawl_date=None, source_file="x.warc.gz",
-                    source_offset=i, source_format="warc", text=text, lang=lang)  # fmt: skip
+    return Document(
+        id=f"{i:032x}",
+        url=f"https://site.example.org/p/{i}",
+        crawl_date=None,
+        source_file="x.warc.gz",
+        source_offset=i,
+        source_format="warc",
+        text=text,
+        lang=lang,
+    )
 
 
 def write_run(path: Path, report: dict, config: dict | None = None) -> Path:
@@ -124,15 +218,26 @@ def write_run(path: Path, report: dict, config: dict | None = None) -> Path:
     (path / "report.json").write_text(json.dumps(report))
     config = config if config is not None else RunConfig().model_dump(mode="json")
     (path / "manifest.json").write_text(json.dumps({"config": config, "config_hash": report.get("config_hash")}))
-    pii_text = (f"Contact the author at {SECRET_EMAIL} or call Phone: {SECRET_PHONE} today. {HOSTILE}\n"
-                + "Filler words that make this page long. " * 40)  # fmt: skip
-    drops = [Drop("quality", "gopher_quality:gopher_short_doc", _doc(1, pii_text), "words=12 (threshold 50)"),
-             Drop("quality", "gopher_quality:gopher_short_doc", _doc(2, "Short page."), "words=2 (threshold 50)")]  # fmt: skip
-    pq.write_table(to_table([d.to_row() for d in drops], REJECTED_SCHEMA), path / "rejected" / "quality.gopher_quality-gopher_short_doc.parquet")
+    pii_text = (
+        f"Contact the author at {SECRET_EMAIL} or call Phone: {SECRET_PHONE} today. {HOSTILE}\n"
+        + "Filler words that make this page long. " * 40
+    )
+    drops = [
+        Drop("quality", "gopher_quality:gopher_short_doc", _doc(1, pii_text), "words=12 (threshold 50)"),
+        Drop("quality", "gopher_quality:gopher_short_doc", _doc(2, "Short page."), "words=2 (threshold 50)"),
+    ]
+    pq.write_table(
+        to_table([d.to_row() for d in drops], REJECTED_SCHEMA),
+        path / "rejected" / "quality.gopher_quality-gopher_short_doc.parquet",
+    )
     no_text = [Drop("read", "non_response", _doc(3, ""), "WARC-Type: request")]
-    pq.write_table(to_table([d.to_row() for d in no_text], REJECTED_SCHEMA), path / "rejected" / "read.non_response.parquet")
+    pq.write_table(
+        to_table([d.to_row() for d in no_text], REJECTED_SCHEMA), path / "rejected" / "read.non_response.parquet"
+    )
     kept = [_doc(10 + i, "kept text", lang) for i, lang in enumerate(["en"] * 5 + ["de", "de", "fr"])]
-    pq.write_table(to_table([d.to_row() for d in kept], DOCUMENT_SCHEMA), path / "shards" / "part-00000-of-00001.parquet")
+    pq.write_table(
+        to_table([d.to_row() for d in kept], DOCUMENT_SCHEMA), path / "shards" / "part-00000-of-00001.parquet"
+    )
     return path
 
 
@@ -159,7 +264,9 @@ def test_every_section_renders_from_a_full_report(synthetic_html):
     assert "tokens (tokenizer abababababab)" in parts["funnel"]
     assert human(report["stages"][-1]["tokens_out"]) in parts["funnel"]
     # the edu histogram has one dashed cut line per tier cut, labelled with its value
-    edu_svg = re.search(r"<svg[^>]*aria-label=\"Educational score[^\"]*\".*?</svg>", parts["scores"], re.DOTALL).group(0)
+    edu_svg = re.search(r"<svg[^>]*aria-label=\"Educational score[^\"]*\".*?</svg>", parts["scores"], re.DOTALL).group(
+        0
+    )
     assert edu_svg.count('class="cut"') == 2 and "tier A ≥ 3" in edu_svg and "tier B ≥ 2" in edu_svg
     # mix: grouped target/achieved bars per phase, repeated cells highlighted, shortfalls shown
     assert len(re.findall(r'<svg class="chart"[^>]*aria-label="Phase \d: target vs achieved share"', parts["mix"])) == 2
@@ -197,9 +304,14 @@ def test_a_run_without_the_new_sections_says_so(tmp_path):
         del report["stats"]["classify"][key]
     page = write_report_html(write_run(tmp_path / "old", report)).read_text()
     parts = sections(page)
-    for name, what in [("funnel", "tokens per stage"), ("scores", "quality score histogram"),
-                       ("scores", "edu score histogram"), ("scores", "tokens at each edu threshold"),
-                       ("content", "tier × domain × language tokens"), ("mix", "the data mix (mix/)")]:  # fmt: skip
+    for name, what in [
+        ("funnel", "tokens per stage"),
+        ("scores", "quality score histogram"),
+        ("scores", "edu score histogram"),
+        ("scores", "tokens at each edu threshold"),
+        ("content", "tier × domain × language tokens"),
+        ("mix", "the data mix (mix/)"),
+    ]:
         assert f"{what}: {NOT_AVAILABLE}" in parts[name]
     assert "Documents per edu tier" in parts["content"]  # what the run does have still shows
 
@@ -299,7 +411,10 @@ def test_demo_run_report(demo_run):
     parts = sections(page)
     for stage, reasons in report["dropped"].items():
         for reason, n in reasons.items():
-            assert re.search(rf"<td>{re.escape(stage)}</td><td>{re.escape(html.escape(reason))}</td><td class=n>{n:,}</td>", parts["ledger"])
+            assert re.search(
+                rf"<td>{re.escape(stage)}</td><td>{re.escape(html.escape(reason))}</td><td class=n>{n:,}</td>",
+                parts["ledger"],
+            )
     # the demo crawl has pages with emails; none of a dropped one's may reach the page
     emails = set()
     for f in (demo_run / "rejected").glob("*.parquet"):
@@ -338,8 +453,14 @@ def chromium():
         pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1366,900", "--hide-scrollbars"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,900",
+        "--hide-scrollbars",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
@@ -374,7 +495,11 @@ def test_report_in_headless_chromium(synthetic_run, synthetic_html):
         seen = screenshot(driver, synthetic_run / "report.html", ARTIFACTS / "report-synthetic.png")
     check_page(seen, synthetic_html)
     titles = {c["title"] for c in seen["charts"]}
-    assert {"Educational score with tier cuts", "Phase 1: target vs achieved share", "Near-duplicate cluster sizes"} <= titles
+    assert {
+        "Educational score with tier cuts",
+        "Phase 1: target vs achieved share",
+        "Near-duplicate cluster sizes",
+    } <= titles
     assert (ARTIFACTS / "report-synthetic.png").stat().st_size > 0
 
 

@@ -4,11 +4,11 @@ spaCy tokenizer gives: words of whole documents and sentence spans of lines (C4'
 import gzip
 
 import pytest
+from shared_data import shared
 
 from edumix.evaluate.pages import choose_eval_pages
 from edumix.filters.rules_language import word_tokenizer
 from edumix.filters.spacy_memo import MemoSpacyTokenizer
-from shared_data import shared
 
 TRICKY = [
     "Hello world. This is a test, 123! Another one?",

@@ -7,17 +7,16 @@ trainer test files import them and the `run_dir` / `tokenizer_path` fixtures.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from trainer_runs import make_mix, make_run
 
+from edumix.core.hashing import file_sha256
 from edumix.trainer.config import TrainConfigError, load_train_config
 from edumix.trainer.data import (
     DataError,
@@ -28,79 +27,9 @@ from edumix.trainer.data import (
     heldout_masks,
     phase_source,
 )
-from edumix.core.hashing import file_sha256
 from edumix.trainer.tokenizer import SPECIAL_TOKENS, TextTokenizer, sidecar_path, train_tokenizer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
-WORDS = {
-    "general": "the river town market people morning storm road bridge school weather news council park".split(),
-    "math": "let x y equals sum prime integer proof therefore 2 3 7 + = ( ) squared root".split(),
-    "code": "def return if else for in range print self import class None True ( ) : =".split(),
-    "multilingual": "le la der die und el que für año été über niño café straße".split(),
-}
-
-
-def _text(rng: random.Random, domain: str, n_words: int) -> str:
-    words = WORDS[domain]
-    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 12))) for _ in range(max(1, n_words // 8))]
-    return "\n".join(lines)
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def make_run(root: Path, docs: int = 120, seed: int = 0) -> Path:
-    """A curate-style run: manifest.json + one shard with id/text/domain/edu_tier."""
-    rng = random.Random(seed)
-    run = root / "run"
-    (run / "shards").mkdir(parents=True)
-    domains = list(WORDS)
-    rows = []
-    for i in range(docs):
-        domain = domains[i % len(domains)]
-        tier = "ABC"[(i // len(domains)) % 3]
-        rows.append({"id": f"doc-{i:04d}", "text": _text(rng, domain, rng.randint(20, 90)), "domain": domain,
-                     "edu_tier": tier, "lang": "en"})  # fmt: skip
-    shard = run / "shards" / "part-00000-of-00001.parquet"
-    pq.write_table(pa.Table.from_pylist(rows), shard)
-    manifest = {"config_hash": "c0ffee0000000000", "input_fingerprint": "f00d000000000000",
-                "shards": [{"path": "shards/part-00000-of-00001.parquet", "rows": docs,
-                            "bytes": shard.stat().st_size, "sha256": _sha(shard)}]}  # fmt: skip
-    (run / "manifest.json").write_text(json.dumps(manifest))
-    return run
-
-
-def make_mix(run: Path, weights: dict[tuple[str, str], float], repeat: dict[str, int] | None = None) -> None:
-    """mix/ for phase 1 from the run's shard: one cell per (domain, tier) in `weights`;
-    `repeat` maps a document id to its repeat count (default 1)."""
-    table = pq.read_table(run / "shards" / "part-00000-of-00001.parquet").to_pylist()
-    cells = []
-    for (domain, tier), weight in weights.items():
-        rows = [r for r in table if r["domain"] == domain and r["edu_tier"] == tier]
-        for r in rows:
-            r["repeat"] = (repeat or {}).get(r["id"], 1)
-            r["n_tokens"] = len(r["text"]) // 4
-        rel = f"mix/phase=1/domain={domain}/tier={tier}/part-00000.parquet"
-        path = run / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows), path)
-        cells.append({"domain": domain, "tier": tier, "documents": len(rows), "weight": weight,
-                      "files": [{"path": rel, "rows": len(rows), "bytes": path.stat().st_size, "sha256": _sha(path)}]})  # fmt: skip
-    mix = {"recipe_hash": "abcdef0123456789", "config_hash": "c0ffee0000000000", "input_fingerprint": "f00d",
-           "token_count": "estimate", "phases": {"1": {"budget_tokens": 1000, "tiers": ["A", "B", "C"],
-                                                       "targets": {}, "cells": cells}}}  # fmt: skip
-    (run / "mix" / "manifest.json").write_text(json.dumps(mix))
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return make_run(tmp_path_factory.mktemp("trainer_run"))
-
-
-@pytest.fixture(scope="session")
-def tokenizer_path(run_dir, tmp_path_factory) -> Path:
-    return train_tokenizer(run_dir, 400, tmp_path_factory.mktemp("tok") / "tokenizer.json", progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -201,7 +130,9 @@ def test_rows_pack_documents_with_restarting_positions(store):
     # the inputs, row after row, are whole <|bos|> doc <|eos|> sequences of the store
     stream = idx.reshape(-1).tolist()
     starts = [i for i, t in enumerate(stream) if t == store.bos_id]
-    known = {tuple(store.document(c, d).tolist()) for c in range(len(store.cells)) for d in range(store.cells[c].documents)}
+    known = {
+        tuple(store.document(c, d).tolist()) for c in range(len(store.cells)) for d in range(store.cells[c].documents)
+    }
     for a, b_ in zip(starts, starts[1:]):
         assert tuple(stream[a:b_]) in known
     assert int(b["group_valid"]) == int((tgt != -100).sum())

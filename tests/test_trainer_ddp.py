@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_trainer_data import run_dir, tokenizer_path  # noqa: F401  (fixtures)
 from test_trainer_train import SMALL
 
 from edumix.trainer.config import load_train_config
@@ -39,20 +38,39 @@ def _metrics(out: Path) -> tuple[list[float], dict]:
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_match_one(run_dir, tokenizer_path, tmp_path):  # noqa: F811
+def test_two_gloo_processes_match_one(run_dir, tokenizer_path, tmp_path):
     cfg_path = tmp_path / "small.yaml"
     cfg_path.write_text(SMALL)
     # One process: batch_size 4 as 2 micro-steps of 2 rows.
     single = tmp_path / "single"
-    pretrain(load_train_config(cfg_path), run_dir, single, tokenizer_path, device="cpu", progress=False,
-             log=lambda m: None)  # fmt: skip
+    pretrain(
+        load_train_config(cfg_path), run_dir, single, tokenizer_path, device="cpu", progress=False, log=lambda m: None
+    )
     # Two processes: each 2 micro-steps of 1 row (the same 4 rows per step).
     ddp = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    cmd = [str(torchrun), "--nproc_per_node=2", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{_free_port()}",
-           "-m", "edumix.trainer.cli", "pretrain", "--phase", "1", "--data", str(run_dir), "--tokenizer", str(tokenizer_path),
-           "--config", str(cfg_path), "--out", str(ddp), "--device", "cpu"]  # fmt: skip
+    cmd = [
+        str(torchrun),
+        "--nproc_per_node=2",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint=127.0.0.1:{_free_port()}",
+        "-m",
+        "edumix.trainer.cli",
+        "pretrain",
+        "--phase",
+        "1",
+        "--data",
+        str(run_dir),
+        "--tokenizer",
+        str(tokenizer_path),
+        "--config",
+        str(cfg_path),
+        "--out",
+        str(ddp),
+        "--device",
+        "cpu",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 process(es)" in proc.stderr

@@ -104,7 +104,10 @@ def test_gqa_equals_mha_with_repeated_kv_heads():
     for i in range(2):
         w = sd[f"layers.{i}.attn.wqkv.weight"]  # ((H + 2KV) * hd, C)
         q, k, v = w.split([H * hd, KV * hd, KV * hd])
-        rep = lambda t: t.view(KV, hd, -1).repeat_interleave(H // KV, dim=0).reshape(H * hd, -1)
+
+        def rep(t):
+            return t.view(KV, hd, -1).repeat_interleave(H // KV, dim=0).reshape(H * hd, -1)
+
         sd[f"layers.{i}.attn.wqkv.weight"] = torch.cat([q, rep(k), rep(v)])
     mha.load_state_dict(sd)
     idx = torch.randint(0, V, (2, 48))
@@ -172,7 +175,10 @@ def test_generate_sampling_and_eos():
     torch.manual_seed(0)
     model = Transformer(tiny())
     prompt = torch.randint(0, V, (2, 5))
-    draw = lambda seed, **kw: generate(model, prompt, 12, generator=torch.Generator().manual_seed(seed), **kw)
+
+    def draw(seed, **kw):
+        return generate(model, prompt, 12, generator=torch.Generator().manual_seed(seed), **kw)
+
     assert torch.equal(draw(1, temperature=0.9, top_k=10, top_p=0.8), draw(1, temperature=0.9, top_k=10, top_p=0.8))
     top1 = draw(2, temperature=1.0, top_k=1)  # top_k=1 is greedy whatever the temperature
     assert torch.equal(top1, generate(model, prompt, 12, temperature=0))

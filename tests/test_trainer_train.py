@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_trainer_data import make_run, run_dir, tokenizer_path  # noqa: F401  (fixtures)
+from trainer_runs import make_run
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -59,7 +59,7 @@ def test_lr_schedules(small_yaml):
     assert lrs[-1] == pytest.approx(1e-3) and all(a > b for a, b in zip(lrs[79:], lrs[80:]))
 
 
-def test_resume_is_bit_identical(run_dir, tokenizer_path, small_yaml, tmp_path):  # noqa: F811
+def test_resume_is_bit_identical(run_dir, tokenizer_path, small_yaml, tmp_path):
     cfg = load_train_config(small_yaml)
     whole = pretrain(cfg, run_dir, tmp_path / "a", tokenizer_path, progress=False, log=lambda m: None)
     first = pretrain(cfg, run_dir, tmp_path / "b", tokenizer_path, stop_after=3, progress=False, log=lambda m: None)
@@ -77,7 +77,7 @@ def test_resume_is_bit_identical(run_dir, tokenizer_path, small_yaml, tmp_path):
         pretrain(cfg, run_dir, tmp_path / "a", tokenizer_path, progress=False, log=lambda m: None)
 
 
-def test_failed_checkpoint_write_keeps_the_previous_one(run_dir, tokenizer_path, small_yaml, tmp_path, monkeypatch):  # noqa: F811
+def test_failed_checkpoint_write_keeps_the_previous_one(run_dir, tokenizer_path, small_yaml, tmp_path, monkeypatch):
     cfg = load_train_config(small_yaml)
     real, calls = ckpt_io._write_state, []
 
@@ -99,7 +99,7 @@ def test_failed_checkpoint_write_keeps_the_previous_one(run_dir, tokenizer_path,
     assert done.step == 6 and not list(out.glob(".tmp-*"))
 
 
-def test_sigkill_during_checkpoint_write_keeps_the_previous_one(run_dir, tokenizer_path, small_yaml, tmp_path):  # noqa: F811
+def test_sigkill_during_checkpoint_write_keeps_the_previous_one(run_dir, tokenizer_path, small_yaml, tmp_path):
     out = tmp_path / "run"
     script = textwrap.dedent(f"""
         import os, signal
@@ -125,12 +125,21 @@ def test_sigkill_during_checkpoint_write_keeps_the_previous_one(run_dir, tokeniz
     assert meta["step"] == 3 and ckpt_io.load_state(out)["step"] == 3
 
 
-def test_phase2_starts_from_phase1_weights_with_longer_context(run_dir, tokenizer_path, small_yaml, tmp_path):  # noqa: F811
-    p1 = pretrain(load_train_config(small_yaml), run_dir, tmp_path / "p1", tokenizer_path, progress=False,
-                  log=lambda m: None)  # fmt: skip
+def test_phase2_starts_from_phase1_weights_with_longer_context(run_dir, tokenizer_path, small_yaml, tmp_path):
+    p1 = pretrain(
+        load_train_config(small_yaml), run_dir, tmp_path / "p1", tokenizer_path, progress=False, log=lambda m: None
+    )
     cfg2 = load_train_config(small_yaml, 2, {"data": {"seq_len": 64}, "model": {"rope_scaling": 2.0}})
-    p2 = pretrain(cfg2, run_dir, tmp_path / "p2", tokenizer_path, phase=2, init=tmp_path / "p1", progress=False,
-                  log=lambda m: None)  # fmt: skip
+    p2 = pretrain(
+        cfg2,
+        run_dir,
+        tmp_path / "p2",
+        tokenizer_path,
+        phase=2,
+        init=tmp_path / "p1",
+        progress=False,
+        log=lambda m: None,
+    )
     assert len(p2.losses) == 4 and p2.losses[0] < p1.losses[0] - 0.2  # not a fresh model
     meta = ckpt_io.read_meta(tmp_path / "p2")
     assert meta["model_config"]["rope_scaling"] == 2.0 and meta["phase"] == 2
@@ -145,7 +154,7 @@ def test_phase2_starts_from_phase1_weights_with_longer_context(run_dir, tokenize
         pretrain(cfg2, run_dir, tmp_path / "p2b", other, phase=2, init=tmp_path / "p1", progress=False)
 
 
-def test_cli_errors_are_clear(run_dir, tokenizer_path, small_yaml, tmp_path):  # noqa: F811
+def test_cli_errors_are_clear(run_dir, tokenizer_path, small_yaml, tmp_path):
     runner = CliRunner()
 
     def fails(args: list[str], needle: str) -> None:
@@ -161,8 +170,20 @@ def test_cli_errors_are_clear(run_dir, tokenizer_path, small_yaml, tmp_path):  #
     fails([*base, "--data", str(run_dir), "--tokenizer", str(tokenizer_path), "--phase", "2"], "--init")
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL.replace("lr: 1.0e-2", "lr: -1"))
-    fails(["pretrain", "--data", str(run_dir), "--tokenizer", str(tokenizer_path), "--config", str(bad),
-           "--out", str(tmp_path / "o")], "optim.lr")  # fmt: skip
+    fails(
+        [
+            "pretrain",
+            "--data",
+            str(run_dir),
+            "--tokenizer",
+            str(tokenizer_path),
+            "--config",
+            str(bad),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        "optim.lr",
+    )
     fails(["generate", "--ckpt", str(tmp_path / "nothing"), "--prompt", "hi"], "checkpoint not found")
     fails(["export", "--ckpt", str(tmp_path), "--out", str(tmp_path / "x")], "no checkpoint in")
 
@@ -181,12 +202,44 @@ def test_end_to_end_cli(tmp_path, small_yaml):
 
     assert "400 tokens" in ok(["tokenizer", "train", "--data", str(run), "--vocab-size", "400", "--out", str(tok)])
     assert "phase 1:" in ok(["tokenize", "--data", str(run), "--tokenizer", str(tok), "--phase", "1"])
-    ok(["pretrain", "--phase", "1", "--data", str(run), "--tokenizer", str(tok), "--config", str(small_yaml),
-        "--out", str(tmp_path / "p1"), "--steps", "30"])  # fmt: skip
+    ok(
+        [
+            "pretrain",
+            "--phase",
+            "1",
+            "--data",
+            str(run),
+            "--tokenizer",
+            str(tok),
+            "--config",
+            str(small_yaml),
+            "--out",
+            str(tmp_path / "p1"),
+            "--steps",
+            "30",
+        ]
+    )
     losses = [r["loss"] for r in _train_lines(tmp_path / "p1")]
     assert len(losses) == 30 and sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
-    ok(["pretrain", "--phase", "2", "--data", str(run), "--config", str(small_yaml), "--out", str(tmp_path / "p2"),
-        "--init", str(tmp_path / "p1"), "--seq-len", "64", "--rope-scaling", "2"])  # fmt: skip
+    ok(
+        [
+            "pretrain",
+            "--phase",
+            "2",
+            "--data",
+            str(run),
+            "--config",
+            str(small_yaml),
+            "--out",
+            str(tmp_path / "p2"),
+            "--init",
+            str(tmp_path / "p1"),
+            "--seq-len",
+            "64",
+            "--rope-scaling",
+            "2",
+        ]
+    )
     assert ckpt_io.read_meta(tmp_path / "p2")["model_config"]["rope_scaling"] == 2.0
     for extra in ([], ["--no-stream", "--int8", "--top-k", "20", "--top-p", "0.9"], ["--chat"]):
         ok(["generate", "--ckpt", str(tmp_path / "p2"), "--prompt", "the river", "--max-new-tokens", "8", *extra])
@@ -198,8 +251,14 @@ def test_end_to_end_cli(tmp_path, small_yaml):
 def test_cli_module_entry_point_runs():
     """`python -m edumix.trainer.cli` is what torchrun launches (-m edumix.trainer.cli pretrain ...)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "edumix.trainer.cli", "--help"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "edumix.trainer.cli", "--help"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "pretrain" in proc.stdout
 
 

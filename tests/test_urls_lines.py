@@ -78,14 +78,70 @@ def test_key_shape():
 
 
 # What courlan 1.4 removes (TRACKERS_RE) and what we add on top of it.
-COURLAN_TRACKERS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "fbclid", "gclid",
-                    "msclkid", "mc_cid", "mc_eid", "_ga", "yclid", "igshid", "ref_src", "ref", "dclid", "twclid",
-                    "gbraid", "wbraid", "gad_source"]  # fmt: skip
-ADDED_TRACKERS = ["ttclid", "srsltid", "li_fat_id", "epik", "_hsenc", "_hsmi", "__hstc", "hsCtaTracking", "_kx",
-                  "s_kwcid", "ef_id", "_openstat", "wickedid", "rb_clickid", "irclickid", "_branch_match_id",
-                  "hsa_acc"]  # fmt: skip
-CONTENT_PARAMS = ["id", "page", "p", "q", "query", "search", "s", "lang", "v", "t", "title", "oldid", "action",
-                  "tag", "category", "sort", "article", "pid", "sid", "si", "spm"]  # fmt: skip
+COURLAN_TRACKERS = [
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "fbclid",
+    "gclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "yclid",
+    "igshid",
+    "ref_src",
+    "ref",
+    "dclid",
+    "twclid",
+    "gbraid",
+    "wbraid",
+    "gad_source",
+]
+ADDED_TRACKERS = [
+    "ttclid",
+    "srsltid",
+    "li_fat_id",
+    "epik",
+    "_hsenc",
+    "_hsmi",
+    "__hstc",
+    "hsCtaTracking",
+    "_kx",
+    "s_kwcid",
+    "ef_id",
+    "_openstat",
+    "wickedid",
+    "rb_clickid",
+    "irclickid",
+    "_branch_match_id",
+    "hsa_acc",
+]
+CONTENT_PARAMS = [
+    "id",
+    "page",
+    "p",
+    "q",
+    "query",
+    "search",
+    "s",
+    "lang",
+    "v",
+    "t",
+    "title",
+    "oldid",
+    "action",
+    "tag",
+    "category",
+    "sort",
+    "article",
+    "pid",
+    "sid",
+    "si",
+    "spm",
+]
 
 
 @pytest.mark.parametrize("name", COURLAN_TRACKERS + ADDED_TRACKERS)
@@ -118,12 +174,33 @@ def test_embedded_url_is_not_followed():
 @pytest.mark.parametrize(
     "url",
     [
-        None, "", "   ", "<>", "not a url", "mailto:x@y", "javascript:void(0)", "ftp://a.com/x", "data:text/html,hi",
-        "a.com/x", "//a.com/x", "http://", "http:///x", "http://<>/", "http://a..com/", "http://a b.com/",
-        "http://[bad/", "http://[::g]/", "http://a.com:99999/", "http://a.com:abc/", "http://a.com:80:80/",
-        "http://%41.com/", "http://a.com/\ud800", 42, b"http://a.com/",
+        None,
+        "",
+        "   ",
+        "<>",
+        "not a url",
+        "mailto:x@y",
+        "javascript:void(0)",
+        "ftp://a.com/x",
+        "data:text/html,hi",
+        "a.com/x",
+        "//a.com/x",
+        "http://",
+        "http:///x",
+        "http://<>/",
+        "http://a..com/",
+        "http://a b.com/",
+        "http://[bad/",
+        "http://[::g]/",
+        "http://a.com:99999/",
+        "http://a.com:abc/",
+        "http://a.com:80:80/",
+        "http://%41.com/",
+        "http://a.com/\ud800",
+        42,
+        b"http://a.com/",
     ],
-)  # fmt: skip
+)
 def test_unusable_urls_give_none(url):
     assert canonical_url(url) is None
 
@@ -154,11 +231,23 @@ def test_very_long_url():
 
 IDEMPOTENCE = [
     "HTTP://User:Pw@WWW.Example.COM:80/a//b/./c/../d/?b=2&a=1&utm_source=x#frag",
-    "http://a.com", "https://a.com:443", "http://a.com:443/", "http://a.com:8080/x/", "http://a.com/p/?x=1",
-    "http://xn--bcher-kva.de/x", "http://BÜCHER.de/café", "http://a.com/%7euser/%c3%a9/%2f", "http://a.com/~u/(x)",
-    "http://a.com/?q=a b&r=a+b&s=a%2Bb", "http://[2001:DB8::1]:80/", "http://a.com/x y<z>", "http://a.com/%zz",
-    "http://münchen.de/ü?ü=ä", "http://a.com/a?b=1&a=2&a=1", "http://a.com/%2e%2e/x/%2E/",
-]  # fmt: skip
+    "http://a.com",
+    "https://a.com:443",
+    "http://a.com:443/",
+    "http://a.com:8080/x/",
+    "http://a.com/p/?x=1",
+    "http://xn--bcher-kva.de/x",
+    "http://BÜCHER.de/café",
+    "http://a.com/%7euser/%c3%a9/%2f",
+    "http://a.com/~u/(x)",
+    "http://a.com/?q=a b&r=a+b&s=a%2Bb",
+    "http://[2001:DB8::1]:80/",
+    "http://a.com/x y<z>",
+    "http://a.com/%zz",
+    "http://münchen.de/ü?ü=ä",
+    "http://a.com/a?b=1&a=2&a=1",
+    "http://a.com/%2e%2e/x/%2E/",
+]
 
 
 @pytest.mark.parametrize("url", IDEMPOTENCE)
@@ -203,7 +292,9 @@ def test_line_keys_stable_across_processes():
     outs = set()
     for seed in ("1", "2"):  # a different str hash() per process: keys must not depend on it
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
         outs.add(proc.stdout.strip())
     assert outs == {str(sorted(line_keys("Hello World\nFooter 2024", 7)))}
     # and pinned, so a change of hash or key format is a visible decision
@@ -273,8 +364,18 @@ def test_end_to_end_simulation():
     footer = ["About us | Contact | Privacy", "© 2024 Example Media Ltd.", "All rights reserved."]
     nav = "Home › News › Science"
     shared4 = "Related: how vaccines work"
-    titles = ["Mitosis", "Meiosis", "Photosynthesis", "Osmosis", "Enzymes", "Vaccines", "Plate tectonics",
-              "Volcanoes", "Tides", "Comets"]  # fmt: skip
+    titles = [
+        "Mitosis",
+        "Meiosis",
+        "Photosynthesis",
+        "Osmosis",
+        "Enzymes",
+        "Vaccines",
+        "Plate tectonics",
+        "Volcanoes",
+        "Tides",
+        "Comets",
+    ]
     docs = {}
     for i, title in enumerate(titles):
         body = [f"{title} explained", f"This is the body of the article on {title.lower()}, number {i}."]

@@ -58,11 +58,14 @@ def rng_state() -> dict[str, Any]:
     np_state = np.random.get_state(legacy=False)
     state = {
         "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-        "numpy": {"key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
-                  "pos": int(np_state["state"]["pos"]), "has_gauss": int(np_state["has_gauss"]),
-                  "gauss": float(np_state["gauss"])},
+        "numpy": {
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
         "torch": torch.get_rng_state(),
-    }  # fmt: skip
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -72,10 +75,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     np_state = state["numpy"]
-    np.random.set_state({
-        "bit_generator": "MT19937", "state": {"key": np_state["key"].numpy().astype(np.uint32), "pos": np_state["pos"]},
-        "has_gauss": np_state["has_gauss"], "gauss": np_state["gauss"],
-    })  # fmt: skip
+    np.random.set_state(
+        {
+            "bit_generator": "MT19937",
+            "state": {"key": np_state["key"].numpy().astype(np.uint32), "pos": np_state["pos"]},
+            "has_gauss": np_state["has_gauss"],
+            "gauss": np_state["gauss"],
+        }
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -94,9 +101,14 @@ def _write_meta(meta: dict[str, Any], path: Path) -> None:
 
 
 def save_checkpoint(
-    out_dir: str | Path, step: int, model: torch.nn.Module, state: dict[str, Any], meta: dict[str, Any],
-    files: list[Path] | None = None, keep_last: int | None = None,
-) -> Path:  # fmt: skip
+    out_dir: str | Path,
+    step: int,
+    model: torch.nn.Module,
+    state: dict[str, Any],
+    meta: dict[str, Any],
+    files: list[Path] | None = None,
+    keep_last: int | None = None,
+) -> Path:
     """Write OUT/step-N atomically and point `latest` at it; `model` is the bare module
     (not DDP- or compile-wrapped). `files` are copied in (the tokenizer)."""
     out = Path(out_dir)

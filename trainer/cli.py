@@ -99,11 +99,15 @@ def tokenize(
             secs = time.perf_counter() - start
             store = TokenStore(store_dir)
             idx = store.index
-            typer.echo(f"phase {p}: {idx['documents']:,} documents, {idx['tokens']:,} tokens "
-                       f"({idx['dtype']}) in {store_dir} [{secs:.1f} s]")  # fmt: skip
+            typer.echo(
+                f"phase {p}: {idx['documents']:,} documents, {idx['tokens']:,} tokens "
+                f"({idx['dtype']}) in {store_dir} [{secs:.1f} s]"
+            )
             for c in idx["cells"]:
-                typer.echo(f"  {c['domain']:>12} {c['tier']}: {c['documents']:>7,} docs {c['tokens']:>12,} tokens "
-                           f"weight {c['weight']:.3f}")  # fmt: skip
+                typer.echo(
+                    f"  {c['domain']:>12} {c['tier']}: {c['documents']:>7,} docs {c['tokens']:>12,} tokens "
+                    f"weight {c['weight']:.3f}"
+                )
     except _errors() as e:
         _fail(str(e))
 
@@ -113,13 +117,17 @@ def pretrain(
     config: Annotated[Path, typer.Option(help="Training config YAML (trainer/configs/tiny.yaml, 125m.yaml).")],
     out: Annotated[Path, typer.Option(help="Checkpoint directory for this phase.")],
     phase: Annotated[int, typer.Option(min=1, help="1: all tiers; 2: the top tier, from --init.")] = 1,
-    tokenizer: Annotated[Path | None, typer.Option(help="tokenizer.json; default with --init: the checkpoint's.")] = None,
+    tokenizer: Annotated[
+        Path | None, typer.Option(help="tokenizer.json; default with --init: the checkpoint's.")
+    ] = None,
     init: Annotated[Path | None, typer.Option(help="Start from these weights (phase 2: the phase-1 --out).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from --out's latest checkpoint (exactly).")] = False,
     steps: Annotated[int | None, typer.Option(min=1, help="Override the config's steps.")] = None,
     seq_len: Annotated[int | None, typer.Option(min=2, help="Override data.seq_len (long-context extension).")] = None,
     rope_scaling: Annotated[float | None, typer.Option(min=1.0, help="RoPE position interpolation factor.")] = None,
-    peak_tflops: Annotated[float | None, typer.Option(help="Peak bf16 TFLOP/s per device for MFU (default: known GPUs).")] = None,
+    peak_tflops: Annotated[
+        float | None, typer.Option(help="Peak bf16 TFLOP/s per device for MFU (default: known GPUs).")
+    ] = None,
     tokens_dir: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<sha>.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1; default cuda when available.")] = None,
 ) -> None:
@@ -130,8 +138,9 @@ def pretrain(
 
     _need_run_dir(data)
     if phase >= 2 and init is None:
-        raise typer.BadParameter(f"phase {phase} starts from a checkpoint: give --init (the phase-1 --out)",
-                                 param_hint="--init")  # fmt: skip
+        raise typer.BadParameter(
+            f"phase {phase} starts from a checkpoint: give --init (the phase-1 --out)", param_hint="--init"
+        )
     overrides: dict = {}
     if steps is not None:
         overrides["steps"] = steps
@@ -149,8 +158,18 @@ def pretrain(
         if seq_len is not None and seq_len > base.model.max_seq_len:  # extension: the RoPE table must reach it
             overrides.setdefault("model", {})["max_seq_len"] = seq_len
         cfg = load_train_config(config, phase, overrides)
-        run(cfg, data, out, tokenizer, phase=phase, init=init, resume=resume, tokens_dir=tokens_dir,
-            peak_tflops=peak_tflops, device=device)  # fmt: skip
+        run(
+            cfg,
+            data,
+            out,
+            tokenizer,
+            phase=phase,
+            init=init,
+            resume=resume,
+            tokens_dir=tokens_dir,
+            peak_tflops=peak_tflops,
+            device=device,
+        )
     except _errors() as e:
         _fail(str(e))
     finally:
@@ -217,8 +236,17 @@ def generate(
     streamer = _Streamer(tok, eos) if stream else None
     if stream and not chat:  # the continuation reads on from the prompt
         sys.stdout.write(prompt)
-    out = sample(model, torch.tensor([ids], device=dev), min(max_new_tokens, room), temperature=temperature,
-                 top_k=top_k, top_p=top_p, eos_id=eos, generator=gen, on_token=streamer)  # fmt: skip
+    out = sample(
+        model,
+        torch.tensor([ids], device=dev),
+        min(max_new_tokens, room),
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        eos_id=eos,
+        generator=gen,
+        on_token=streamer,
+    )
     if streamer is not None:
         streamer.finish()
     else:
@@ -252,8 +280,9 @@ def export(
     if format != "hf":
         raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
     model, tok = _load_checkpoint(ckpt)
-    path = export_hf(model, out, tokenizer_json=tok.path,
-                     special_tokens={"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id})  # fmt: skip
+    path = export_hf(
+        model, out, tokenizer_json=tok.path, special_tokens={"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id}
+    )
     # Add the chat template and chat tokens to the exporter's tokenizer_config.json.
     cfg_path = Path(path) / "tokenizer_config.json"
     written = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
@@ -271,8 +300,9 @@ def register(app: typer.Typer) -> None:
 
 
 def main() -> None:
-    app = typer.Typer(help="edumix trainer commands.", no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False)  # fmt: skip
+    app = typer.Typer(
+        help="edumix trainer commands.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+    )
     register(app)
     app()
 

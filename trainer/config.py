@@ -14,7 +14,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edumix.core.config import read_yaml_mapping
-
 from edumix.core.hashing import config_digest
 
 
@@ -98,12 +97,11 @@ class TrainConfig(_Section):
             raise ValueError(f"optim.min_lr ({self.optim.min_lr}) exceeds optim.lr ({self.optim.lr})")
         if self.data.batch_size % self.data.grad_accum:
             raise ValueError(
-                f"data.batch_size ({self.data.batch_size}) must be divisible by data.grad_accum ({self.data.grad_accum})"
+                f"data.batch_size ({self.data.batch_size}) must be divisible by "
+                f"data.grad_accum ({self.data.grad_accum})"
             )
         if self.data.seq_len > self.model.max_seq_len:
-            raise ValueError(
-                f"data.seq_len ({self.data.seq_len}) exceeds model.max_seq_len ({self.model.max_seq_len})"
-            )
+            raise ValueError(f"data.seq_len ({self.data.seq_len}) exceeds model.max_seq_len ({self.model.max_seq_len})")
         return self
 
     def config_hash(self) -> str:
@@ -131,9 +129,7 @@ def _problems(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
 
 
-def load_train_config(
-    path: str | Path, phase: int = 1, overrides: dict[str, Any] | None = None
-) -> TrainConfig:
+def load_train_config(path: str | Path, phase: int = 1, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """The config for one phase: YAML, then its `phases[phase]` overrides, then `overrides`
     (CLI flags such as --steps), validated once at the end so errors name the field."""
     path = Path(path)

@@ -107,9 +107,12 @@ def phase_source(run_dir: str | Path, phase: int) -> PhaseSource:
     return source
 
 
+def _safe_name(s: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)
+
+
 def _cell_name(domain: str, tier: str) -> str:
-    safe = lambda s: "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)  # noqa: E731
-    return f"{safe(domain)}.{safe(tier)}"
+    return f"{_safe_name(domain)}.{_safe_name(tier)}"
 
 
 def doc_key(doc_id: str) -> int:
@@ -145,18 +148,28 @@ class _CellWriter:
         np.savez(directory / f"{self.name}.npz", offsets=offsets, repeat=repeat, key=np.asarray(self.keys, np.uint64))
         doc_tokens = np.diff(offsets) + 2  # + bos, eos
         return {
-            "domain": self.domain, "tier": self.tier, "name": self.name, "documents": len(self.lengths),
-            "tokens": int(offsets[-1]), "stream_tokens": int((doc_tokens * repeat).sum()),
-        }  # fmt: skip
+            "domain": self.domain,
+            "tier": self.tier,
+            "name": self.name,
+            "documents": len(self.lengths),
+            "tokens": int(offsets[-1]),
+            "stream_tokens": int((doc_tokens * repeat).sum()),
+        }
 
 
 def cache_key(source: PhaseSource, tokenizer_sha256: str) -> str:
     blob = json.dumps(
-        {"format": FORMAT, "tokenizer": tokenizer_sha256, "phase": source.phase, "mix": source.from_mix,
-         "tiers": source.tiers, "files": source.files,
-         "weights": [[c.domain, c.tier, c.weight] for c in source.cells]},
+        {
+            "format": FORMAT,
+            "tokenizer": tokenizer_sha256,
+            "phase": source.phase,
+            "mix": source.from_mix,
+            "tiers": source.tiers,
+            "files": source.files,
+            "weights": [[c.domain, c.tier, c.weight] for c in source.cells],
+        },
         sort_keys=True,
-    )  # fmt: skip
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -180,7 +193,9 @@ def tokenize_phase(
     for cell in source.cells:
         writers[(cell.domain, cell.tier)] = _CellWriter(tmp, cell.domain, cell.tier, dtype)
     total_rows = sum(pq.ParquetFile(source.run_dir / f["path"]).metadata.num_rows for f in source.files)
-    bar = progress_bar(total=total_rows, unit="doc", desc=f"tokenize phase {source.phase}", enabled=None if progress else False)
+    bar = progress_bar(
+        total=total_rows, unit="doc", desc=f"tokenize phase {source.phase}", enabled=None if progress else False
+    )
     n_tokens = 0
     jobs = (
         [(cell, path) for cell in source.cells for path in cell.files]
@@ -226,13 +241,23 @@ def tokenize_phase(
         c["weight"] = given.get((c["domain"], c["tier"])) if source.from_mix else share
         c["stream_share"] = share
     index = {
-        "format": FORMAT, "key": cache_key(source, tokenizer.sha256), "phase": source.phase,
-        "from_mix": source.from_mix, "tiers": source.tiers, "lineage": source.lineage,
-        "tokenizer_sha256": tokenizer.sha256, "vocab_size": tokenizer.vocab_size, "dtype": dtype.name,
-        "bos_id": tokenizer.bos_id, "eos_id": tokenizer.eos_id, "pad_id": tokenizer.pad_id,
-        "documents": sum(c["documents"] for c in cells), "tokens": sum(c["tokens"] for c in cells),
-        "files": source.files, "cells": cells,
-    }  # fmt: skip
+        "format": FORMAT,
+        "key": cache_key(source, tokenizer.sha256),
+        "phase": source.phase,
+        "from_mix": source.from_mix,
+        "tiers": source.tiers,
+        "lineage": source.lineage,
+        "tokenizer_sha256": tokenizer.sha256,
+        "vocab_size": tokenizer.vocab_size,
+        "dtype": dtype.name,
+        "bos_id": tokenizer.bos_id,
+        "eos_id": tokenizer.eos_id,
+        "pad_id": tokenizer.pad_id,
+        "documents": sum(c["documents"] for c in cells),
+        "tokens": sum(c["tokens"] for c in cells),
+        "files": source.files,
+        "cells": cells,
+    }
     (tmp / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     if final.exists():
         old = final.with_name(final.name + f".old-{os.getpid()}")
@@ -243,9 +268,12 @@ def tokenize_phase(
 
 
 def ensure_tokenized(
-    run_dir: str | Path, phase: int, tokenizer: TextTokenizer, tokens_dir: str | Path | None = None,
+    run_dir: str | Path,
+    phase: int,
+    tokenizer: TextTokenizer,
+    tokens_dir: str | Path | None = None,
     progress: bool = True,
-) -> Path:  # fmt: skip
+) -> Path:
     """The phase's token store, written only when missing or stale (data or tokenizer changed)."""
     source = phase_source(run_dir, phase)
     root = Path(tokens_dir) if tokens_dir else default_tokens_dir(run_dir, tokenizer.sha256)
@@ -291,8 +319,17 @@ class TokenStore:
         for c in self.index["cells"]:
             arrays = np.load(self.dir / f"{c['name']}.npz")
             tokens = np.memmap(self.dir / f"{c['name']}.bin", dtype=self.index["dtype"], mode="r")
-            self.cells.append(Cell(c["domain"], c["tier"], float(c["weight"]), tokens,
-                                   arrays["offsets"], arrays["repeat"], arrays["key"]))  # fmt: skip
+            self.cells.append(
+                Cell(
+                    c["domain"],
+                    c["tier"],
+                    float(c["weight"]),
+                    tokens,
+                    arrays["offsets"],
+                    arrays["repeat"],
+                    arrays["key"],
+                )
+            )
 
     @property
     def key(self) -> str:
@@ -345,9 +382,14 @@ class PackedLoader:
     rank's b of them (rank r: rows r*b .. r*b+b-1 of the group)."""
 
     def __init__(
-        self, store: TokenStore, seq_len: int, seed: int = 0, heldout: Sequence[np.ndarray] | None = None,
-        rank: int = 0, world_size: int = 1,
-    ):  # fmt: skip
+        self,
+        store: TokenStore,
+        seq_len: int,
+        seed: int = 0,
+        heldout: Sequence[np.ndarray] | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} outside world size {world_size}")
         self.store, self.seq_len, self.seed, self.rank, self.world_size = store, seq_len, seed, rank, world_size
@@ -441,13 +483,20 @@ class PackedLoader:
         """Plain ints: the exact stream position (rank-independent, so a run may resume on a
         different number of processes with the same global batch)."""
         return {
-            "format": FORMAT, "store_key": self.store.key, "seq_len": self.seq_len, "seed": self.seed,
+            "format": FORMAT,
+            "store_key": self.store.key,
+            "seq_len": self.seq_len,
+            "seed": self.seed,
             "cells": [self.store.cells[i].domain + "." + self.store.cells[i].tier for i in self._cells],
-            "epoch": list(self.epoch), "cursor": list(self.cursor), "emitted": list(self.emitted),
-            "rows": self.rows, "serial": self.serial,
-            "cur": list(self._cur) if self._cur is not None else None, "off": self._off,
+            "epoch": list(self.epoch),
+            "cursor": list(self.cursor),
+            "emitted": list(self.emitted),
+            "rows": self.rows,
+            "serial": self.serial,
+            "cur": list(self._cur) if self._cur is not None else None,
+            "off": self._off,
             "carry": list(self._carry) if self._carry is not None else None,
-        }  # fmt: skip
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         mine = self.state_dict()
@@ -495,8 +544,15 @@ def eval_rows(
             tok = np.concatenate([tok, np.full(pad, store.pad_id)])
             pos = np.concatenate([pos, np.zeros(pad, np.int64)])
             ser = np.concatenate([ser, -1 - np.arange(pad)])
-        rows = [_window_to_row(tok[r * seq_len : (r + 1) * seq_len + 1], pos[r * seq_len : (r + 1) * seq_len + 1],
-                               ser[r * seq_len : (r + 1) * seq_len + 1]) for r in range(n_rows)]  # fmt: skip
-        out[domain] = {k: np.stack([r[j] for r in rows]).astype(np.int64) for j, k in
-                       enumerate(("idx", "positions", "targets"))}  # fmt: skip
+        rows = [
+            _window_to_row(
+                tok[r * seq_len : (r + 1) * seq_len + 1],
+                pos[r * seq_len : (r + 1) * seq_len + 1],
+                ser[r * seq_len : (r + 1) * seq_len + 1],
+            )
+            for r in range(n_rows)
+        ]
+        out[domain] = {
+            k: np.stack([r[j] for r in rows]).astype(np.int64) for j, k in enumerate(("idx", "positions", "targets"))
+        }
     return out

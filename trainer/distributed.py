@@ -41,7 +41,9 @@ def init_distributed(device: str | None = None) -> Dist:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, rank=rank, world_size=world, device_id=dev if dev.type == "cuda" else None)
+        dist.init_process_group(
+            backend=backend, rank=rank, world_size=world, device_id=dev if dev.type == "cuda" else None
+        )
     return Dist(rank, world, local, dev)
 
 

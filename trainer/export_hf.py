@@ -88,8 +88,12 @@ def hf_state_dict(model: Transformer) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()}
 
 
-def export_hf(model: Transformer, out_dir: str | Path, tokenizer_json: str | Path | None = None,
-              special_tokens: dict | None = None) -> Path:  # fmt: skip
+def export_hf(
+    model: Transformer,
+    out_dir: str | Path,
+    tokenizer_json: str | Path | None = None,
+    special_tokens: dict | None = None,
+) -> Path:
     """special_tokens: ids by name, {"bos": 1, "eos": 2, "pad": 0} (or "bos_token_id" keys).
     With tokenizer_json, also writes tokenizer_config.json so AutoTokenizer loads it too."""
     out = Path(out_dir)

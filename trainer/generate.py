@@ -12,8 +12,13 @@ from torch import Tensor
 from edumix.trainer.model import Transformer
 
 
-def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                generator: torch.Generator | None = None) -> Tensor:  # fmt: skip
+def sample_next(
+    logits: Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """logits (B, V) -> next token ids (B,). temperature 0 = greedy (argmax)."""
     if temperature == 0:
         return logits.argmax(dim=-1)
@@ -31,10 +36,18 @@ def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = No
 
 
 @torch.inference_mode()
-def generate(model: Transformer, prompt: Tensor, max_new_tokens: int, temperature: float = 1.0,
-             top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
-             eos_id: int | None = None, generator: torch.Generator | None = None,
-             on_token: Callable[[Tensor], None] | None = None) -> Tensor:  # fmt: skip
+def generate(
+    model: Transformer,
+    prompt: Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    use_cache: bool = True,
+    eos_id: int | None = None,
+    generator: torch.Generator | None = None,
+    on_token: Callable[[Tensor], None] | None = None,
+) -> Tensor:
     """prompt (B, T0) -> (B, T0 + n), n <= max_new_tokens (fewer once every row has emitted
     eos_id; a finished row is padded with eos_id). on_token gets each new (B,) step."""
     B, T0 = prompt.shape

@@ -165,8 +165,14 @@ class Transformer(nn.Module):
                 std = 0.02 / math.sqrt(2 * cfg.n_layers) if name.endswith(("wo.weight", "w_down.weight")) else 0.02
                 nn.init.normal_(p, mean=0.0, std=std)
 
-    def forward(self, idx: Tensor, positions: Tensor | None = None, targets: Tensor | None = None,
-                *, cache: KVCache | None = None) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+    def forward(
+        self,
+        idx: Tensor,
+        positions: Tensor | None = None,
+        targets: Tensor | None = None,
+        *,
+        cache: KVCache | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
         """idx (B, T); positions (B, T) per-document positions or None (one document per row);
         targets (B, T) with -100 = ignore. With `cache` (decoding), positions continue it."""
         B, T = idx.shape

@@ -71,7 +71,7 @@ def train_tokenizer(
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=progress_enabled(None if progress else False),
-    )  # fmt: skip
+    )
     bar = progress_bar(total=rows, unit="doc", desc="tokenizer: read", enabled=None if progress else False)
 
     def texts() -> Iterator[list[str]]:
@@ -151,7 +151,7 @@ class TextTokenizer:
         env.globals["raise_exception"] = raise_exception
         return env.from_string(self.chat_template).render(
             messages=list(messages), add_generation_prompt=add_generation_prompt, bos_token=BOS
-        )  # fmt: skip
+        )
 
     def encode_chat(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> list[int]:
         # Special tokens in the rendered text map to their ids (they are added tokens).

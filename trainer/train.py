@@ -35,9 +35,15 @@ from edumix.trainer.tokenizer import TextTokenizer, sidecar_path
 METRICS = "metrics.jsonl"
 # Dense bf16 tensor-core peak, FLOP/s per GPU (vendor datasheets, no sparsity).
 PEAK_BF16_FLOPS = {
-    "H200": 989e12, "H100 PCIe": 756e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12,
-    "L4": 121e12, "A10G": 70e12, "RTX 4090": 165e12,
-}  # fmt: skip
+    "H200": 989e12,
+    "H100 PCIe": 756e12,
+    "H100": 989e12,
+    "A100": 312e12,
+    "L40S": 362e12,
+    "L4": 121e12,
+    "A10G": 70e12,
+    "RTX 4090": 165e12,
+}
 ARCH_FIELDS = ("vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "ffn_hidden", "tie_embeddings")
 
 
@@ -153,7 +159,11 @@ class _Metrics:
         if resumed_step is None:
             path.write_text("")
         elif path.is_file():
-            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= resumed_step]
+            keep = [
+                ln
+                for ln in path.read_text().splitlines()
+                if ln.strip() and json.loads(ln).get("step", 0) <= resumed_step
+            ]
             path.write_text("".join(ln + "\n" for ln in keep))
 
     def write(self, record: dict) -> None:
@@ -256,7 +266,9 @@ def _setup(
 
     init_meta = ckpt_io.read_meta(init) if init is not None else None
     if init_meta is not None and init_meta.get("tokenizer_sha256") != tokenizer.sha256:
-        raise TrainError(f"--init {init} was trained with another tokenizer (sha256 {init_meta.get('tokenizer_sha256')})")
+        raise TrainError(
+            f"--init {init} was trained with another tokenizer (sha256 {init_meta.get('tokenizer_sha256')})"
+        )
     mcfg = model_config_for(cfg, tokenizer, init_meta)
     torch.manual_seed(cfg.seed)
     model = Transformer(mcfg)
@@ -265,21 +277,50 @@ def _setup(
     model.to(dist.device)
     optimizer = _optimizer(model, cfg, dist.device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.optim.lr)
-    ph = _Phase(cfg, phase, dist, say, Path(out_dir), store, loader, evals, model, model, None, optimizer, scheduler,
-                _autocast(dist.device, cfg.dtype), {}, [])  # fmt: skip
+    ph = _Phase(
+        cfg,
+        phase,
+        dist,
+        say,
+        Path(out_dir),
+        store,
+        loader,
+        evals,
+        model,
+        model,
+        None,
+        optimizer,
+        scheduler,
+        _autocast(dist.device, cfg.dtype),
+        {},
+        [],
+    )
     _resume(ph, mcfg, resume)
 
-    lineage = {**store.index["lineage"], "run_dir": str(Path(run_dir).resolve()), "phase": phase,
-               "store_key": store.key, "tokenizer_sha256": tokenizer.sha256}  # fmt: skip
+    lineage = {
+        **store.index["lineage"],
+        "run_dir": str(Path(run_dir).resolve()),
+        "phase": phase,
+        "store_key": store.key,
+        "tokenizer_sha256": tokenizer.sha256,
+    }
     if init_meta is not None:
-        lineage["init_from"] = {"path": str(ckpt_io.resolve_checkpoint(init).resolve()), "step": init_meta["step"],
-                                "lineage": init_meta.get("lineage")}  # fmt: skip
+        lineage["init_from"] = {
+            "path": str(ckpt_io.resolve_checkpoint(init).resolve()),
+            "step": init_meta["step"],
+            "lineage": init_meta.get("lineage"),
+        }
     ph.meta_base = {
-        "model_config": mcfg.to_dict(), "train_config": cfg.model_dump(mode="json"),
-        "train_config_hash": cfg.config_hash(), "lineage": lineage, "phase": phase,
-        "tokenizer_sha256": tokenizer.sha256, "world_size": dist.world_size, "edumix_version": __version__,
+        "model_config": mcfg.to_dict(),
+        "train_config": cfg.model_dump(mode="json"),
+        "train_config_hash": cfg.config_hash(),
+        "lineage": lineage,
+        "phase": phase,
+        "tokenizer_sha256": tokenizer.sha256,
+        "world_size": dist.world_size,
+        "edumix_version": __version__,
         "torch_version": torch.__version__,
-    }  # fmt: skip
+    }
     sidecar = sidecar_path(tokenizer.path)
     ph.tok_files = [tokenizer.path] + ([sidecar] if sidecar.is_file() else [])
     if dist.enabled:
@@ -342,8 +383,18 @@ class _Throughput:
 def _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show) -> None:
     rate, mfu = speed.window(done > ph.start + ph.cfg.log_every or is_last)
     lr = ph.scheduler.get_last_lr()[0]
-    metrics.write({"type": "train", "step": done, "loss": losses[-1], "lr": lr, "tokens": ph.tokens_seen,
-                   "tokens_per_s": round(rate, 1), "grad_norm": float(grad_norm), "mfu": mfu})  # fmt: skip
+    metrics.write(
+        {
+            "type": "train",
+            "step": done,
+            "loss": losses[-1],
+            "lr": lr,
+            "tokens": ph.tokens_seen,
+            "tokens_per_s": round(rate, 1),
+            "grad_norm": float(grad_norm),
+            "mfu": mfu,
+        }
+    )
     shown_mfu = f"{mfu:.1%}" if mfu is not None else "n/a"
     bar.set_postfix_str(f"loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown_mfu}")
     if not show:
@@ -362,10 +413,24 @@ def _eval_and_log(ph: _Phase, done: int, metrics: _Metrics) -> dict[str, float]:
 def _save(ph: _Phase, step: int) -> Path | None:
     if not ph.dist.is_main:
         return None
-    state = {"format": 1, "step": step, "tokens": ph.tokens_seen, "optimizer": ph.optimizer.state_dict(),
-             "scheduler": ph.scheduler.state_dict(), "loader": ph.loader.state_dict(), "rng": ckpt_io.rng_state()}  # fmt: skip
-    return ckpt_io.save_checkpoint(ph.out, step, ph.model, state, {**ph.meta_base, "tokens": ph.tokens_seen},
-                                   files=ph.tok_files, keep_last=ph.cfg.keep_last)  # fmt: skip
+    state = {
+        "format": 1,
+        "step": step,
+        "tokens": ph.tokens_seen,
+        "optimizer": ph.optimizer.state_dict(),
+        "scheduler": ph.scheduler.state_dict(),
+        "loader": ph.loader.state_dict(),
+        "rng": ckpt_io.rng_state(),
+    }
+    return ckpt_io.save_checkpoint(
+        ph.out,
+        step,
+        ph.model,
+        state,
+        {**ph.meta_base, "tokens": ph.tokens_seen},
+        files=ph.tok_files,
+        keep_last=ph.cfg.keep_last,
+    )
 
 
 def pretrain(
@@ -390,15 +455,28 @@ def pretrain(
     if dist.is_main:
         ph.out.mkdir(parents=True, exist_ok=True)
     metrics = _Metrics(ph.out / METRICS, dist.is_main, ph.resumed)
-    metrics.write({"type": "start", "step": start, "lineage": ph.meta_base["lineage"],
-                   "train_config_hash": cfg.config_hash(), "params": model.num_params(non_embedding=False),
-                   "world_size": dist.world_size, "device": str(dist.device), "tokens_per_step": ph.step_tokens})  # fmt: skip
-    ph.say(f"phase {phase}: {model.num_params(non_embedding=False):,} parameters, {ph.store.index['documents']:,} "
-           f"documents / {ph.store.index['tokens']:,} tokens in {len(ph.store.cells)} cells, {ph.step_tokens:,} tokens "
-           f"per step, {dist.world_size} process(es) on {dist.device}, steps {start}->{cfg.steps}")  # fmt: skip
+    metrics.write(
+        {
+            "type": "start",
+            "step": start,
+            "lineage": ph.meta_base["lineage"],
+            "train_config_hash": cfg.config_hash(),
+            "params": model.num_params(non_embedding=False),
+            "world_size": dist.world_size,
+            "device": str(dist.device),
+            "tokens_per_step": ph.step_tokens,
+        }
+    )
+    ph.say(
+        f"phase {phase}: {model.num_params(non_embedding=False):,} parameters, {ph.store.index['documents']:,} "
+        f"documents / {ph.store.index['tokens']:,} tokens in {len(ph.store.cells)} cells, {ph.step_tokens:,} tokens "
+        f"per step, {dist.world_size} process(es) on {dist.device}, steps {start}->{cfg.steps}"
+    )
 
     show = progress_enabled(progress)
-    bar = progress_bar(cfg.steps, "step", f"phase {phase}", enabled=show and dist.is_main, initial=start, dynamic_ncols=True)
+    bar = progress_bar(
+        cfg.steps, "step", f"phase {phase}", enabled=show and dist.is_main, initial=start, dynamic_ncols=True
+    )
     speed = _Throughput(ph, peak_tflops)
     result = PretrainResult(step=start)
     pending: list[torch.Tensor] = []  # per-step losses not yet copied to the host
@@ -429,6 +507,8 @@ def pretrain(
     result.tokens_per_s = speed.mean
     if result.losses:
         ckpt = f", checkpoint {result.checkpoint}" if result.checkpoint else ""
-        ph.say(f"phase {phase}: steps {start}->{result.step}, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}, "
-               f"{result.tokens_per_s:,.0f} tokens/s{ckpt}")  # fmt: skip
+        ph.say(
+            f"phase {phase}: steps {start}->{result.step}, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}, "
+            f"{result.tokens_per_s:,.0f} tokens/s{ckpt}"
+        )
     return result

@@ -44,15 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deploy/dataflow/main.py", description=__doc__.splitlines()[0], allow_abbrev=False
     )
     parser.add_argument(
-        "--input", action="append", required=True,
+        "--input",
+        action="append",
+        required=True,
         help="gs:// file or glob; several as a comma-separated list or repeated --input",
-    )  # fmt: skip
+    )
     parser.add_argument("--output", required=True, help="gs:// run directory")
     parser.add_argument("--config", default=None, help="run config YAML (gs:// or a path inside the image)")
     parser.add_argument(
-        "--overwrite", type=_flag, nargs="?", const=True, default=False,
+        "--overwrite",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=False,
         help="replace a previous run in --output (true/false)",
-    )  # fmt: skip
+    )
     return parser
 
 

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .hashing import config_digest
 
 
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -113,8 +112,13 @@ class PiiConfig(_Section):
     # Presidio entity types scrubbed. Pattern/checksum recognizers run offline; PERSON and
     # LOCATION need `ner: true` and an installed spaCy model.
     entities: tuple[str, ...] = (
-        "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN",
-    )  # fmt: skip
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "IP_ADDRESS",
+        "US_SSN",
+    )
     score_threshold: float = Field(0.4, ge=0, le=1)
     # Replacement text; {entity} is the entity type.
     placeholder: str = "<{entity}>"
@@ -176,8 +180,13 @@ class GopherRepetitionConfig(_Section):
     dup_para_char_frac: float | None = Field(0.2, ge=0)
     top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
     dup_n_grams: tuple[tuple[int, float], ...] = (
-        (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10),
-    )  # fmt: skip
+        (5, 0.15),
+        (6, 0.14),
+        (7, 0.13),
+        (8, 0.12),
+        (9, 0.11),
+        (10, 0.10),
+    )
 
 
 class C4QualityConfig(_Section):
@@ -260,21 +269,35 @@ class CodeMathConfig(_Section):
     math_threshold: float = Field(0.2, ge=0, le=1)
     # Rules not applied to code/math documents when filters.relax_code_math is on.
     relaxed_rules: tuple[str, ...] = (
-        "gopher_quality:gopher_above_avg_threshold", "gopher_quality:gopher_too_many_hashes",
-        "gopher_quality:gopher_too_many_ellipsis", "gopher_quality:gopher_too_many_bullets",
-        "gopher_quality:gopher_below_alpha_threshold", "gopher_quality:gopher_enough_stop_words",
-        "gopher_repetition:dup_line_frac", "gopher_repetition:dup_line_char_frac",
-        "gopher_repetition:dup_para_frac", "gopher_repetition:dup_para_char_frac",
-        "gopher_repetition:top_2_gram", "gopher_repetition:top_3_gram", "gopher_repetition:top_4_gram",
-        "gopher_repetition:duplicated_5_n_grams", "gopher_repetition:duplicated_6_n_grams",
-        "gopher_repetition:duplicated_7_n_grams", "gopher_repetition:duplicated_8_n_grams",
-        "gopher_repetition:duplicated_9_n_grams", "gopher_repetition:duplicated_10_n_grams",
-        "c4_quality:curly_bracket", "c4_quality:too_few_sentences",
-        "fineweb_quality:line_punct_ratio", "fineweb_quality:short_line_ratio",
-        "fineweb_quality:char_dup_ratio", "fineweb_quality:list_ratio",
+        "gopher_quality:gopher_above_avg_threshold",
+        "gopher_quality:gopher_too_many_hashes",
+        "gopher_quality:gopher_too_many_ellipsis",
+        "gopher_quality:gopher_too_many_bullets",
+        "gopher_quality:gopher_below_alpha_threshold",
+        "gopher_quality:gopher_enough_stop_words",
+        "gopher_repetition:dup_line_frac",
+        "gopher_repetition:dup_line_char_frac",
+        "gopher_repetition:dup_para_frac",
+        "gopher_repetition:dup_para_char_frac",
+        "gopher_repetition:top_2_gram",
+        "gopher_repetition:top_3_gram",
+        "gopher_repetition:top_4_gram",
+        "gopher_repetition:duplicated_5_n_grams",
+        "gopher_repetition:duplicated_6_n_grams",
+        "gopher_repetition:duplicated_7_n_grams",
+        "gopher_repetition:duplicated_8_n_grams",
+        "gopher_repetition:duplicated_9_n_grams",
+        "gopher_repetition:duplicated_10_n_grams",
+        "c4_quality:curly_bracket",
+        "c4_quality:too_few_sentences",
+        "fineweb_quality:line_punct_ratio",
+        "fineweb_quality:short_line_ratio",
+        "fineweb_quality:char_dup_ratio",
+        "fineweb_quality:list_ratio",
         # dup_ngram_doc is not relaxed: it stays the repetition guard for code and math.
-        "dup_ngram_line", "kl_outlier",
-    )  # fmt: skip
+        "dup_ngram_line",
+        "kl_outlier",
+    )
 
 
 class FiltersConfig(_Section):
@@ -434,7 +457,5 @@ def load_config(path: str | Path | None) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
         raise ConfigError(f"{path}: invalid config: {problems}") from e

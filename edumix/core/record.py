@@ -42,15 +42,16 @@ DOCUMENT_SCHEMA = pa.schema(
 )
 
 # The removal ledger: the same columns plus where and why the document was dropped.
-REJECTED_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("stage", pa.string(), nullable=False)).append(
-    pa.field("reason", pa.string(), nullable=False)
-).append(pa.field("detail", pa.string()))
+REJECTED_SCHEMA = (
+    DOCUMENT_SCHEMA.append(pa.field("stage", pa.string(), nullable=False))
+    .append(pa.field("reason", pa.string(), nullable=False))
+    .append(pa.field("detail", pa.string()))
+)
 
 
 # A data-mix cell file (mix/phase=P/domain=D/tier=T/): the documents the mixer chose for
 # a phase, each with how many times the phase uses it (deterministic upsampling).
 MIX_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("repeat", pa.int32(), nullable=False))
-
 
 
 @dataclass

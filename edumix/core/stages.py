@@ -22,8 +22,17 @@ PII = "pii"
 CLASSIFY = "classify"
 
 STAGES: tuple[str, ...] = (
-    READ, EXTRACT, LANGID, URL_DEDUP, EXACT_DEDUP, QUALITY, MINHASH_DEDUP, LINE_DEDUP, PII, CLASSIFY,
-)  # fmt: skip
+    READ,
+    EXTRACT,
+    LANGID,
+    URL_DEDUP,
+    EXACT_DEDUP,
+    QUALITY,
+    MINHASH_DEDUP,
+    LINE_DEDUP,
+    PII,
+    CLASSIFY,
+)
 
 # Not funnel stages (they drop nothing), but they report numbers under these names.
 MIX = "mix"

@@ -21,7 +21,7 @@ import textwrap
 import uuid
 import zlib
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from io import BytesIO
 
@@ -30,34 +30,53 @@ from warcio.warcwriter import WARCWriter
 
 from edumix.demo import content as C
 
-KINDS = ("edu", "math", "code", "general", "low_value", "spam", "non_english", "pii",
-         "exact_dup", "near_dup")
+KINDS = ("edu", "math", "code", "general", "low_value", "spam", "non_english", "pii", "exact_dup", "near_dup")
 _WEIGHTS = (0.20, 0.10, 0.10, 0.15, 0.08, 0.06, 0.10, 0.06, 0.08, 0.07)
 
 # HTML responses written on top of `pages` and not counted in by_kind, so that
 # html_responses == pages + len(SPECIAL_HTML_PAGES) for every (pages, seed).
-SPECIAL_HTML_PAGES = ("charset_windows_1252", "charset_iso_8859_1", "meta_charset_only",
-                      "huge_page")
+SPECIAL_HTML_PAGES = ("charset_windows_1252", "charset_iso_8859_1", "meta_charset_only", "huge_page")
 HUGE_PAGE_MIN_BYTES = 2 * 1024 * 1024 + 64 * 1024
 
 _USER_AGENT = "edumix-demo-crawler/1.0 (+https://crawler.example.com/about)"
 _DUP_SOURCE_KINDS = ("edu", "math", "code", "general", "non_english", "pii")
 _NEAR_DUP_SOURCE_KINDS = ("edu", "math", "code", "general")
 _SUBSTITUTIONS = {
-    "important": "significant", "large": "big", "many": "numerous", "often": "frequently",
-    "about": "around", "begin": "start", "began": "started", "quickly": "rapidly",
-    "small": "little", "show": "demonstrate", "showing": "demonstrating", "help": "assist",
-    "example": "instance", "because": "since", "simple": "straightforward", "very": "extremely",
-    "also": "additionally", "several": "a number of", "usually": "typically", "rise": "increase",
-    "great": "considerable", "first": "initial", "each": "every", "makes": "renders",
-    "easy": "simple", "good": "decent", "whole": "entire", "people": "folks",
+    "important": "significant",
+    "large": "big",
+    "many": "numerous",
+    "often": "frequently",
+    "about": "around",
+    "begin": "start",
+    "began": "started",
+    "quickly": "rapidly",
+    "small": "little",
+    "show": "demonstrate",
+    "showing": "demonstrating",
+    "help": "assist",
+    "example": "instance",
+    "because": "since",
+    "simple": "straightforward",
+    "very": "extremely",
+    "also": "additionally",
+    "several": "a number of",
+    "usually": "typically",
+    "rise": "increase",
+    "great": "considerable",
+    "first": "initial",
+    "each": "every",
+    "makes": "renders",
+    "easy": "simple",
+    "good": "decent",
+    "whole": "entire",
+    "people": "folks",
 }
 
 
 @dataclass(frozen=True)
 class DemoCrawlStats:
-    path: str            # the WARC written
-    records: int         # all WARC records written (warcinfo + request + response + metadata ...)
+    path: str  # the WARC written
+    records: int  # all WARC records written (warcinfo + request + response + metadata ...)
     html_responses: int  # response records with Content-Type text/html
     by_kind: dict[str, int]  # number of html pages per kind (keys below)
 
@@ -79,13 +98,13 @@ class _Fetch:
     """One URL fetch: a request + response (or revisit) pair in the WARC."""
 
     url: str
-    kind: str                      # a KINDS value, a SPECIAL_HTML_PAGES value, or "asset" etc.
+    kind: str  # a KINDS value, a SPECIAL_HTML_PAGES value, or "asset" etc.
     body: bytes
     content_type: str | None
     status: str = "200 OK"
     extra_headers: tuple[tuple[str, str], ...] = ()
     server: str = "nginx/1.24.0"
-    source: _Fetch | None = None   # the original, for exact_dup / near_dup / revisit
+    source: _Fetch | None = None  # the original, for exact_dup / near_dup / revisit
     page: _Page | None = None
     lang: str = "en"
 
@@ -115,8 +134,7 @@ def write_demo_crawl(path: str | os.PathLike, pages: int = 120, seed: int = 0) -
     for f in fetches:
         if f.kind in by_kind:
             by_kind[f.kind] += 1
-    return DemoCrawlStats(path=path, records=records, html_responses=html_responses,
-                          by_kind=by_kind)
+    return DemoCrawlStats(path=path, records=records, html_responses=html_responses, by_kind=by_kind)
 
 
 # --- planning -------------------------------------------------------------------------
@@ -153,11 +171,11 @@ class _Deck:
 class _Planner:
     def __init__(self, seed: int):
         self.rng = random.Random(f"edumix-demo:{seed}:content")
-        self.crawl_day = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(
-            days=self.rng.randrange(365))
+        self.crawl_day = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=self.rng.randrange(365))
         self.used_urls: set[str] = set()
         self.decks = {
-            "edu": _Deck(self.rng, C.EDU_ARTICLES), "math": _Deck(self.rng, C.MATH_ARTICLES),
+            "edu": _Deck(self.rng, C.EDU_ARTICLES),
+            "math": _Deck(self.rng, C.MATH_ARTICLES),
             "code": _Deck(self.rng, C.CODE_ARTICLES),
             "general": _Deck(self.rng, C.GENERAL_ARTICLES),
             "non_english": _Deck(self.rng, C.NON_ENGLISH),
@@ -185,17 +203,27 @@ class _Planner:
         return tuple(self.rng.sample(pool, min(len(pool), 2)))
 
     def page_fetch(self, kind: str, page: _Page) -> _Fetch:
-        return _Fetch(url=f"https://{page.site.host}{page.path}", kind=kind,
-                      body=_render(page).encode("utf-8"),
-                      content_type="text/html; charset=utf-8", server=page.site.server,
-                      page=page, lang=page.site.lang)
+        return _Fetch(
+            url=f"https://{page.site.host}{page.path}",
+            kind=kind,
+            body=_render(page).encode("utf-8"),
+            content_type="text/html; charset=utf-8",
+            server=page.site.server,
+            page=page,
+            lang=page.site.lang,
+        )
 
     def article_page(self, kind: str, art: C.Article, blocks: tuple) -> _Fetch:
         site = C.SITES[self.rng.choice(art.sites)]
-        page = _Page(site=site, path=self.unique_path(site, f"/{art.section}/{art.slug}"),
-                     title=self.rng.choice(art.titles), blocks=blocks, ads=self.ads(site),
-                     breadcrumb=_section_label(site, art.section),
-                     date_line=self.date_line(site) if kind != "pii" else "")
+        page = _Page(
+            site=site,
+            path=self.unique_path(site, f"/{art.section}/{art.slug}"),
+            title=self.rng.choice(art.titles),
+            blocks=blocks,
+            ads=self.ads(site),
+            breadcrumb=_section_label(site, art.section),
+            date_line=self.date_line(site) if kind != "pii" else "",
+        )
         return self.page_fetch(kind, page)
 
     # one builder per kind
@@ -205,7 +233,7 @@ class _Planner:
         # Drop up to two non-leading paragraphs while staying >= 300 words.
         for _ in range(self.rng.randint(0, 2)):
             i = self.rng.randrange(1, len(paras))
-            if _words(paras[:i] + paras[i + 1:]) >= 300:
+            if _words(paras[:i] + paras[i + 1 :]) >= 300:
                 del paras[i]
         return self.article_page("edu", art, tuple(paras))
 
@@ -215,8 +243,13 @@ class _Planner:
         exercises = self.rng.sample(C.MATH_EXERCISES, self.rng.randint(3, 5))
         blocks += [("h2", "Practice problems"), ("ol", tuple(exercises))]
         if _words(blocks) < 200:
-            blocks.append(("p", "Try each problem before looking at the solutions, which are "
-                                "posted at the end of the week together with full working."))
+            blocks.append(
+                (
+                    "p",
+                    "Try each problem before looking at the solutions, which are "
+                    "posted at the end of the week together with full working.",
+                )
+            )
         return self.article_page("math", art, tuple(blocks))
 
     def code(self) -> _Fetch:
@@ -224,9 +257,23 @@ class _Planner:
         blocks = list(_parse_blocks(art.text))
         if self.rng.random() < 0.3 and blocks[-1][0] == "p":
             blocks.pop()
-        blocks += [("h2", "See also"), ("ul", tuple(self.rng.sample(
-            ["Official documentation", "Our beginner's course", "Related snippets",
-             "Discuss this tutorial on the forum"], 2)))]
+        blocks += [
+            ("h2", "See also"),
+            (
+                "ul",
+                tuple(
+                    self.rng.sample(
+                        [
+                            "Official documentation",
+                            "Our beginner's course",
+                            "Related snippets",
+                            "Discuss this tutorial on the forum",
+                        ],
+                        2,
+                    )
+                ),
+            ),
+        ]
         return self.article_page("code", art, tuple(blocks))
 
     def general(self) -> _Fetch:
@@ -248,32 +295,44 @@ class _Planner:
         art = self.decks["pii"].draw()
         rng = self.rng
         people = rng.sample(C.FAKE_PEOPLE, 4)
-        emails = [f"{f.lower()}.{l.lower()}@{rng.choice(['example.com', 'example.org'])}"
-                  for f, l in people]
+        emails = [
+            f"{first.lower()}.{last.lower()}@{rng.choice(['example.com', 'example.org'])}" for first, last in people
+        ]
         town, state, zipc = rng.choice(C.FAKE_TOWNS)
         fill = {
-            "person": " ".join(people[0]), "person2": " ".join(people[1]),
-            "email": emails[0], "email2": emails[1], "email3": emails[2],
+            "person": " ".join(people[0]),
+            "person2": " ".join(people[1]),
+            "email": emails[0],
+            "email2": emails[1],
+            "email3": emails[2],
             "phone_a": f"+1 555-01{rng.randint(0, 99):02d}",
             "phone_b": f"(555) 01{rng.randint(0, 9)}-{rng.randint(0, 9999):04d}",
             "phone_c": f"555.01{rng.randint(0, 9)}.{rng.randint(0, 9999):04d}",
             "phone_uk": f"+44 20 7946 0{rng.randint(0, 999):03d}",
             "address": f"{rng.randint(1, 999)} {rng.choice(C.FAKE_STREETS)}, {town}, {state} {zipc}",
-            "ip": f"203.0.113.{rng.randint(1, 254)}", "ip2": f"198.51.100.{rng.randint(1, 254)}",
+            "ip": f"203.0.113.{rng.randint(1, 254)}",
+            "ip2": f"198.51.100.{rng.randint(1, 254)}",
             "ip_range": "192.0.2.0/24",
             "user": f"{people[0][0].lower()}_{rng.randint(10, 99)}",
             "user2": rng.choice(["netwizard", "PacketPete", "wifi_guru", "old_admin"]),
             "date": self.date_line(C.SITES["forum"]).split(" · ")[-1].replace("Published ", ""),
-            "ad_id": str(rng.randint(100000, 999999)), "table": "{table}",
+            "ad_id": str(rng.randint(100000, 999999)),
+            "table": "{table}",
         }
         text = textwrap.dedent(art.text).format(**fill)
         blocks = []
         for b in _parse_blocks(text):
             if b == ("p", "{table}"):
                 rows = [("Name", "Role", "Email", "Phone")]
-                for (f, l), role in zip(rng.sample(C.FAKE_PEOPLE, 6), rng.sample(C.STAFF_ROLES, 6)):
-                    rows.append((f"{f} {l}", role, f"{f[0].lower()}{l.lower()}@example.org",
-                                 f"(555) 010-{rng.randint(0, 9999):04d} ext. {rng.randint(100, 399)}"))
+                for (first, last), role in zip(rng.sample(C.FAKE_PEOPLE, 6), rng.sample(C.STAFF_ROLES, 6)):
+                    rows.append(
+                        (
+                            f"{first} {last}",
+                            role,
+                            f"{first[0].lower()}{last.lower()}@example.org",
+                            f"(555) 010-{rng.randint(0, 9999):04d} ext. {rng.randint(100, 399)}",
+                        )
+                    )
                 b = ("table", tuple(rows))
             blocks.append(b)
         return self.article_page("pii", art, tuple(blocks))
@@ -283,9 +342,14 @@ class _Planner:
         fill = {"topic": self.rng.choice(C.LOW_VALUE_TOPICS), "n": self.rng.choice([7, 10, 12, 15])}
         site = C.SITES[self.rng.choice(["portal", "deals"])]
         title = title_t.format(**fill)
-        page = _Page(site=site, path=self.unique_path(site, f"/p/{_slug(title)}"), title=title,
-                     blocks=tuple(_parse_blocks(text_t.format(**fill))), date_line="",
-                     ads=self.ads(site))
+        page = _Page(
+            site=site,
+            path=self.unique_path(site, f"/p/{_slug(title)}"),
+            title=title,
+            blocks=tuple(_parse_blocks(text_t.format(**fill))),
+            date_line="",
+            ads=self.ads(site),
+        )
         return self.page_fetch("low_value", page)
 
     def spam(self) -> _Fetch:
@@ -293,8 +357,7 @@ class _Planner:
 
         def fill(t: str) -> str:
             kws = rng.sample(C.SPAM_KEYWORDS, 3)
-            return t.format(kw=kws[0], kw2=kws[1], kw3=kws[2], Brand=rng.choice(C.SPAM_BRANDS),
-                            year=2024)
+            return t.format(kw=kws[0], kw2=kws[1], kw3=kws[2], Brand=rng.choice(C.SPAM_BRANDS), year=2024)
 
         site = C.SITES[rng.choice(["spam1", "spam2", "spam3"])]
         title = fill(rng.choice(C.SPAM_TITLES))
@@ -309,8 +372,14 @@ class _Planner:
         blocks.append(("p", " ".join([rng.choice(C.SPAM_KEYWORDS)] * rng.randint(8, 20))))
         blocks.append(("p", "Tags: " + ", ".join(rng.choices(C.SPAM_KEYWORDS, k=24))))
         rng.shuffle(blocks)
-        page = _Page(site=site, path=self.unique_path(site, f"/{_slug(title)[:60]}"), title=title,
-                     blocks=tuple(blocks), date_line="", ads=())
+        page = _Page(
+            site=site,
+            path=self.unique_path(site, f"/{_slug(title)[:60]}"),
+            title=title,
+            blocks=tuple(blocks),
+            date_line="",
+            ads=(),
+        )
         return self.page_fetch("spam", page)
 
     def exact_dup(self, source: _Fetch, same_url: bool) -> _Fetch:
@@ -333,20 +402,28 @@ class _Planner:
     def near_dup(self, source: _Fetch) -> _Fetch:
         p = source.page
         blocks = [list(b) if b[0] == "p" else b for b in p.blocks]
-        spots = [(i, m) for i, b in enumerate(blocks) if isinstance(b, list)
-                 for m in re.finditer(r"\b(" + "|".join(_SUBSTITUTIONS) + r")\b", b[1])]
+        spots = [
+            (i, m)
+            for i, b in enumerate(blocks)
+            if isinstance(b, list)
+            for m in re.finditer(r"\b(" + "|".join(_SUBSTITUTIONS) + r")\b", b[1])
+        ]
         chosen = self.rng.sample(spots, min(len(spots), self.rng.randint(2, 4)))
         for i, m in sorted(chosen, key=lambda s: (s[0], -s[1].start())):
             text = blocks[i][1]
-            blocks[i][1] = text[:m.start()] + _SUBSTITUTIONS[m.group(1)] + text[m.end():]
+            blocks[i][1] = text[: m.start()] + _SUBSTITUTIONS[m.group(1)] + text[m.end() :]
         if not chosen:
             blocks.append(["p", "This article was updated to correct a minor error."])
         blocks = tuple(tuple(b) for b in blocks)
         labels = C.LABELS[p.site.lang]
         page = replace(
-            p, path=self.unique_path(p.site, p.path.rsplit("-", 1)[0]), blocks=blocks,
+            p,
+            path=self.unique_path(p.site, p.path.rsplit("-", 1)[0]),
+            blocks=blocks,
             date_line=self.date_line(p.site, label=labels.updated, days_back=(0, 19)),
-            ads=self.ads(p.site, avoid=p.ads), nav_extra=self.rng.choice(labels.extra_nav))
+            ads=self.ads(p.site, avoid=p.ads),
+            nav_extra=self.rng.choice(labels.extra_nav),
+        )
         fetch = self.page_fetch("near_dup", page)
         fetch.source = source
         return fetch
@@ -377,40 +454,55 @@ def _plan(pages: int, seed: int) -> list[_Fetch]:
         src = rng.choice(dup_sources)
         insert_after(pl.exact_dup(src, same_url=i < n_same), src)
     for src in rng.sample(near_sources, min(len(near_sources), counts["near_dup"])) + [
-            rng.choice(near_sources) for _ in range(counts["near_dup"] - len(near_sources))]:
+        rng.choice(near_sources) for _ in range(counts["near_dup"] - len(near_sources))
+    ]:
         insert_after(pl.near_dup(src), src)
 
-    css = _Fetch("https://learn.example.org/static/site.css", "asset", _CSS.encode(),
-                 "text/css; charset=utf-8", extra_headers=(("Cache-Control", "max-age=86400"),))
+    css = _Fetch(
+        "https://learn.example.org/static/site.css",
+        "asset",
+        _CSS.encode(),
+        "text/css; charset=utf-8",
+        extra_headers=(("Cache-Control", "max-age=86400"),),
+    )
     extras = [
-        _Fetch("https://learn.example.org/robots.txt", "asset",
-               b"User-agent: *\nDisallow: /admin/\nDisallow: /search\n\n"
-               b"Sitemap: https://learn.example.org/sitemap.xml\n", "text/plain"),
-        _Fetch("http://learn.example.org/", "redirect", b"", None, "301 Moved Permanently",
-               (("Location", "https://learn.example.org/"),)),
+        _Fetch(
+            "https://learn.example.org/robots.txt",
+            "asset",
+            b"User-agent: *\nDisallow: /admin/\nDisallow: /search\n\nSitemap: https://learn.example.org/sitemap.xml\n",
+            "text/plain",
+        ),
+        _Fetch(
+            "http://learn.example.org/",
+            "redirect",
+            b"",
+            None,
+            "301 Moved Permanently",
+            (("Location", "https://learn.example.org/"),),
+        ),
         css,
         _Fetch("https://learn.example.org/static/logo.png", "asset", _png(), "image/png"),
-        _Fetch("https://reviews.example.com/files/aurora-x2-quick-start.pdf", "asset", _pdf(),
-               "application/pdf"),
-        _Fetch("https://api.example.com/v1/articles?page=1", "asset", _api_json(seq),
-               "application/json", server="gunicorn"),
+        _Fetch("https://reviews.example.com/files/aurora-x2-quick-start.pdf", "asset", _pdf(), "application/pdf"),
+        _Fetch(
+            "https://api.example.com/v1/articles?page=1", "asset", _api_json(seq), "application/json", server="gunicorn"
+        ),
         *_special_pages(pl),
     ]
     if seq:
         seq.insert(0, extras.pop(0))  # robots.txt first, as polite crawlers do
     for item in extras:
         seq.insert(rng.randint(0, len(seq)), item)
-    insert_after(_Fetch(css.url, "revisit", b"", css.content_type, extra_headers=css.extra_headers,
-                        source=css), css)
+    insert_after(_Fetch(css.url, "revisit", b"", css.content_type, extra_headers=css.extra_headers, source=css), css)
     return seq
 
 
 def _special_pages(pl: _Planner) -> list[_Fetch]:
     out = []
     for charset, kind, header_ct in (
-            ("windows-1252", "charset_windows_1252", "text/html; charset=windows-1252"),
-            ("iso-8859-1", "charset_iso_8859_1", "text/html; charset=iso-8859-1"),
-            ("windows-1251", "meta_charset_only", "text/html")):
+        ("windows-1252", "charset_windows_1252", "text/html; charset=windows-1252"),
+        ("iso-8859-1", "charset_iso_8859_1", "text/html; charset=iso-8859-1"),
+        ("windows-1251", "meta_charset_only", "text/html"),
+    ):
         art = C.CHARSET_PAGES[charset]
         fetch = pl.article_page(kind, art, tuple(_parse_blocks(art.text)))
         body = _render(fetch.page, charset=charset).encode(charset, errors="xmlcharrefreplace")
@@ -422,26 +514,45 @@ def _special_pages(pl: _Planner) -> list[_Fetch]:
 def _huge_page(pl: _Planner) -> _Fetch:
     rng = random.Random(pl.rng.getrandbits(64))
     site = C.SITES["catalogue"]
-    parts = ("hex bolt", "washer", "wing nut", "wood screw", "hinge", "bracket", "rivet",
-             "spring", "cable tie", "pipe clamp")
+    parts = (
+        "hex bolt",
+        "washer",
+        "wing nut",
+        "wood screw",
+        "hinge",
+        "bracket",
+        "rivet",
+        "spring",
+        "cable tie",
+        "pipe clamp",
+    )
     sizes = ("M3", "M4", "M5", "M6", "M8", "M10", "M12")
     finish = ("zinc plated", "stainless steel", "brass", "black oxide", "galvanised")
     rows, size, n = [], 0, 0
     while size < HUGE_PAGE_MIN_BYTES:
         n += 1
-        row = (f"<tr><td>SKU-{n:06d}</td><td>{rng.choice(finish)} {rng.choice(parts)} "
-               f"{rng.choice(sizes)} x {rng.choice((10, 16, 20, 25, 30, 40, 50))}</td>"
-               f"<td>{rng.randint(0, 25000)}</td><td>${rng.randint(2, 4999) / 100:.2f}</td>"
-               f"<td>Warehouse {rng.choice('ABCDEFG')}</td></tr>\n")
+        row = (
+            f"<tr><td>SKU-{n:06d}</td><td>{rng.choice(finish)} {rng.choice(parts)} "
+            f"{rng.choice(sizes)} x {rng.choice((10, 16, 20, 25, 30, 40, 50))}</td>"
+            f"<td>{rng.randint(0, 25000)}</td><td>${rng.randint(2, 4999) / 100:.2f}</td>"
+            f"<td>Warehouse {rng.choice('ABCDEFG')}</td></tr>\n"
+        )
         rows.append(row)
         size += len(row)
-    table = ('<table class="inventory">\n<thead><tr><th>SKU</th><th>Description</th>'
-             '<th>In stock</th><th>Unit price</th><th>Location</th></tr></thead>\n<tbody>\n'
-             + "".join(rows) + "</tbody>\n</table>")
-    page = _Page(site=site, path="/inventory/all", title="Complete parts inventory (all warehouses)",
-                 blocks=(("p", f"Showing all {n} items. This page is generated nightly."),
-                         ("raw", table)),
-                 date_line="", ads=())
+    table = (
+        '<table class="inventory">\n<thead><tr><th>SKU</th><th>Description</th>'
+        "<th>In stock</th><th>Unit price</th><th>Location</th></tr></thead>\n<tbody>\n"
+        + "".join(rows)
+        + "</tbody>\n</table>"
+    )
+    page = _Page(
+        site=site,
+        path="/inventory/all",
+        title="Complete parts inventory (all warehouses)",
+        blocks=(("p", f"Showing all {n} items. This page is generated nightly."), ("raw", table)),
+        date_line="",
+        ads=(),
+    )
     return pl.page_fetch("huge_page", page)
 
 
@@ -480,8 +591,7 @@ def _parse_blocks(text: str) -> tuple:
             elif rest[0].startswith("$$"):
                 blocks.append(("formula", _join_lines(rest)))
             elif rest[0].startswith("|"):
-                blocks.append(("table", tuple(tuple(c.strip() for c in ln.strip("|").split("|"))
-                                              for ln in rest)))
+                blocks.append(("table", tuple(tuple(c.strip() for c in ln.strip("|").split("|")) for ln in rest)))
             else:
                 blocks.append(("p", _join_lines(rest)))
         buf.clear()
@@ -532,6 +642,7 @@ def _slug(text: str) -> str:
 
 # --- rendering -----------------------------------------------------------------------------
 
+
 def _render_block(block) -> str:
     e = html.escape
     kind = block[0]
@@ -545,8 +656,7 @@ def _render_block(block) -> str:
         items = "".join(f"\n  <li>{e(x, quote=False)}</li>" for x in block[1])
         return f"<{kind}>{items}\n</{kind}>"
     if kind == "code":
-        return (f'<pre><code class="language-{block[1]}">{e(block[2], quote=False)}'
-                f"</code></pre>")
+        return f'<pre><code class="language-{block[1]}">{e(block[2], quote=False)}</code></pre>'
     if kind == "table":
         head, *rows = block[1]
         th = "".join(f"<th>{e(c)}</th>" for c in head)
@@ -565,15 +675,20 @@ def _render(page: _Page, charset: str = "utf-8") -> str:
     if page.nav_extra:
         nav_items.insert(len(nav_items) - 1, (page.nav_extra, "/" + _slug(page.nav_extra)))
     nav = "\n".join(f'      <li><a href="{e(h)}">{e(t)}</a></li>' for t, h in nav_items)
-    popular = "\n".join(f'        <li><a href="/popular/{i + 1}">{e(t)}</a></li>'
-                        for i, t in enumerate(site.popular))
+    popular = "\n".join(f'        <li><a href="/popular/{i + 1}">{e(t)}</a></li>' for i, t in enumerate(site.popular))
     ads = "\n".join(f'      <div class="ad">{e(a)}</div>' for a in page.ads)
-    ad_box = (f'\n    <section class="sponsored">\n      <h3>{e(labels.sponsored)}</h3>\n{ads}\n'
-              f"    </section>") if page.ads else ""
+    ad_box = (
+        (f'\n    <section class="sponsored">\n      <h3>{e(labels.sponsored)}</h3>\n{ads}\n    </section>')
+        if page.ads
+        else ""
+    )
     footer_links = " | ".join(f'<a href="{e(h)}">{e(t)}</a>' for t, h in site.footer_links)
     copyright_line = site.copyright or f"© 2024 {site.name}. All rights reserved."
-    crumb = (f'\n      <p class="breadcrumb"><a href="/">{e(labels.home)}</a> &rsaquo; '
-             f"{e(page.breadcrumb)}</p>") if page.breadcrumb else ""
+    crumb = (
+        (f'\n      <p class="breadcrumb"><a href="/">{e(labels.home)}</a> &rsaquo; {e(page.breadcrumb)}</p>')
+        if page.breadcrumb
+        else ""
+    )
     date = f'\n      <p class="byline">{e(page.date_line)}</p>' if page.date_line else ""
     body = "\n".join("      " + _render_block(b) for b in page.blocks)
     return f"""<!DOCTYPE html>
@@ -639,18 +754,24 @@ def _png() -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     raw = b"".join(b"\x00" + bytes((11, 61, 92)) * 8 for _ in range(8))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _pdf() -> bytes:
     stream = b"BT /F1 18 Tf 72 720 Td (Aurora X2 Quick Start Guide) Tj ET"
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for n, obj in enumerate(objs, 1):
         offsets.append(len(out))
@@ -663,13 +784,14 @@ def _pdf() -> bytes:
 
 
 def _api_json(seq: list[_Fetch]) -> bytes:
-    results = [{"title": f.page.title, "url": f.url, "lang": f.lang}
-               for f in seq if f.page is not None][:8]
-    return json.dumps({"page": 1, "per_page": 8, "results": results}, ensure_ascii=False,
-                      indent=2, sort_keys=True).encode("utf-8")
+    results = [{"title": f.page.title, "url": f.url, "lang": f.lang} for f in seq if f.page is not None][:8]
+    return json.dumps(
+        {"page": 1, "per_page": 8, "results": results}, ensure_ascii=False, indent=2, sort_keys=True
+    ).encode("utf-8")
 
 
 # --- WARC writing ------------------------------------------------------------------------------
+
 
 def _write_warc(fh, fetches: list[_Fetch], pages: int, seed: int) -> tuple[int, int]:
     """Write all records; returns (records, html_responses)."""
@@ -681,22 +803,28 @@ def _write_warc(fh, fetches: list[_Fetch], pages: int, seed: int) -> tuple[int, 
         digest = hashlib.sha256(f"edumix-demo:{pages}:{seed}:{next(counter)}".encode()).digest()
         return f"<urn:uuid:{uuid.UUID(bytes=digest[:16], version=4)}>"
 
-    when = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(
-        days=rng.randrange(365), seconds=rng.randrange(86400))
+    when = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(365), seconds=rng.randrange(86400))
     records = html_responses = 0
 
     def iso(dt: datetime) -> str:
         return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    info = (f"software: edumix demo crawl generator\r\nformat: WARC File Format 1.0\r\n"
-            f"conformsTo: http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1_latestdraft.pdf\r\n"
-            f"description: Synthetic demo crawl (pages={pages}, seed={seed}); all sites, people "
-            f"and contact details are fictional.\r\n"
-            f"isPartOf: edumix-demo\r\nrobots: obey\r\nhttp-header-user-agent: {_USER_AGENT}\r\n"
-            ).encode("utf-8")
-    writer.write_record(writer.create_warc_record(
-        "", "warcinfo", payload=BytesIO(info), length=len(info),
-        warc_headers_dict={"WARC-Record-ID": rec_id(), "WARC-Date": iso(when)}))
+    info = (
+        f"software: edumix demo crawl generator\r\nformat: WARC File Format 1.0\r\n"
+        f"conformsTo: http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1_latestdraft.pdf\r\n"
+        f"description: Synthetic demo crawl (pages={pages}, seed={seed}); all sites, people "
+        f"and contact details are fictional.\r\n"
+        f"isPartOf: edumix-demo\r\nrobots: obey\r\nhttp-header-user-agent: {_USER_AGENT}\r\n"
+    ).encode()
+    writer.write_record(
+        writer.create_warc_record(
+            "",
+            "warcinfo",
+            payload=BytesIO(info),
+            length=len(info),
+            warc_headers_dict={"WARC-Record-ID": rec_id(), "WARC-Date": iso(when)},
+        )
+    )
     records += 1
 
     written: dict[int, tuple[str, str, str]] = {}  # id(fetch) -> (record id, date, digest)
@@ -706,14 +834,27 @@ def _write_warc(fh, fetches: list[_Fetch], pages: int, seed: int) -> tuple[int, 
         host = f.url.split("/")[2]
         path = f.url.split(host, 1)[1] or "/"
         resp_id, req_id = rec_id(), rec_id()
-        req_headers = StatusAndHeaders(f"GET {path} HTTP/1.1", [
-            ("Host", host), ("User-Agent", _USER_AGENT),
-            ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-            ("Accept-Encoding", "identity"), ("Connection", "close")], is_http_request=True)
-        writer.write_record(writer.create_warc_record(
-            f.url, "request", payload=BytesIO(b""), length=0, http_headers=req_headers,
-            warc_headers_dict={"WARC-Record-ID": req_id, "WARC-Date": date,
-                               "WARC-Concurrent-To": resp_id}))
+        req_headers = StatusAndHeaders(
+            f"GET {path} HTTP/1.1",
+            [
+                ("Host", host),
+                ("User-Agent", _USER_AGENT),
+                ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+                ("Accept-Encoding", "identity"),
+                ("Connection", "close"),
+            ],
+            is_http_request=True,
+        )
+        writer.write_record(
+            writer.create_warc_record(
+                f.url,
+                "request",
+                payload=BytesIO(b""),
+                length=0,
+                http_headers=req_headers,
+                warc_headers_dict={"WARC-Record-ID": req_id, "WARC-Date": date, "WARC-Concurrent-To": resp_id},
+            )
+        )
         headers = [("Date", format_datetime(when, usegmt=True)), ("Server", f.server)]
         if f.content_type:
             headers.append(("Content-Type", f.content_type))
@@ -724,25 +865,42 @@ def _write_warc(fh, fetches: list[_Fetch], pages: int, seed: int) -> tuple[int, 
         if f.kind == "revisit":
             src_id, src_date, digest = written[id(f.source)]
             rec = writer.create_revisit_record(
-                f.url, digest, f.source.url, src_date, http_headers=http,
-                warc_headers_dict={**warc_headers, "WARC-Refers-To": src_id})
+                f.url,
+                digest,
+                f.source.url,
+                src_date,
+                http_headers=http,
+                warc_headers_dict={**warc_headers, "WARC-Refers-To": src_id},
+            )
         else:
-            rec = writer.create_warc_record(f.url, "response", payload=BytesIO(f.body),
-                                            length=len(f.body), http_headers=http,
-                                            warc_headers_dict=warc_headers)
+            rec = writer.create_warc_record(
+                f.url,
+                "response",
+                payload=BytesIO(f.body),
+                length=len(f.body),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
             written[id(f)] = (resp_id, date, rec.rec_headers.get_header("WARC-Payload-Digest"))
             if (f.content_type or "").startswith("text/html"):
                 html_responses += 1
         writer.write_record(rec)
         records += 2
         if f.page is not None and rng.random() < 0.15:
-            meta = (f"via: https://{host}/\r\nhopsFromSeed: {'L' * rng.randint(1, 3)}\r\n"
-                    f"fetchTimeMs: {rng.randint(40, 1800)}\r\n"
-                    f"outlink: https://{host}/ L a/@href\r\n"
-                    f"outlink: https://{host}/static/site.css E link/@href\r\n").encode()
-            writer.write_record(writer.create_warc_record(
-                f.url, "metadata", payload=BytesIO(meta), length=len(meta),
-                warc_headers_dict={"WARC-Record-ID": rec_id(), "WARC-Date": date,
-                                   "WARC-Concurrent-To": resp_id}))
+            meta = (
+                f"via: https://{host}/\r\nhopsFromSeed: {'L' * rng.randint(1, 3)}\r\n"
+                f"fetchTimeMs: {rng.randint(40, 1800)}\r\n"
+                f"outlink: https://{host}/ L a/@href\r\n"
+                f"outlink: https://{host}/static/site.css E link/@href\r\n"
+            ).encode()
+            writer.write_record(
+                writer.create_warc_record(
+                    f.url,
+                    "metadata",
+                    payload=BytesIO(meta),
+                    length=len(meta),
+                    warc_headers_dict={"WARC-Record-ID": rec_id(), "WARC-Date": date, "WARC-Concurrent-To": resp_id},
+                )
+            )
             records += 1
     return records, html_responses

@@ -114,8 +114,8 @@ def demo_texts(pages: int) -> list[str]:
         return []
     try:
         from edumix.core.config import ExtractConfig, ReadConfig
-        from edumix.demo import write_demo_crawl
         from edumix.core.record import Document, RawRecord
+        from edumix.demo import write_demo_crawl
         from edumix.filters.extract import Extractor
         from edumix.pipelines.formats import iter_records
     except ImportError as e:  # pragma: no cover - the demo is optional here

@@ -69,15 +69,38 @@ SEED = SHARED / "seed"
 
 # File language (ISO 639-3) -> the identifier's label; None: the model has no such label.
 ISO3_TO_LABEL = {
-    "ara": "ar", "ast": None, "ben": "bn", "cat": "ca", "ces": "cs", "deu": "de", "ell": "el",
-    "eng": "en", "fin": "fi", "gla": "gd", "hin": "hi", "mar": "mr", "nld": "nl", "nno": "nn",
-    "nob": "no", "pes": "fa", "pol": "pl", "rus": "ru", "slk": "sk", "spa": "es", "tur": "tr",
+    "ara": "ar",
+    "ast": None,
+    "ben": "bn",
+    "cat": "ca",
+    "ces": "cs",
+    "deu": "de",
+    "ell": "el",
+    "eng": "en",
+    "fin": "fi",
+    "gla": "gd",
+    "hin": "hi",
+    "mar": "mr",
+    "nld": "nl",
+    "nno": "nn",
+    "nob": "no",
+    "pes": "fa",
+    "pol": "pl",
+    "rus": "ru",
+    "slk": "sk",
+    "spa": "es",
+    "tur": "tr",
     "zho": "zh",
-}  # fmt: skip
+}
 SCRIPT_GROUP = {
-    "Latn": "Latin", "Cyrl": "Cyrillic", "Grek": "Greek", "Arab": "Arabic",
-    "Deva": "Indic", "Beng": "Indic", "Hans": "Han",
-}  # fmt: skip
+    "Latn": "Latin",
+    "Cyrl": "Cyrillic",
+    "Grek": "Greek",
+    "Arab": "Arabic",
+    "Deva": "Indic",
+    "Beng": "Indic",
+    "Hans": "Han",
+}
 
 _SEPARATOR = re.compile(r"\s*\n?\.{10}\n?\s*")
 _SENT_END = re.compile(r"(?:(?<!\.)\.(?!\.)|[!?。！？।॥۔؟])['\"”’»)]*(?=\s|$)")
@@ -144,9 +167,15 @@ def load_rows(directory: Path = HPLT, view: str = "trimmed") -> list[Row]:
 
 def doc_of(row_id: str, text: str, lang: str | None = None) -> Document:
     return Document(
-        id=row_id, url=None, crawl_date=None, source_file="hplt", source_offset=0,
-        source_format="tsv", text=text, lang=lang,
-    )  # fmt: skip
+        id=row_id,
+        url=None,
+        crawl_date=None,
+        source_file="hplt",
+        source_offset=0,
+        source_format="tsv",
+        text=text,
+        lang=lang,
+    )
 
 
 # ---- language ID ------------------------------------------------------------------------
@@ -230,9 +259,7 @@ def tuning_table(rows, signals):
     out = []
     for key, op, thresholds in TUNING:
         for thr in thresholds:
-            flags = [
-                (key in s) and (s[key] > thr if op == ">" else s[key] < thr) for s in signals
-            ]
+            flags = [(key in s) and (s[key] > thr if op == ">" else s[key] < thr) for s in signals]
             out.append((f"{key} {op} {thr}", *pr(flags, gold)))
     return out
 

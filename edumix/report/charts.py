@@ -72,7 +72,7 @@ class TokenUnit:
         """For titles that already say "tokens": " (≈ estimated)", " (tokenizer ab12…)"."""
         if self.estimate:
             return " (≈ estimated)"
-        return f" ({self.name[len('tokens ('):-1]})" if self.name != "tokens" else ""
+        return f" ({self.name[len('tokens (') : -1]})" if self.name != "tokens" else ""
 
     def fmt(self, n: float | None) -> str:
         return ("≈ " if self.estimate and n is not None else "") + human(n)
@@ -242,7 +242,9 @@ def _vertical(
     for x_val, label in x_ticks:
         x = left + (x_val - lo) * sx
         if rotate:
-            body.append(_text(0, 0, label, "", "end", f' transform="translate({x + 3:.1f},{y_end + 10:.1f}) rotate(-35)"'))
+            body.append(
+                _text(0, 0, label, "", "end", f' transform="translate({x + 3:.1f},{y_end + 10:.1f}) rotate(-35)"')
+            )
         else:
             body.append(_text(x, y_end + 13, label, "", "middle"))
     for x_val, label in markers:
@@ -257,19 +259,31 @@ def _vertical(
 
 
 def vbars(
-    title: str, labels: Sequence[str], values: Sequence[float], x_label: str, y_label: str,
-    fmt: Callable[[float], str] = fmt_int, width: int = 560,
-) -> Raw:  # fmt: skip
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    x_label: str,
+    y_label: str,
+    fmt: Callable[[float], str] = fmt_int,
+    width: int = 560,
+) -> Raw:
     half = min(0.38, 30 / ((width - 78) / max(len(labels), 1)))  # bars at most 60px wide
-    bars = [_Bar(i + 0.5 - half, i + 0.5 + half, v, f"{lab}: {fmt(v)}") for i, (lab, v) in enumerate(zip(labels, values))]
+    bars = [
+        _Bar(i + 0.5 - half, i + 0.5 + half, v, f"{lab}: {fmt(v)}") for i, (lab, v) in enumerate(zip(labels, values))
+    ]
     ticks = [(i + 0.5, lab) for i, lab in enumerate(labels)]
     return _vertical(title, bars, (0, len(labels)), ticks, x_label, y_label, fmt, width=width)
 
 
 def histogram(
-    title: str, edges: Sequence[float], counts: Sequence[int], x_label: str, y_label: str,
-    cuts: Iterable[tuple[float, str]] = (), width: int = 560,
-) -> Raw:  # fmt: skip
+    title: str,
+    edges: Sequence[float],
+    counts: Sequence[int],
+    x_label: str,
+    y_label: str,
+    cuts: Iterable[tuple[float, str]] = (),
+    width: int = 560,
+) -> Raw:
     bars = [
         _Bar(edges[i], edges[i + 1], c, f"[{edges[i]:g}, {edges[i + 1]:g}): {fmt_int(c)}") for i, c in enumerate(counts)
     ]
@@ -293,7 +307,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str = ""
         attrs = ""
         if isinstance(row, _Row):
             attrs, row = f' class="{row.cls}"', row.cells
-        cells = "".join(f'<td{" class=n" if a == "r" else ""}>{esc(c)}</td>' for a, c in zip(al, row))
+        cells = "".join(f"<td{' class=n' if a == 'r' else ''}>{esc(c)}</td>" for a, c in zip(al, row))
         body.append(f"<tr{attrs}>{cells}</tr>")
     c = f' class="{cls}"' if cls else ""
     return Raw(f'<div class="tablewrap"><table{c}>{thead}<tbody>{"".join(body)}</tbody></table></div>')

@@ -122,9 +122,7 @@ def compare_reports(
 ) -> dict[str, Any]:
     """A's report against B's. `config_a`/`config_b` are the runs' manifest.json["config"]
     (report.json only holds the config's hash); without them `config` is empty."""
-    totals = {
-        key: _delta(a.get(key), b.get(key)) for key in ("input_records", "kept", "dropped_total")
-    }
+    totals = {key: _delta(a.get(key), b.get(key)) for key in ("input_records", "kept", "dropped_total")}
     totals["tokens"] = _delta(final_tokens(a), final_tokens(b))
     return {
         "runs": {
@@ -149,6 +147,7 @@ def compare_reports(
 
 def compare_runs(run_a: str, run_b: str) -> dict[str, Any]:
     """compare_reports of two run directories, with their manifests' configs when present."""
+
     def config(run: str) -> dict[str, Any] | None:
         try:
             return read_json(run, MANIFEST).get("config")
@@ -186,29 +185,63 @@ def compare_tables(cmp: dict[str, Any], max_rules: int = 15) -> list:
     runs = cmp["runs"]
     totals = new("compare: A = this run, B = other", "", "A", "B", "Δ (A-B)")
     for key in ("config_hash", "input_fingerprint", "recipe_hash", "token_count"):
-        totals.add_row(key, str(runs["a"][key] or "–"), str(runs["b"][key] or "–"), "same" if runs["a"][key] == runs["b"][key] else "differs")
+        totals.add_row(
+            key,
+            str(runs["a"][key] or "–"),
+            str(runs["b"][key] or "–"),
+            "same" if runs["a"][key] == runs["b"][key] else "differs",
+        )
     for key, d in cmp["totals"].items():
         totals.add_row(key, _n(d["a"]), _n(d["b"]), _signed(d["delta"]))
     stages = new("stages", "stage", "in A", "in B", "Δ in", "out A", "out B", "Δ out", "Δ tokens out")
     for s in cmp["stages"]:
         stages.add_row(
-            s["stage"], _n(s["in"]["a"]), _n(s["in"]["b"]), _signed(s["in"]["delta"]),
-            _n(s["out"]["a"]), _n(s["out"]["b"]), _signed(s["out"]["delta"]), _signed(s["tokens_out"]["delta"]),
-        )  # fmt: skip
+            s["stage"],
+            _n(s["in"]["a"]),
+            _n(s["in"]["b"]),
+            _signed(s["in"]["delta"]),
+            _n(s["out"]["a"]),
+            _n(s["out"]["b"]),
+            _signed(s["out"]["delta"]),
+            _signed(s["tokens_out"]["delta"]),
+        )
     tables = [totals, stages]
     changed = [r for r in cmp["rules"] if r["delta"]]
     if changed:
-        rules = new(f"drops per rule that changed (top {min(max_rules, len(changed))} of {len(changed)})", "stage", "rule", "A", "B", "Δ", left=2)
+        rules = new(
+            f"drops per rule that changed (top {min(max_rules, len(changed))} of {len(changed)})",
+            "stage",
+            "rule",
+            "A",
+            "B",
+            "Δ",
+            left=2,
+        )
         for r in changed[:max_rules]:
             rules.add_row(r["stage"], r["reason"], _n(r["a"]), _n(r["b"]), _signed(r["delta"]))
         tables.append(rules)
     if cmp["mix"]:
-        mix = new("mix: achieved share per phase", "phase", "domain", "target A", "achieved A", "achieved B", "Δ achieved", left=2)
+        mix = new(
+            "mix: achieved share per phase",
+            "phase",
+            "domain",
+            "target A",
+            "achieved A",
+            "achieved B",
+            "Δ achieved",
+            left=2,
+        )
         for phase, doms in cmp["mix"].items():
             for d in doms:
                 delta = d["achieved"]["delta"]
-                mix.add_row(phase, d["domain"], _share(d["target"]["a"]), _share(d["achieved"]["a"]),
-                            _share(d["achieved"]["b"]), "–" if delta is None else f"{100 * delta:+.1f} pp")  # fmt: skip
+                mix.add_row(
+                    phase,
+                    d["domain"],
+                    _share(d["target"]["a"]),
+                    _share(d["achieved"]["a"]),
+                    _share(d["achieved"]["b"]),
+                    "–" if delta is None else f"{100 * delta:+.1f} pp",
+                )
         tables.append(mix)
     if cmp["config"]:
         cfg = new("config differences", "setting", "A", "B", left=3)

@@ -24,7 +24,16 @@ from typing import Any
 import pyarrow.compute as pc
 
 from edumix import __version__
-from edumix.core.run_dir import MANIFEST, REJECTED_GLOB, REPORT, REPORT_HTML, SHARDS_GLOB, match, open_parquet, read_json
+from edumix.core.run_dir import (
+    MANIFEST,
+    REJECTED_GLOB,
+    REPORT,
+    REPORT_HTML,
+    SHARDS_GLOB,
+    match,
+    open_parquet,
+    read_json,
+)
 
 from .charts import (
     NOT_AVAILABLE,
@@ -55,6 +64,7 @@ MATRIX_RULES = 15  # rules in the overlap heat map (most flagged first)
 CHART_ROWS = 25  # bars in a horizontal bar chart before the rest is left to the table
 LANG_COLUMNS = 8  # languages given their own column in the tier x domain table
 
+
 @dataclass
 class RunView:
     run_dir: str
@@ -70,7 +80,6 @@ class RunView:
     @property
     def tokens(self) -> TokenUnit:
         return TokenUnit(self.report.get("token_count"))
-
 
 
 def read_samples(run_dir: str, per_rule: int = SAMPLES_PER_RULE) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -193,7 +202,9 @@ def summary_section(v: RunView) -> Raw:
     tokens = final_tokens(r)
     cards.append((f"kept, {v.tokens.name}", v.tokens.fmt(tokens) if tokens is not None else NOT_AVAILABLE))
     cards.append(("accounting", Raw('<span class="ok">holds</span>' if ok else '<span class="bad">BROKEN</span>')))
-    html_cards = "".join(f'<div class="card"><div class="v">{esc(val)}</div><div class="k">{esc(k)}</div></div>' for k, val in cards)
+    html_cards = "".join(
+        f'<div class="card"><div class="v">{esc(val)}</div><div class="k">{esc(k)}</div></div>' for k, val in cards
+    )
     shards = r.get("shards") or {}
     mix = r.get("mix") or {}
     meta = [
@@ -204,9 +215,14 @@ def summary_section(v: RunView) -> Raw:
         ("recipe hash (mix)", mix.get("recipe_hash") or NOT_AVAILABLE),
         ("token counts", r.get("token_count") or NOT_AVAILABLE),
         ("input files", fmt_int(r.get("input_files"))),
-        ("shards", f"{fmt_int(shards.get('files'))} files, {fmt_int(shards.get('rows'))} rows, {human(shards.get('bytes'))} bytes"),
+        (
+            "shards",
+            f"{fmt_int(shards.get('files'))} files, {fmt_int(shards.get('rows'))} rows, {human(shards.get('bytes'))} bytes",
+        ),
     ]
-    return section("summary", "Summary", [f'<div class="cards">{html_cards}</div>', table(["", ""], meta, "ll", "meta")])
+    return section(
+        "summary", "Summary", [f'<div class="cards">{html_cards}</div>', table(["", ""], meta, "ll", "meta")]
+    )
 
 
 def funnel_section(v: RunView) -> Raw:
@@ -216,24 +232,40 @@ def funnel_section(v: RunView) -> Raw:
         return section("funnel", "Funnel", [na("stage counts")])
     labels = ["input"] + [s["stage"] for s in stages]
     docs = hbars(
-        "Documents after each stage", labels, [("documents", [r.get("input_records", stages[0]["in"])] + [s["out"] for s in stages])],
-        "documents", "stage",
-    )  # fmt: skip
+        "Documents after each stage",
+        labels,
+        [("documents", [r.get("input_records", stages[0]["in"])] + [s["out"] for s in stages])],
+        "documents",
+        "stage",
+    )
     counted = [s for s in stages if s.get("tokens_out") is not None]
     tokens = (
-        hbars(f"Tokens after each stage{unit.kind}", [s["stage"] for s in counted],
-              [("tokens", [s["tokens_out"] for s in counted])], unit.name, "stage", fmt=unit.fmt)
-        if counted and any(s["tokens_out"] for s in counted) else na("tokens per stage")
-    )  # fmt: skip
+        hbars(
+            f"Tokens after each stage{unit.kind}",
+            [s["stage"] for s in counted],
+            [("tokens", [s["tokens_out"] for s in counted])],
+            unit.name,
+            "stage",
+            fmt=unit.fmt,
+        )
+        if counted and any(s["tokens_out"] for s in counted)
+        else na("tokens per stage")
+    )
     dropped = r.get("dropped") or {}
     rows = []
     for s in stages:
         top = sorted(dropped.get(s["stage"], {}).items(), key=lambda kv: -kv[1])[:3]
-        rows.append([
-            s["stage"], fmt_int(s.get("in")), fmt_int(s.get("dropped")), fmt_int(s.get("out")),
-            fmt_pct(s.get("drop_rate")), unit.fmt(s["tokens_out"]) if s.get("tokens_out") is not None else "–",
-            ", ".join(f"{k} {n:,}" for k, n in top),
-        ])  # fmt: skip
+        rows.append(
+            [
+                s["stage"],
+                fmt_int(s.get("in")),
+                fmt_int(s.get("dropped")),
+                fmt_int(s.get("out")),
+                fmt_pct(s.get("drop_rate")),
+                unit.fmt(s["tokens_out"]) if s.get("tokens_out") is not None else "–",
+                ", ".join(f"{k} {n:,}" for k, n in top),
+            ]
+        )
     parts = [
         grid(docs, tokens),
         table(["stage", "in", "dropped", "out", "drop rate", f"out, {unit.name}", "top reasons"], rows, "lrrrrrl"),
@@ -250,24 +282,39 @@ def ledger_section(v: RunView) -> Raw:
     inp, total = r.get("input_records") or 0, r.get("dropped_total") or sum(n for *_, n in rules)
     flagged = (v.stats.get("quality") or {}).get("flagged") or {}
     rows = [
-        [stage, reason, fmt_int(n), fmt_pct(n / inp if inp else None), fmt_pct(n / total if total else None),
-         fmt_int(flagged.get(reason)) if stage == "quality" and reason in flagged else ""]
+        [
+            stage,
+            reason,
+            fmt_int(n),
+            fmt_pct(n / inp if inp else None),
+            fmt_pct(n / total if total else None),
+            fmt_int(flagged.get(reason)) if stage == "quality" and reason in flagged else "",
+        ]
         for stage, reason, n in rules
-    ]  # fmt: skip
+    ]
     shown = rules[:CHART_ROWS]
     chart = hbars(
-        "Documents dropped per rule", [f"{s}: {x}" for s, x, _ in shown], [("dropped", [n for *_, n in shown])],
-        "documents dropped", "stage: rule", width=760,
-    )  # fmt: skip
+        "Documents dropped per rule",
+        [f"{s}: {x}" for s, x, _ in shown],
+        [("dropped", [n for *_, n in shown])],
+        "documents dropped",
+        "stage: rule",
+        width=760,
+    )
     parts = [
         chart,
         table(["stage", "rule", "dropped", "% of input", "% of drops", "flagged (any rule)"], rows, "llrrrr"),
-        note("A document is dropped under one reason (the first rule it fails); 'flagged' counts every "
-             "document the rule flags, also those another rule dropped first."),
-        Raw("<h3>Rule overlap (quality rules)</h3>"), overlap_matrix(v),
-        Raw("<h3>Removal by language</h3>"), language_table(v),
-        Raw("<h3>Sample dropped documents</h3>"), samples_html(v, rules),
-    ]  # fmt: skip
+        note(
+            "A document is dropped under one reason (the first rule it fails); 'flagged' counts every "
+            "document the rule flags, also those another rule dropped first."
+        ),
+        Raw("<h3>Rule overlap (quality rules)</h3>"),
+        overlap_matrix(v),
+        Raw("<h3>Removal by language</h3>"),
+        language_table(v),
+        Raw("<h3>Sample dropped documents</h3>"),
+        samples_html(v, rules),
+    ]
     return section("ledger", "Removal ledger", parts)
 
 
@@ -296,17 +343,22 @@ def overlap_matrix(v: RunView) -> Raw:
             cells.append(f'<td{style} title="{esc(tip)}">{n:,}</td>' if n else '<td class="zero">·</td>')
         body.append(f'<tr><th class="rn">R{i + 1} {esc(a)}</th>{"".join(cells)}</tr>')
     grid_html = f'<div class="tablewrap"><table class="heat"><thead><tr><th>rule (flagged)</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-    return Raw(grid_html + note(
-        "Cell: documents flagged by both the row and the column rule; shade: share of the row rule's "
-        "flagged documents; diagonal: documents the rule flags. Most flagged rules first."
-    ))  # fmt: skip
+    return Raw(
+        grid_html
+        + note(
+            "Cell: documents flagged by both the row and the column rule; shade: share of the row rule's "
+            "flagged documents; diagonal: documents the rule flags. Most flagged rules first."
+        )
+    )
 
 
 def language_table(v: RunView) -> Raw:
     after = (v.stats.get("langid") or {}).get("languages") or {}
     byq = (v.stats.get("quality") or {}).get("by_language") or {}
     kept = v.kept_by_lang
-    langs = sorted(set(after) | set(byq), key=lambda lang: (-(after.get(lang) or (byq.get(lang) or {}).get("docs", 0)), lang))
+    langs = sorted(
+        set(after) | set(byq), key=lambda lang: (-(after.get(lang) or (byq.get(lang) or {}).get("docs", 0)), lang)
+    )
     if not langs:
         return na("per-language counts")
     rows, rates = [], []
@@ -316,29 +368,54 @@ def language_table(v: RunView) -> Raw:
         qd, qf = q.get("docs", 0), q.get("flagged", 0)
         k = kept.get(lang, 0) if kept is not None else None
         removed = 1 - k / a if a and k is not None else None
-        rows.append([lang, fmt_int(a), fmt_int(qd), fmt_int(qf), fmt_pct(qf / qd if qd else None), fmt_int(k), fmt_pct(removed)])
+        rows.append(
+            [lang, fmt_int(a), fmt_int(qd), fmt_int(qf), fmt_pct(qf / qd if qd else None), fmt_int(k), fmt_pct(removed)]
+        )
         if removed is not None:
             rates.append((lang, removed))
     chart: str = ""
     if any(x for _, x in rates):
         top = rates[:CHART_ROWS]
         chart = hbars(
-            "Share of documents removed after language ID", [lang for lang, _ in top], [("removed", [x for _, x in top])],
-            "removed by later stages (dedup, quality…)", "language", fmt=fmt_pct,
-        )  # fmt: skip
-    tbl = table(["language", "after langid", "quality: checked", "quality: flagged", "flagged rate", "kept", "removed after langid"], rows, "lrrrrrr")
-    return Raw(grid(tbl, chart) + note(
-        "'after langid' counts the documents language ID passed on; 'kept' counts them in shards/. "
-        "Languages are ordered by documents."
-    ))  # fmt: skip
+            "Share of documents removed after language ID",
+            [lang for lang, _ in top],
+            [("removed", [x for _, x in top])],
+            "removed by later stages (dedup, quality…)",
+            "language",
+            fmt=fmt_pct,
+        )
+    tbl = table(
+        [
+            "language",
+            "after langid",
+            "quality: checked",
+            "quality: flagged",
+            "flagged rate",
+            "kept",
+            "removed after langid",
+        ],
+        rows,
+        "lrrrrrr",
+    )
+    return Raw(
+        grid(tbl, chart)
+        + note(
+            "'after langid' counts the documents language ID passed on; 'kept' counts them in shards/. "
+            "Languages are ordered by documents."
+        )
+    )
 
 
 def samples_html(v: RunView, rules: list[tuple[str, str, int]]) -> Raw:
     if not v.samples:
         return na("rejected/ samples")
-    out = [note(f"First {SAMPLES_PER_RULE} documents (by id) of each rule's sample in rejected/, the first "
-                f"{EXCERPT_CHARS} characters, PII replaced with the run's PII settings (dropped documents "
-                "never reached the PII stage).")]  # fmt: skip
+    out = [
+        note(
+            f"First {SAMPLES_PER_RULE} documents (by id) of each rule's sample in rejected/, the first "
+            f"{EXCERPT_CHARS} characters, PII replaced with the run's PII settings (dropped documents "
+            "never reached the PII stage)."
+        )
+    ]
     counts = {(s, x): n for s, x, n in rules}
     order = sorted(v.samples, key=lambda key: (-counts.get(key, 0), key))
     opened = next((key for key in order if any(d.get("text") for d in v.samples[key])), None)
@@ -346,11 +423,19 @@ def samples_html(v: RunView, rules: list[tuple[str, str, int]]) -> Raw:
         stage, reason = key
         docs = []
         for d in v.samples[key]:
-            meta = " · ".join(str(x) for x in (d.get("url") or "(no url)", d.get("lang") or "", d.get("detail") or "") if x)
-            body = f'<pre class="excerpt">{esc(d["text"])}</pre>' if d.get("text") else '<p class="note">(no text: dropped before extraction)</p>'
+            meta = " · ".join(
+                str(x) for x in (d.get("url") or "(no url)", d.get("lang") or "", d.get("detail") or "") if x
+            )
+            body = (
+                f'<pre class="excerpt">{esc(d["text"])}</pre>'
+                if d.get("text")
+                else '<p class="note">(no text: dropped before extraction)</p>'
+            )
             docs.append(f'<div class="sample"><div class="meta">{esc(meta)}</div>{body}</div>')
         summary = f"{stage}: {reason} — {counts.get(key, 0):,} dropped, {len(v.samples[key])} shown"
-        out.append(f'<details{" open" if key == opened else ""}><summary>{esc(summary)}</summary>{"".join(docs)}</details>')
+        out.append(
+            f"<details{' open' if key == opened else ''}><summary>{esc(summary)}</summary>{''.join(docs)}</details>"
+        )
     return Raw("".join(out))
 
 
@@ -358,36 +443,60 @@ def scores_section(v: RunView) -> Raw:
     cls = v.stats.get("classify") or {}
     hists = cls.get("histograms") or {}
     cuts = cls.get("tier_cuts") or {}
+
     def usable(h: dict | None) -> bool:
         return bool(h) and len(h.get("edges") or []) == len(h.get("counts") or []) + 1 and sum(h["counts"]) > 0
 
     charts = []
     q = hists.get("quality")
     charts.append(
-        histogram("Quality score of classified documents", q["edges"], q["counts"], "quality score (P(high quality))", "documents")
-        if usable(q) else na("quality score histogram")
-    )  # fmt: skip
+        histogram(
+            "Quality score of classified documents",
+            q["edges"],
+            q["counts"],
+            "quality score (P(high quality))",
+            "documents",
+        )
+        if usable(q)
+        else na("quality score histogram")
+    )
     e = hists.get("edu")
     marks = [(float(c), f"tier {t} ≥ {float(c):g}") for t, c in sorted(cuts.items())]
     charts.append(
         histogram("Educational score with tier cuts", e["edges"], e["counts"], "edu score (0-5)", "documents", marks)
-        if usable(e) else na("edu score histogram")
-    )  # fmt: skip
+        if usable(e)
+        else na("edu score histogram")
+    )
     at = cls.get("tokens_at_edu_threshold") or {}
     unit = v.tokens
     parts = [grid(*charts)]
     if at and any(at.values()):
         keys = sorted(at, key=float)
-        parts.append(grid(
-            vbars(f"Tokens kept at each edu threshold{unit.kind}", [f"≥{float(k):g}" for k in keys],
-                  [at[k] for k in keys], "minimum edu score (classify.min_edu)", unit.name, fmt=human),
-            table(["min edu score", unit.name, "share of all"],
-                  [[f"≥ {float(k):g}", unit.fmt(at[k]), fmt_pct(at[k] / at[keys[0]] if at[keys[0]] else None)] for k in keys]),
-        ))  # fmt: skip
+        parts.append(
+            grid(
+                vbars(
+                    f"Tokens kept at each edu threshold{unit.kind}",
+                    [f"≥{float(k):g}" for k in keys],
+                    [at[k] for k in keys],
+                    "minimum edu score (classify.min_edu)",
+                    unit.name,
+                    fmt=human,
+                ),
+                table(
+                    ["min edu score", unit.name, "share of all"],
+                    [
+                        [f"≥ {float(k):g}", unit.fmt(at[k]), fmt_pct(at[k] / at[keys[0]] if at[keys[0]] else None)]
+                        for k in keys
+                    ],
+                ),
+            )
+        )
     else:
         parts.append(na("tokens at each edu threshold"))
     if cuts:
-        parts.append(note("Tier cuts: " + ", ".join(f"{t} ≥ {c:g}" for t, c in sorted(cuts.items())) + "; below the last: C."))
+        parts.append(
+            note("Tier cuts: " + ", ".join(f"{t} ≥ {c:g}" for t, c in sorted(cuts.items())) + "; below the last: C.")
+        )
     return section("scores", "Score histograms", parts)
 
 
@@ -455,25 +564,38 @@ def mix_section(v: RunView) -> Raw:
         budget = info.get("budget_tokens")
         auto = " (auto: the largest budget without repeating a domain)" if info.get("budget_auto") else ""
         parts.append(Raw(f"<h3>Phase {esc(phase)}</h3>"))
-        parts.append(note(
-            f"tiers {', '.join(map(str, info.get('tiers') or [])) or '–'} · budget {unit.fmt(budget)}{auto} · "
-            f"mixed {unit.fmt(info.get('tokens'))} {unit.name}"
-        ))  # fmt: skip
+        parts.append(
+            note(
+                f"tiers {', '.join(map(str, info.get('tiers') or [])) or '–'} · budget {unit.fmt(budget)}{auto} · "
+                f"mixed {unit.fmt(info.get('tokens'))} {unit.name}"
+            )
+        )
         chart = (
-            hbars(f"Phase {phase}: target vs achieved share", domains,
-                  [("target", [targets.get(d) for d in domains]), ("achieved", [achieved.get(d) for d in domains])],
-                  "share of the phase's tokens", "domain", fmt=fmt_pct)
-            if domains and any((targets.get(d) or 0) + (achieved.get(d) or 0) for d in domains) else na("targets")
-        )  # fmt: skip
+            hbars(
+                f"Phase {phase}: target vs achieved share",
+                domains,
+                [("target", [targets.get(d) for d in domains]), ("achieved", [achieved.get(d) for d in domains])],
+                "share of the phase's tokens",
+                "domain",
+                fmt=fmt_pct,
+            )
+            if domains and any((targets.get(d) or 0) + (achieved.get(d) or 0) for d in domains)
+            else na("targets")
+        )
         rows = []
         for d in domains:
             t, a, miss = targets.get(d), achieved.get(d), shortfall.get(d) or 0
             gap = None if t is None or a is None else (a - t) * 100
-            rows.append([
-                d, fmt_pct(t), fmt_pct(a), signed(gap, lambda x: f"{x:.1f} pp", colored=False),
-                unit.fmt(domain_tokens.get(d)) if d in domain_tokens else "–",
-                Raw(f'<span class="short">{esc(unit.fmt(miss))}</span>') if miss else "0",
-            ])  # fmt: skip
+            rows.append(
+                [
+                    d,
+                    fmt_pct(t),
+                    fmt_pct(a),
+                    signed(gap, lambda x: f"{x:.1f} pp", colored=False),
+                    unit.fmt(domain_tokens.get(d)) if d in domain_tokens else "–",
+                    Raw(f'<span class="short">{esc(unit.fmt(miss))}</span>') if miss else "0",
+                ]
+            )
         domain_table = table(["domain", "target", "achieved", "achieved − target", unit.name, "shortfall"], rows, "l")
         parts.append(grid(chart, domain_table))
         cells = info.get("cells") or []
@@ -483,20 +605,45 @@ def mix_section(v: RunView) -> Raw:
                 epochs = c.get("epochs") or 0.0
                 miss = c.get("shortfall_tokens") or 0
                 cls = "rep" if epochs > 1.0 + 1e-6 else ""
-                cell_rows.append(_Row([
-                    c.get("domain"), c.get("tier"), fmt_int(c.get("documents")), unit.fmt(c.get("unique_tokens")),
-                    unit.fmt(c.get("tokens")),
-                    Raw(f'<b>×{epochs:.2f}</b>') if cls else f"×{epochs:.2f}",
-                    f"{c['rate']:.3g}" if isinstance(c.get("rate"), (int, float)) else "–",
-                    fmt_pct(c.get("weight")),
-                    Raw(f'<span class="short">{esc(unit.fmt(miss))}</span>') if miss else "0",
-                ], cls))  # fmt: skip
-            parts.append(table(
-                ["domain", "tier", "documents", f"unique {unit.name}", unit.name, "epochs", "rate", "weight", "shortfall"],
-                cell_rows, "ll",
-            ))  # fmt: skip
-            parts.append(note("Highlighted cells repeat documents (epochs > 1: the mixer upsampled them to meet a "
-                              "target); a shortfall is what a domain still missed at the repetition cap."))  # fmt: skip
+                cell_rows.append(
+                    _Row(
+                        [
+                            c.get("domain"),
+                            c.get("tier"),
+                            fmt_int(c.get("documents")),
+                            unit.fmt(c.get("unique_tokens")),
+                            unit.fmt(c.get("tokens")),
+                            Raw(f"<b>×{epochs:.2f}</b>") if cls else f"×{epochs:.2f}",
+                            f"{c['rate']:.3g}" if isinstance(c.get("rate"), (int, float)) else "–",
+                            fmt_pct(c.get("weight")),
+                            Raw(f'<span class="short">{esc(unit.fmt(miss))}</span>') if miss else "0",
+                        ],
+                        cls,
+                    )
+                )
+            parts.append(
+                table(
+                    [
+                        "domain",
+                        "tier",
+                        "documents",
+                        f"unique {unit.name}",
+                        unit.name,
+                        "epochs",
+                        "rate",
+                        "weight",
+                        "shortfall",
+                    ],
+                    cell_rows,
+                    "ll",
+                )
+            )
+            parts.append(
+                note(
+                    "Highlighted cells repeat documents (epochs > 1: the mixer upsampled them to meet a "
+                    "target); a shortfall is what a domain still missed at the repetition cap."
+                )
+            )
     return section("mix", "Data mix", parts)
 
 
@@ -507,10 +654,14 @@ def dedup_section(v: RunView) -> Raw:
     parts: list[str] = []
     # stats are sums: a stage that ran and found nothing has no key, which means 0
     zero = 0 if "minhash_dedup" in ran else None
-    chart: str = Raw("<p>No near-duplicate clusters in this run.</p>") if zero == 0 else na("near-duplicate cluster sizes")
+    chart: str = (
+        Raw("<p>No near-duplicate clusters in this run.</p>") if zero == 0 else na("near-duplicate cluster sizes")
+    )
     if sizes and any(sizes.values()):
         keys = sorted(sizes, key=lambda k: int(str(k).split("-")[0]))
-        chart = vbars("Near-duplicate cluster sizes", keys, [sizes[k] for k in keys], "documents in cluster", "clusters")
+        chart = vbars(
+            "Near-duplicate cluster sizes", keys, [sizes[k] for k in keys], "documents in cluster", "clusters"
+        )
     prec = mh.get("precision") or {}
     rows = [
         ["LSH candidate pairs kept as edges", fmt_int(mh.get("edges", zero))],
@@ -527,13 +678,19 @@ def dedup_section(v: RunView) -> Raw:
         rows.append([f"dropped by {stage}", fmt_int(n)])
     ld = v.stats.get("line_dedup") or {}
     if ld:
-        rows.append(["line dedup: frequent lines / lines removed / documents changed",
-                     f"{fmt_int(ld.get('frequent_lines'))} / {fmt_int(ld.get('lines_removed'))} / {fmt_int(ld.get('docs_changed'))}"])  # fmt: skip
+        rows.append(
+            [
+                "line dedup: frequent lines / lines removed / documents changed",
+                f"{fmt_int(ld.get('frequent_lines'))} / {fmt_int(ld.get('lines_removed'))} / {fmt_int(ld.get('docs_changed'))}",
+            ]
+        )
     parts.append(grid(chart, table(["", ""], rows, "lr")))
     curve = mh.get("s_curve") or {}
     if curve:
         keys = sorted(curve, key=float)
-        parts.append(table(["Jaccard similarity"] + keys, [["P(candidate pair)"] + [f"{curve[k]:.3f}" for k in keys]], "l"))
+        parts.append(
+            table(["Jaccard similarity"] + keys, [["P(candidate pair)"] + [f"{curve[k]:.3f}" for k in keys]], "l")
+        )
     return section("dedup", "Deduplication", parts)
 
 
@@ -547,10 +704,18 @@ def pii_section(v: RunView) -> Raw:
     parts: list[str] = [note(f"{fmt_int(pii.get('docs_scrubbed', 0))} kept documents had PII replaced.")]
     if ents:
         labels = sorted(ents, key=lambda k: (-ents[k], k))
-        parts.append(grid(
-            hbars("PII replaced in kept documents, by type", labels, [("found", [ents[k] for k in labels])], "values replaced", "entity type"),
-            table(["entity type", "values replaced"], [[k, fmt_int(ents[k])] for k in labels]),
-        ))  # fmt: skip
+        parts.append(
+            grid(
+                hbars(
+                    "PII replaced in kept documents, by type",
+                    labels,
+                    [("found", [ents[k] for k in labels])],
+                    "values replaced",
+                    "entity type",
+                ),
+                table(["entity type", "values replaced"], [[k, fmt_int(ents[k])] for k in labels]),
+            )
+        )
     else:
         parts.append(Raw("<p>No PII found in kept documents.</p>"))
     return section("pii", "PII", parts)
@@ -560,54 +725,99 @@ def compare_section(cmp: dict[str, Any], this: str, other: str, unit: TokenUnit)
     runs = cmp["runs"]
     parts = [
         note(f"This run (A): {this} · other run (B): {other}. Deltas are A − B."),
-        table(["", "this run (A)", "other run (B)"], [
-            ["config hash", runs["a"]["config_hash"] or "–", runs["b"]["config_hash"] or "–"],
-            ["input fingerprint", runs["a"]["input_fingerprint"] or "–", runs["b"]["input_fingerprint"] or "–"],
-            ["recipe hash", runs["a"]["recipe_hash"] or "–", runs["b"]["recipe_hash"] or "–"],
-            ["token counts", runs["a"]["token_count"] or "–", runs["b"]["token_count"] or "–"],
-        ], "lll"),
-    ]  # fmt: skip
+        table(
+            ["", "this run (A)", "other run (B)"],
+            [
+                ["config hash", runs["a"]["config_hash"] or "–", runs["b"]["config_hash"] or "–"],
+                ["input fingerprint", runs["a"]["input_fingerprint"] or "–", runs["b"]["input_fingerprint"] or "–"],
+                ["recipe hash", runs["a"]["recipe_hash"] or "–", runs["b"]["recipe_hash"] or "–"],
+                ["token counts", runs["a"]["token_count"] or "–", runs["b"]["token_count"] or "–"],
+            ],
+            "lll",
+        ),
+    ]
     if not cmp["same_input"]:
         parts.append(note("The runs read different inputs: count differences mix input and config effects."))
     totals = cmp["totals"]
-    rows = [[k.replace("_", " "), fmt_int(d["a"]), fmt_int(d["b"]), signed(d["delta"])] for k, d in totals.items() if k != "tokens"]
+    rows = [
+        [k.replace("_", " "), fmt_int(d["a"]), fmt_int(d["b"]), signed(d["delta"])]
+        for k, d in totals.items()
+        if k != "tokens"
+    ]
     t = totals["tokens"]
     rows.append([f"kept {unit.name}", unit.fmt(t["a"]), unit.fmt(t["b"]), signed(t["delta"], human)])
     parts.append(table(["", "A", "B", "Δ"], rows))
     stages = cmp["stages"]
     labels = [s["stage"] for s in stages]
-    parts.append(hbars(
-        "Documents after each stage: A vs B", labels,
-        [("A (this run)", [s["out"]["a"] for s in stages]), ("B (other)", [s["out"]["b"] for s in stages])],
-        "documents", "stage", width=760,
-    ))  # fmt: skip
-    parts.append(table(
-        ["stage", "in A", "in B", "Δ in", "out A", "out B", "Δ out", f"out A, {unit.name}", "out B", "Δ"],
-        [[s["stage"], fmt_int(s["in"]["a"]), fmt_int(s["in"]["b"]), signed(s["in"]["delta"]),
-          fmt_int(s["out"]["a"]), fmt_int(s["out"]["b"]), signed(s["out"]["delta"]),
-          human(s["tokens_out"]["a"]), human(s["tokens_out"]["b"]), signed(s["tokens_out"]["delta"], human)]
-         for s in stages],
-    ))  # fmt: skip
+    parts.append(
+        hbars(
+            "Documents after each stage: A vs B",
+            labels,
+            [("A (this run)", [s["out"]["a"] for s in stages]), ("B (other)", [s["out"]["b"] for s in stages])],
+            "documents",
+            "stage",
+            width=760,
+        )
+    )
+    parts.append(
+        table(
+            ["stage", "in A", "in B", "Δ in", "out A", "out B", "Δ out", f"out A, {unit.name}", "out B", "Δ"],
+            [
+                [
+                    s["stage"],
+                    fmt_int(s["in"]["a"]),
+                    fmt_int(s["in"]["b"]),
+                    signed(s["in"]["delta"]),
+                    fmt_int(s["out"]["a"]),
+                    fmt_int(s["out"]["b"]),
+                    signed(s["out"]["delta"]),
+                    human(s["tokens_out"]["a"]),
+                    human(s["tokens_out"]["b"]),
+                    signed(s["tokens_out"]["delta"], human),
+                ]
+                for s in stages
+            ],
+        )
+    )
     changed = [r for r in cmp["rules"] if r["delta"]]
     parts.append(Raw("<h3>Drops per rule that changed</h3>"))
     parts.append(
-        table(["stage", "rule", "A", "B", "Δ"], [[r["stage"], r["reason"], fmt_int(r["a"]), fmt_int(r["b"]), signed(r["delta"])] for r in changed], "ll")
-        if changed else Raw("<p>Every rule dropped as many documents in both runs.</p>")
-    )  # fmt: skip
+        table(
+            ["stage", "rule", "A", "B", "Δ"],
+            [[r["stage"], r["reason"], fmt_int(r["a"]), fmt_int(r["b"]), signed(r["delta"])] for r in changed],
+            "ll",
+        )
+        if changed
+        else Raw("<p>Every rule dropped as many documents in both runs.</p>")
+    )
     if cmp["mix"]:
         parts.append(Raw("<h3>Mix: achieved share per phase</h3>"))
         rows = []
         for phase, doms in cmp["mix"].items():
             for d in doms:
                 a = d["achieved"]
-                rows.append([phase, d["domain"], fmt_pct(d["target"]["a"]), fmt_pct(a["a"]), fmt_pct(a["b"]),
-                             signed(None if a["delta"] is None else a["delta"] * 100, lambda x: f"{x:.1f} pp")])  # fmt: skip
+                rows.append(
+                    [
+                        phase,
+                        d["domain"],
+                        fmt_pct(d["target"]["a"]),
+                        fmt_pct(a["a"]),
+                        fmt_pct(a["b"]),
+                        signed(None if a["delta"] is None else a["delta"] * 100, lambda x: f"{x:.1f} pp"),
+                    ]
+                )
         parts.append(table(["phase", "domain", "target A", "achieved A", "achieved B", "Δ achieved"], rows, "ll"))
     parts.append(Raw("<h3>Config differences</h3>"))
     if not cmp["config_known"]:
         parts.append(na("a config (manifest.json) of one of the runs"))
     elif cmp["config"]:
-        parts.append(table(["setting", "A", "B"], [[c["key"], config_value(c, "a"), config_value(c, "b")] for c in cmp["config"]], "lll"))
+        parts.append(
+            table(
+                ["setting", "A", "B"],
+                [[c["key"], config_value(c, "a"), config_value(c, "b")] for c in cmp["config"]],
+                "lll",
+            )
+        )
     else:
         parts.append(Raw("<p>Same config.</p>"))
     return section("compare", "Compared with another run", parts)
@@ -658,16 +868,32 @@ pre.excerpt{white-space:pre-wrap;word-break:break-word;background:var(--bg);bord
 .ok,.pos{color:#1a7f37}.bad,.short,.neg{color:#b42318}.ok,.bad,.short{font-weight:600}
 """
 
-NAV = (("summary", "Summary"), ("compare", "Compare"), ("funnel", "Funnel"), ("ledger", "Removal ledger"),
-       ("scores", "Scores"), ("content", "Tiers & domains"), ("mix", "Mix"), ("dedup", "Dedup"), ("pii", "PII"))  # fmt: skip
+NAV = (
+    ("summary", "Summary"),
+    ("compare", "Compare"),
+    ("funnel", "Funnel"),
+    ("ledger", "Removal ledger"),
+    ("scores", "Scores"),
+    ("content", "Tiers & domains"),
+    ("mix", "Mix"),
+    ("dedup", "Dedup"),
+    ("pii", "PII"),
+)
 
 
 def render_html(v: RunView, cmp: dict[str, Any] | None = None, other: str | None = None) -> str:
     sections = [summary_section(v)]
     if cmp is not None:
         sections.append(compare_section(cmp, v.run_dir, other or "", v.tokens))
-    sections += [funnel_section(v), ledger_section(v), scores_section(v), content_section(v),
-                 mix_section(v), dedup_section(v), pii_section(v)]  # fmt: skip
+    sections += [
+        funnel_section(v),
+        ledger_section(v),
+        scores_section(v),
+        content_section(v),
+        mix_section(v),
+        dedup_section(v),
+        pii_section(v),
+    ]
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in NAV if a != "compare" or cmp is not None)
     name = os.path.basename(v.run_dir.rstrip("/")) or v.run_dir
     return (
@@ -685,7 +911,9 @@ def render_report_html(run_dir: str, compare_dir: str | None = None) -> str:
     return render_html(view, cmp, compare_dir)
 
 
-def write_report_html(run_dir: str | Path, out_path: str | Path | None = None, compare_dir: str | Path | None = None) -> Path:
+def write_report_html(
+    run_dir: str | Path, out_path: str | Path | None = None, compare_dir: str | Path | None = None
+) -> Path:
     """Write the page (default RUN_DIR/report.html, atomically) and return its path.
     A remote run (gs://...) needs a local `out_path`: the page is opened from disk."""
     run_dir = str(run_dir)

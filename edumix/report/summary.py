@@ -22,8 +22,14 @@ def print_summary(out: Console, report: dict[str, Any], output: str, full_stats:
     for row in report["stages"]:
         reasons = report["dropped"].get(row["stage"], {})
         reasons_all += [(row["stage"], r, n) for r, n in reasons.items()]
-        cells = [row["stage"], f"{row['in']:,}", f"{row['dropped']:,}", f"{row['out']:,}",
-                 f"{100 * row.get('drop_rate', 0):.1f}", str(len(reasons) or "")]  # fmt: skip
+        cells = [
+            row["stage"],
+            f"{row['in']:,}",
+            f"{row['dropped']:,}",
+            f"{row['out']:,}",
+            f"{100 * row.get('drop_rate', 0):.1f}",
+            str(len(reasons) or ""),
+        ]
         if tokens:
             cells.append("–" if row.get("tokens_out") is None else f"{row['tokens_out']:,}")
         table.add_row(*cells)
@@ -48,25 +54,31 @@ def print_summary(out: Console, report: dict[str, Any], output: str, full_stats:
     )
     shards = report["shards"]
     kept_tokens = f", {report['kept_tokens']:,} {unit}" if report.get("kept_tokens") is not None else ""
-    out.print(f"{shards['files']} shard file(s), {shards['bytes']:,} bytes{kept_tokens}, in {output}/shards/", highlight=False)
+    out.print(
+        f"{shards['files']} shard file(s), {shards['bytes']:,} bytes{kept_tokens}, in {output}/shards/", highlight=False
+    )
     mix = report.get("mix") or {}
     for phase, info in sorted((mix.get("phases") or {}).items(), key=lambda kv: (len(kv[0]), kv[0])):
         targets, achieved = info.get("targets") or {}, info.get("achieved") or {}
         shortfall, by_domain = info.get("shortfall") or {}, info.get("domain_tokens") or {}
         budget = info.get("budget_tokens")
-        title = (f"mix phase {phase}: tiers {','.join(info.get('tiers') or [])}, {info.get('tokens', 0):,} {unit} "
-                 f"(budget {'auto' if budget is None else f'{budget:,}'})")  # fmt: skip
+        title = (
+            f"mix phase {phase}: tiers {','.join(info.get('tiers') or [])}, {info.get('tokens', 0):,} {unit} "
+            f"(budget {'auto' if budget is None else f'{budget:,}'})"
+        )
         t = Table(title=title, title_justify="left")
         for col in ("domain", "target %", "achieved %", unit, "shortfall", "max epochs"):
             t.add_column(col, justify="left" if col == "domain" else "right")
         for d in list(targets) + [d for d in achieved if d not in targets]:
             epochs = max((c.get("epochs") or 0 for c in info.get("cells") or [] if c.get("domain") == d), default=None)
             t.add_row(
-                d, f"{100 * targets.get(d, 0):.1f}", f"{100 * achieved.get(d, 0):.1f}",
+                d,
+                f"{100 * targets.get(d, 0):.1f}",
+                f"{100 * achieved.get(d, 0):.1f}",
                 f"{by_domain[d]:,}" if d in by_domain else "–",
                 f"[red]{shortfall[d]:,}[/]" if shortfall.get(d) else "0",
                 "–" if epochs is None else (f"[yellow]{epochs:.2f}[/]" if epochs > 1 + 1e-6 else f"{epochs:.2f}"),
-            )  # fmt: skip
+            )
         out.print(t)
 
 

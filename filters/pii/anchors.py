@@ -76,5 +76,3 @@ class Anchors:
             return True
         j = bisect_right(reach, (start, float("inf"))) - 1
         return j >= 0 and reach[j][0] <= start and end <= reach[j][1]
-
-

@@ -6,7 +6,6 @@ import re
 
 import phonenumbers
 
-
 # A digit chain: digit runs joined by 1-4 of libphonenumber's punctuation characters (what
 # PhoneNumberMatcher allows between digit blocks; it includes space, '-', '.', '/', '(', ')'
 # and 'x') or tabs. Newlines break chains: no configured recognizer matches across one.
@@ -21,11 +20,11 @@ DIGIT_CHAIN = re.compile(rf"\d+(?:{_SEP}{{1,4}}\d+)*")
 # Fewest digits in one chain for each digit-shaped entity (phone: a guard enforces it; SSN
 # and card: implied by presidio's patterns and ours).
 MIN_DIGITS = {"PHONE_NUMBER": 6, "US_SSN": 9, "CREDIT_CARD": 12}
+
+
 def digit_count(s: str) -> int:
     return sum(c.isdigit() for c in s)
 
 
 def max_chain_digits(s: str) -> int:
     return max((digit_count(m.group()) for m in DIGIT_CHAIN.finditer(s)), default=0)
-
-

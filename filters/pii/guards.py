@@ -7,7 +7,6 @@ import re
 from .digits import MIN_DIGITS, digit_count, max_chain_digits
 from .entities import NER_ENTITIES
 
-
 _NON_NUMERIC = frozenset(
     {"EMAIL_ADDRESS", "IP_ADDRESS", "IBAN_CODE", "URL", "CRYPTO", "MAC_ADDRESS", "UUID", *NER_ENTITIES}
 )
@@ -85,11 +84,26 @@ _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _DATE_CHAIN = re.compile(r"\d+(?:[-/.] ?\d+)+")
 _YEAR_RANGE = re.compile(r"^\(?\s*(\d{4})\s*[-–—/]\s*(\d{2}|\d{4})\s*\)?$")
 _DECIMAL_TOKEN = re.compile(r"(?<![\d.,])\d+[.,]\d+(?![\d.,]?\d)")
-_KNOWN_CONSTANTS = frozenset({
-    "2147483647", "2147483648", "4294967295", "4294967296", "9223372036854775807",
-    "9223372036854775808", "18446744073709551615", "18446744073709551616", "1234567890",
-    "0123456789", "9876543210", "1234567", "12345678", "123456789", "3141592653", "2718281828",
-})  # fmt: skip
+_KNOWN_CONSTANTS = frozenset(
+    {
+        "2147483647",
+        "2147483648",
+        "4294967295",
+        "4294967296",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1234567890",
+        "0123456789",
+        "9876543210",
+        "1234567",
+        "12345678",
+        "123456789",
+        "3141592653",
+        "2718281828",
+    }
+)
 
 
 def _valid_date(a: int, b: int, c: int, y_first: bool) -> bool:
@@ -277,5 +291,3 @@ def guard_reason(text: str, entity: str, start: int, end: int) -> str | None:
         if _TIME_WORDS.search(text[a:b]):
             return "timestamp"
     return None
-
-

@@ -38,7 +38,6 @@ PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR", "ES", "IT", "NL
 PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "call", "fax", "number", "contact"]
 
 
-
 class OfflineSpacyNlpEngine(SpacyNlpEngine):
     """A `SpacyNlpEngine` over a pipeline that is already in memory; `load()` does nothing,
     so presidio never reaches `spacy.cli.download`. Without a lemmatizer (a blank pipeline),
@@ -103,10 +102,24 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return _TLD(pattern_text).fqdn != ""
 
 
-_NON_PERSONAL_NETS = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.168.0.0/16", "224.0.0.0/3", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
-))  # fmt: skip
+_NON_PERSONAL_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/3",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
 
 
 class PublicIpRecognizer(IpRecognizer):
@@ -362,8 +375,6 @@ def build_stock_analyzer(entities: Sequence[str]) -> AnalyzerEngine:
     return _engine(recognizers, OfflineSpacyNlpEngine(blank_pipeline(), "blank:en"))
 
 
-
-
 def pure_special_cases() -> frozenset[str]:
     rules = getattr(blank_pipeline().tokenizer, "rules", None) or {}
     return frozenset(k.lower() for k in rules if k.isalnum())
@@ -374,5 +385,3 @@ def sure_context_word(word: str, stop: frozenset, special: frozenset) -> bool:
     context window: letters/digits only, not a stop word, not a tokenizer special case."""
     w = word.lower()
     return word.isalnum() and w not in stop and w not in special
-
-

@@ -19,7 +19,14 @@ from edumix.core.record import Document
 from .anchors import ANCHORED_ENTITIES, Anchors
 from .entities import LANGUAGE
 from .guards import guard_reason
-from .recognizers import analyzed_entities, blank_pipeline, build_analyzer, pure_special_cases, sure_context_word, uncued
+from .recognizers import (
+    analyzed_entities,
+    blank_pipeline,
+    build_analyzer,
+    pure_special_cases,
+    sure_context_word,
+    uncued,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +34,6 @@ log = logging.getLogger(__name__)
 # result may reach beyond the anchors it contains.
 MARGIN = 64
 _CONTEXT_WORDS = 6  # presidio's LemmaContextAwareEnhancer: 5 words before + the match's own
-
-
 
 
 def resolve_overlaps(results: Iterable[RecognizerResult], priority: Sequence[str] = ()) -> list[RecognizerResult]:
@@ -238,4 +243,3 @@ class PiiScrubber:
             return dataclasses.replace(doc, signals=dict(doc.signals))
         signals = {**doc.signals, **{f"pii_{e}": float(n) for e, n in counts.items()}}
         return dataclasses.replace(doc, text=text, signals=signals)
-

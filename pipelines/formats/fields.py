@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from edumix.core.config import ReadConfig
-from edumix.core.record import Drop, RawRecord
 from edumix.core.hashing import content_digest
+from edumix.core.record import Drop, RawRecord
 
 from .errors import read_error
 
@@ -23,10 +23,14 @@ def record_from_fields(
         return read_error(source_file, offset, fmt, f"neither {cfg.text_field!r} nor {cfg.html_field!r} field")
     payload = (text if text is not None else html).encode("utf-8", errors="surrogatepass")
     raw = RawRecord(
-        url=url or None, crawl_date=None if date is None else str(date), source_file=source_file,
-        source_offset=offset, source_format=fmt, digest=content_digest(payload),
+        url=url or None,
+        crawl_date=None if date is None else str(date),
+        source_file=source_file,
+        source_offset=offset,
+        source_format=fmt,
+        digest=content_digest(payload),
         body_length=len(payload),
-    )  # fmt: skip
+    )
     if len(payload) > cfg.max_record_bytes:
         raw.kind = "oversize"
     elif text is not None:

@@ -23,9 +23,11 @@ def iter_parquet(fh: BinaryIO, source_file: str, cfg: ReadConfig) -> Iterator[Ra
         columns = [c for c in pf.schema_arrow.names if c in wanted]
         if cfg.text_field not in columns and cfg.html_field not in columns:
             yield read_error(
-                source_file, 0, "parquet",
+                source_file,
+                0,
+                "parquet",
                 f"no {cfg.text_field!r} or {cfg.html_field!r} column (has: {', '.join(pf.schema_arrow.names)})",
-            )  # fmt: skip
+            )
             return
         for batch in pf.iter_batches(batch_size=1024, columns=columns):
             for row in batch.to_pylist():

@@ -15,9 +15,8 @@ from urllib.parse import quote
 
 from warcio.archiveiterator import ArchiveIterator
 
-from edumix.core.record import Drop, RawRecord
-
 from edumix.core.hashing import content_digest
+from edumix.core.record import Drop, RawRecord
 from edumix.core.stages import READ
 
 from .errors import read_error
@@ -58,9 +57,7 @@ def looks_like_html(body: bytes) -> bool:
     return any(tag in head for tag in _HTML_SNIFF)
 
 
-def iter_warc(
-    fh: BinaryIO, source_file: str, max_record_bytes: int
-) -> Iterator[RawRecord | Drop]:
+def iter_warc(fh: BinaryIO, source_file: str, max_record_bytes: int) -> Iterator[RawRecord | Drop]:
     """Yield one RawRecord or Drop per archive record; a parse failure ends the file as one
     `read_error` Drop (a gzip member or record boundary cannot be re-found reliably)."""
     is_arc = _starts_as_arc(fh)
@@ -123,9 +120,13 @@ def _to_raw(record, it: ArchiveIterator, source_file: str, max_record_bytes: int
         meta["warc_truncated"] = truncated
 
     raw = RawRecord(
-        digest=content_digest(body), content_type=mime, charset=charset,
-        body_length=len(body), metadata=meta, **base,
-    )  # fmt: skip
+        digest=content_digest(body),
+        content_type=mime,
+        charset=charset,
+        body_length=len(body),
+        metadata=meta,
+        **base,
+    )
     if too_big:
         raw.kind = "oversize"
     elif rec_type == "conversion":  # WET: text already extracted by the crawler
