@@ -256,7 +256,7 @@ def stage_workload(texts: Sequence[str], n_docs: int, seed: int = 0):
     near-duplicate copy (~2% of its words dropped or replaced, 2024 crawl): one in five of
     those is a recrawl at another spelling of the original's URL (a URL duplicate), the
     rest sit on mirror sites; every 10th gets an exact copy on another site. Shuffled.
-    Ids are edumix.record.make_doc_id(url, sha256(text)), as the readers make them.
+    Ids are edumix.core.hashing.make_doc_id(url, sha256(text)), as the readers make them.
     """
     rng = random.Random(seed)
     specs: list[tuple[str, str, str, str]] = []  # (kind, url, date, text)

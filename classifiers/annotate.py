@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from edumix.core.run_dir import RunDirError, shard_files
+
 RUBRIC = """You are rating how useful a web page would be for teaching, from primary school to \
 university level. Read the extract and add up points using this additive scale:
 
@@ -191,12 +193,13 @@ def _new(docs: Iterable[tuple[str, str]], skip: set[str], counts: dict[str, int]
 
 
 def shard_documents(run_dir: Path, limit: int | None = None) -> Iterator[tuple[str, str]]:
-    """(id, text) from a run's shards, in file order."""
+    """(id, text) from a finished run's shards, in manifest order."""
     import pyarrow.parquet as pq
 
-    files = sorted((run_dir / "shards").glob("*.parquet")) if (run_dir / "shards").is_dir() else []
-    if not files:
-        raise FileNotFoundError(f"no shards under {run_dir}/shards")
+    try:
+        files = shard_files(run_dir)
+    except RunDirError as e:
+        raise FileNotFoundError(f"no shards under {run_dir}: {e}") from e
     n = 0
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(columns=["id", "text"], batch_size=512):

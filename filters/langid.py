@@ -66,7 +66,7 @@ class LanguageIdentifier:
     - `min_score` > 0 and the score below it: `Drop("langid", "lang_low_score")`.
 
     With the defaults (`allowed` empty, `min_score` 0) every document is kept and tagged.
-    `cfg` is an `edumix.config.LangIdConfig` or any object with the same attributes;
+    `cfg` is an `edumix.core.config.LangIdConfig` or any object with the same attributes;
     `None` means the defaults.
     """
 

@@ -48,7 +48,7 @@ def line_keys(text: str, bucket: int) -> set[int]:
 
 
 def bucket_of(doc_id: str, num_buckets: int) -> int:
-    """Deterministic bucket of a hex document id (32 hex chars, edumix.record.make_doc_id).
+    """Deterministic bucket of a hex document id (32 hex chars, edumix.core.hashing.make_doc_id).
 
     Uses id[15:30], not id[:15] like pipelines.write.shard_of, so buckets are independent of
     output shards. An id without 15 hex digits there falls back to xxh64 of the whole id.

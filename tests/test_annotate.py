@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from edumix.classifiers.annotate import AnnotateConfig, annotate, failed_path, parse_score
 from edumix.cli import app
+from edumix.core.hashing import file_sha256
 
 
 class FakeLLM(BaseHTTPRequestHandler):
@@ -103,10 +104,10 @@ def test_resume_skips_what_is_labelled_and_retries_failures(server, tmp_path):
 def test_cli_annotates_a_run_directory(server, tmp_path):
     run = tmp_path / "run"
     (run / "shards").mkdir(parents=True)
-    pq.write_table(
-        pa.table({"id": ["a", "b", "c"], "text": ["doc-5 x", "doc-0 y", "doc-3 z"]}),
-        run / "shards" / "part-00000-of-00001.parquet",
-    )
+    shard = run / "shards" / "part-00000-of-00001.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["doc-5 x", "doc-0 y", "doc-3 z"]}), shard)
+    entry = {"path": "shards/part-00000-of-00001.parquet", "rows": 3, "sha256": file_sha256(shard)}
+    (run / "manifest.json").write_text(json.dumps({"shards": [entry]}))
     out = tmp_path / "labels.jsonl"
     args = ["classifiers", "annotate", "--endpoint", server, "--model", "tiny", "--input", str(run), "--out", str(out)]
     result = CliRunner().invoke(app, args)

@@ -1,4 +1,4 @@
-"""PII scrubbing (filters/pii.py): offline presidio, placeholders and counts, quality floors
+"""PII scrubbing (filters/pii/): offline presidio, placeholders and counts, quality floors
 on presidio's synthetic eval set, the pre-screen's recall identity, precision guards,
 allow-list, the Document path, and NER mode (skipped without a spaCy model)."""
 

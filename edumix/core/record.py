@@ -1,7 +1,7 @@
 """The document record, the drop record, and the one Arrow schema every writer uses.
 
 Every stage passes `Document`s along and turns the ones it removes into `Drop`s, so a
-run can account for each input record exactly (see `pipelines.report`).
+run can account for each input record exactly (see `edumix.pipelines.accounting`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ say "not available in this run" instead of failing: the page must open for every
 directory edumix ever wrote.
 
 Dropped documents left the pipeline before the PII stage, so the ledger excerpts shown here
-are scrubbed with the run's own PII settings (filters/pii.py) before they enter the page,
+are scrubbed with the run's own PII settings (edumix.filters.pii) before they enter the page,
 and every string from the data is HTML-escaped.
 """
 
