@@ -2,7 +2,9 @@
 
 Values are found in the input by independent regexes (not by the scrubber under test):
 the demo crawl's fake contacts, plus synthetic pages carrying checksum-valid cards, IBANs
-and SSNs. A code/math page must keep its numbers.
+and SSNs, plus pages of generated phone numbers (libphonenumber's examples of every region,
+edumix/evaluate/phones.py), each looked for in the shards by a regex of its own digits. A
+code/math page must keep its numbers.
 """
 
 import ipaddress
@@ -12,8 +14,10 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from edumix.core.config import RunConfig
+from edumix.core.config import PiiConfig, RunConfig
+from edumix.core.shared_data import shared_data_dir
 from edumix.demo import write_demo_crawl
+from edumix.evaluate.phones import CUE_SIDES, FORMATS, calling_codes, every_kth_number, generate, scope
 from edumix.pipelines.curate import run_curate
 
 PATTERNS = {
@@ -55,6 +59,51 @@ def _lan(ip: str) -> bool:
     return any(ipaddress.ip_address(ip) in ipaddress.ip_network(n) for n in nets)
 
 
+def planted_numbers() -> list:
+    """Generated rows in the scrubber's scope, one per number of every 9th number (~125, every
+    calling-code zone), formats and cue sides taken in turn; [] without the seed passages."""
+    if not (shared_data_dir() / "seed").is_dir():
+        return []
+    listed = calling_codes(PiiConfig().phone_regions)
+    by_number: dict[str, dict] = {}
+    for r in every_kth_number(generate().phones, 9):
+        by_number.setdefault(r.id.split("/")[0], {})[(r.format, r.cue)] = r
+    wanted = [(f, c) for c in CUE_SIDES for f in FORMATS]
+    out = []
+    for i, rows in enumerate(by_number.values()):
+        row = rows[wanted[i % len(wanted)]]
+        if scope(row, listed) == "in":
+            out.append(row)
+    return out
+
+
+PLANTED = planted_numbers()
+PHONE_PAGE_ROWS = 10  # generated rows per page, as paragraphs
+
+
+def phone_pages() -> list[str]:
+    return [
+        "\n\n".join(r.text for r in PLANTED[i : i + PHONE_PAGE_ROWS]) for i in range(0, len(PLANTED), PHONE_PAGE_ROWS)
+    ]
+
+
+def digit_windows(number: str, width: int = 6) -> list[re.Pattern]:
+    """Regexes for every `width` consecutive digits of `number`, in any spacing or punctuation
+    (up to 3 non-digit, non-letter characters between digits): what a reader could still dial."""
+    digits = [c for c in number if c.isdigit()]
+    return [re.compile(r"[^\w\n]{0,3}".join(digits[i : i + width])) for i in range(max(1, len(digits) - width + 1))]
+
+
+def leaked_numbers(pages: list[str], rows: list) -> list[str]:
+    """Planted numbers of which 6 consecutive digits are still in the page they were planted in."""
+    out = []
+    for k, page in enumerate(pages):
+        for r in rows[k * PHONE_PAGE_ROWS : (k + 1) * PHONE_PAGE_ROWS]:
+            if any(rx.search(page) for rx in digit_windows(r.number)):
+                out.append(f"{r.region} {r.format}/{r.cue}: {r.number}")
+    return out
+
+
 @pytest.fixture(scope="module")
 def pii_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pii")
@@ -62,6 +111,8 @@ def pii_run(tmp_path_factory):
     with open(tmp / "pages.jsonl", "w") as fh:
         for i, text in enumerate([*PII_PAGES, CODE_MATH_PAGE]):
             fh.write(json.dumps({"text": text, "url": f"https://pii.example.org/{i}"}) + "\n")
+        for k, text in enumerate(phone_pages()):
+            fh.write(json.dumps({"text": text, "url": f"https://phones.example.org/{k}"}) + "\n")
     # the short PII pages would fail the quality rules: this test is about scrubbing
     cfg = RunConfig.model_validate({"dedup": {"lines": {"enabled": False}}, "filters": {"enabled": False}})
     report = run_curate([str(tmp / "demo.warc.gz"), str(tmp / "pages.jsonl")], str(tmp / "out"), cfg)
@@ -95,3 +146,31 @@ def test_code_and_math_keep_their_numbers(pii_run):
     for number in numbers:
         assert number in page["text"], number
     assert not any(k.startswith("pii_") for k, _ in (page["signals"] or []))
+
+
+# Measured: 1 of 119 left, Svalbard's "79 12 75 45" without a cue (the number-list guard: four
+# groups of two digits read as a table of small numbers). 2 of 119 is still under 2%.
+MAX_LEAKED = 2
+
+
+def test_generated_numbers_do_not_leak(pii_run):
+    """Phone numbers of every calling-code zone, in E164, INTERNATIONAL and NATIONAL, with
+    and without cue words, planted in real prose: at most MAX_LEAKED of them are still
+    readable in the shards (issue 15's target: <= 2% of the values left)."""
+    if not PLANTED:
+        pytest.skip(f"no seed passages under {shared_data_dir()} (set EDUMIX_SHARED_DATA)")
+    _, shards = pii_run
+    by_url = {r["url"]: r["text"] for r in shards}
+    pages = [by_url[f"https://phones.example.org/{k}"] for k in range(len(phone_pages()))]
+    leaked = leaked_numbers(pages, PLANTED)
+    assert len(leaked) <= MAX_LEAKED, f"{len(leaked)} of {len(PLANTED)} planted numbers left: {leaked}"
+
+
+def test_the_planted_numbers_are_found_in_the_input():
+    """Guards the phone leak check: before scrubbing, every planted number matches its regexes,
+    across all three formats and cue sides and the nine calling-code zones."""
+    if not PLANTED:
+        pytest.skip(f"no seed passages under {shared_data_dir()} (set EDUMIX_SHARED_DATA)")
+    assert len(leaked_numbers(phone_pages(), PLANTED)) == len(PLANTED) >= 100
+    assert {(r.format, r.cue) for r in PLANTED} == {(f, c) for f in FORMATS for c in CUE_SIDES}
+    assert {str(r.cc)[0] for r in PLANTED} == set("123456789")

@@ -132,6 +132,37 @@ class PiiConfig(_Section):
     allow_list: tuple[str, ...] = ()
     # Run presidio only on text segments a cheap regex pre-screen flags.
     prescreen: bool = True
+    # Regions (ISO 3166 codes as libphonenumber spells them) whose national phone formats -
+    # no '+' - count as phone numbers without a cue word next to them. '+' numbers of every
+    # region, and cued national numbers of a length possible here, are found anyway. One
+    # region per calling code is enough (US covers all of +1, GB covers GG/JE/IM). Default:
+    # the EU/EEA and the rest of Europe, the G20, and the most populous or most online
+    # countries of each continent (98 calling codes). Each region makes more uncued digit
+    # groups valid somewhere: all 245 regions find 0.79 instead of 0.68 of uncued national
+    # numbers of unlisted regions, for ~7% more false positives (README, PII scrubbing).
+    phone_regions: tuple[str, ...] = tuple(
+        (
+            "GB IE DE AT CH FR BE NL LU ES PT IT MT GR CY PL CZ SK HU RO BG HR SI RS BA MK AL UA BY MD RU "
+            "LT LV EE FI SE NO DK IS "  # Europe
+            "US MX BR AR CO CL PE VE EC BO PY UY CR PA GT CU "  # the Americas
+            "TR IL SA AE QA KW JO LB IR IQ EG MA DZ TN NG GH KE ET TZ UG ZA SN CI CM "  # Middle East, Africa
+            "IN PK BD LK NP CN HK TW JP KR ID MY SG TH VN PH UZ AU NZ"  # Asia, Oceania
+        ).split()
+    )
+
+    @model_validator(mode="after")
+    def _known_phone_regions(self):
+        import phonenumbers  # only this check needs libphonenumber's region list
+
+        if not self.phone_regions:
+            raise ValueError("pii.phone_regions: needs at least one region (national formats are read in theirs)")
+        unknown = sorted(set(self.phone_regions) - phonenumbers.SUPPORTED_REGIONS)
+        if unknown:
+            raise ValueError(
+                f"pii.phone_regions: unknown region codes {unknown}; use libphonenumber's "
+                f"(phonenumbers.SUPPORTED_REGIONS: upper-case ISO 3166 codes such as US, GB, DE)"
+            )
+        return self
 
 
 class LangIdConfig(_Section):

@@ -1,7 +1,8 @@
 """PII scrubbing with presidio: offline, behind a cheap pre-screen, with precision guards.
 
-Modules: `recognizers` (offline NLP engine, recognizers, analyzer), `anchors` + `digits`
-(the pre-screen), `guards` (precision guards), `scrubber` (PiiScrubber), `entities`.
+Modules: `recognizers` (offline NLP engine, recognizers, analyzer), `phones` (phone numbers
+on libphonenumber's rules), `anchors` + `digits` (the pre-screen), `guards` (precision
+guards), `scrubber` (PiiScrubber), `entities`.
 
     scrubber = PiiScrubber(PiiConfig())        # once per worker
     scrubber.scrub("mail jane@example.com")    # ('mail <EMAIL_ADDRESS>', {'EMAIL_ADDRESS': 1})
@@ -38,31 +39,32 @@ document without anchors costs a few regex scans. `find` keeps, with or without 
 pre-screen, only results that overlap an anchor and, when they contain whitespace, lie
 within MARGIN of the anchors; such a result lies, with its context, inside one window, so
 the pre-screen changes nothing but the time (tests check identity on the eval set, real
-passages, the demo crawl and fuzzed text). The phone recognizer itself runs only around
-6-digit chains (ChainPhoneRecognizer): libphonenumber parsing every year and page number
-once per region is what makes presidio slow on real text. Entities without anchors (NER,
-other presidio recognizers) switch the pre-screen off.
+passages, the demo crawl and fuzzed text). Phone numbers come from `phones.PhoneDetector`
+(LibPhoneRecognizer): libphonenumber's matcher and metadata, only around 6-digit chains, one
+candidate pass whatever the region list (`pii.phone_regions`): '+' numbers of every region,
+national formats of the listed regions, cues before or after the number. Entities without
+anchors (NER, other presidio recognizers) switch the pre-screen off.
 
 Precision guards. presidio's own mechanisms where they fit: `score_threshold`; the
-allow-list (`analyze(allow_list=..., allow_list_match="exact")`); context words (a phone
-recognizer whose phone-shaped matches score 0.05 and pass the threshold only after a cue
-such as "Phone:" or "fax", matched as whole words); recognizer hooks (the IP recognizer's
-`invalidate_result` rejects private, loopback, link-local, CGNAT, multicast and reserved
-addresses; extra Luhn-checked card patterns for 12-19 digit cards). presidio can raise a
+allow-list (`analyze(allow_list=..., allow_list_match="exact")`); cue words (weak phone
+candidates - possible but not valid, or valid but grouped unlike their region - pass only
+with a cue such as "Phone:" or "(fax)" before or after them); recognizer hooks (the IP
+recognizer's `invalidate_result` rejects private, loopback, link-local, CGNAT, multicast and
+reserved addresses; extra Luhn-checked card patterns for 12-19 digit cards). presidio can raise a
 score from context but never lower it, so the rest is a post-filter, `guard_reason`: a
 digits-shaped entity (phone, SSN, card, ID numbers) is not PII when it is part of a larger
 number, a decimal, a date or year range or time, a price or quantity, a version, an ISBN,
 a well-known constant (2147483647), a binary string, a file name, URL path or identifier,
 or when it sits in math (operators, LaTeX) or code (fences, inline code, code-like lines,
-REPL output) without a cue word for its type before it. Phones need 6 digits in one chain.
+REPL output) without a cue word for its type before it (for phones, also a cue after it the
+recognizer saw). Phones need 6 digits in one chain.
 IPs after a version cue or shaped like 3.1.1.3 are versions; `git@host` is an SSH remote.
 """
 
 from .entities import LANGUAGE, NER_ENTITIES, NER_INSTALL_HINT, NER_MODELS
 from .guards import guard_reason
+from .phones import PhoneDetector
 from .recognizers import (
-    PHONE_CONTEXT,
-    PHONE_REGIONS,
     analyzed_entities,
     build_analyzer,
     build_stock_analyzer,
@@ -78,8 +80,7 @@ __all__ = [
     "NER_ENTITIES",
     "NER_INSTALL_HINT",
     "NER_MODELS",
-    "PHONE_CONTEXT",
-    "PHONE_REGIONS",
+    "PhoneDetector",
     "PiiScrubber",
     "analyzed_entities",
     "build_analyzer",

@@ -220,9 +220,11 @@ def _is_numeric(entity: str, value: str) -> bool:
     return digit_count(value) * 2 >= len(value)
 
 
-def guard_reason(text: str, entity: str, start: int, end: int) -> str | None:
+def guard_reason(text: str, entity: str, start: int, end: int, cued: bool = False) -> str | None:
     """Why a detected span is not PII after all (None: it is). Only digits-shaped entities
-    (phone, SSN, cards, ID numbers) are guarded, plus two IP/email cases."""
+    (phone, SSN, cards, ID numbers) are guarded, plus two IP/email cases. `cued`: the
+    recognizer saw a cue for the type next to the span, before or after it ("0490 75 40 81
+    (mobile)"); it counts like a cue word before it."""
     value = text[start:end]
     before = text[max(0, start - 48) : start]
     if entity == "IP_ADDRESS":
@@ -264,8 +266,7 @@ def guard_reason(text: str, entity: str, start: int, end: int) -> str | None:
         return "isbn"
     if re.sub(r"\D", "", value) in _KNOWN_CONSTANTS:
         return "constant"
-    cue = _CUES.get(entity, _GENERIC_CUE).search(before)
-    if cue:
+    if cued or _CUES.get(entity, _GENERIC_CUE).search(before):
         return None
     if (
         "+" not in value

@@ -1,18 +1,24 @@
 """The offline presidio analyzer: an NLP engine that never downloads, and edumix's
-recognizers (offline email domains, public IPs, extended cards, cued and chain phones)."""
+recognizers (offline email domains, public IPs, extended cards, libphonenumber phones)."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import spacy
 import tldextract
-from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import (
+    AnalysisExplanation,
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
@@ -25,17 +31,9 @@ from presidio_analyzer.predefined_recognizers import (
 
 from edumix.core.config import PiiConfig
 
-from .anchors import Anchors
-from .digits import DIGIT_CHAIN, MIN_DIGITS, digit_count
 from .entities import LANGUAGE, NER_ENTITIES, NER_INSTALL_HINT, NER_MODELS
-
-# presidio's PhoneRecognizer defaults to 8 regions (US GB DE FR IL IN CA BR). Each region is
-# one more libphonenumber pass over every candidate, so the list is short: Spain, Italy, the
-# Netherlands, Poland, Denmark (whose 8-digit plan also validates Norwegian numbers) and
-# Australia. On the eval set they raise phone recall (overlap) from 41/68 to 59/68 and the
-# cue-only recognizer below to 66/68; the guards absorb the extra false positives.
-PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR", "ES", "IT", "NL", "PL", "DK", "AU")
-PHONE_CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "call", "fax", "number", "contact"]
+from .phones import ENTITY as PHONE
+from .phones import PhoneDetector
 
 
 class OfflineSpacyNlpEngine(SpacyNlpEngine):
@@ -161,109 +159,56 @@ class ExtendedCreditCardRecognizer(CreditCardRecognizer):
         return 12 <= digits <= 19 and super().validate_result(pattern_text)
 
 
-CUED_SCORE = 0.4  # presidio's min_score_with_context_similarity: what a cue lifts 0.05 to
+class LibPhoneRecognizer(EntityRecognizer):
+    """PHONE_NUMBER from a `phones.PhoneDetector`. It sets its own scores and has no context
+    words, so presidio's context enhancer leaves them alone; a number found next to a cue
+    (before or after it) is marked with IS_SCORE_ENHANCED_BY_CONTEXT_KEY for the guards
+    (`cued_phone`). Returns unguarded results: the scrubber guards them."""
 
+    NAME = "LibPhoneRecognizer"
 
-class CuedPhoneRecognizer(PatternRecognizer):
-    """Phone-shaped digit groups libphonenumber does not validate (local numbers without an
-    area code, regions not in PHONE_REGIONS). The pattern alone scores 0.05; presidio's
-    context enhancer lifts it to 0.4 only when a phone cue ("phone", "tel", "mobile", "fax",
-    "desk"...) is among the 5 words before it. Uncued matches are dropped by `find` even
-    under a score_threshold below 0.05."""
+    def __init__(self, detector: PhoneDetector):
+        self.detector = detector
+        super().__init__(supported_entities=[PHONE], name=self.NAME, supported_language=LANGUAGE)
 
-    NAME = "CuedPhoneRecognizer"
-    PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern(
-            "Phone-shaped digit groups (context only)",
-            r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}"
-            r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w-]|\.\d)",
-            0.05,
-        ),
-    ]
-    CONTEXT: ClassVar[list[str]] = [
-        "phone",
-        "telephone",
-        "tel",
-        "mobile",
-        "cell",
-        "cellphone",
-        "fax",
-        "desk",
-        "whatsapp",
-        "call",
-        "sms",
-        "line",
-        "hotline",
-        "helpline",
-        "landline",
-        "reception",
-        "switchboard",
-        "telefon",
-        "fon",
-        "téléphone",
-        "telefono",
-    ]
-
-    def __init__(self):
-        super().__init__(
-            supported_entity="PHONE_NUMBER",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=LANGUAGE,
-            name=self.NAME,
-        )
-
-    def validate_result(self, pattern_text: str) -> bool | None:
-        digits = digit_count(pattern_text.split("x")[0].split("ext")[0])
-        return None if 7 <= digits <= 15 else False
-
-    _LIST_GAP = re.compile(r"\s*(?:[,;/|]|\bor\b|\band\b|\bund\b|\bou\b|\bo\b)?\s*\Z", re.IGNORECASE)
-
-    def enhance_using_context(
-        self, text, raw_recognizer_results, other_raw_recognizer_results, nlp_artifacts, context=None
-    ):
-        """presidio's recognizer-level context hook: a phone-shaped match that continues a
-        list after a validated phone number ("(212) 555-0187 or 555-0108") counts as cued."""
-        phones = [r for r in other_raw_recognizer_results if r.entity_type == "PHONE_NUMBER" and r.score >= 0.4]
-        for r in raw_recognizer_results:
-            if any(
-                p.end <= r.start and r.start - p.end <= 8 and self._LIST_GAP.match(text, p.end, r.start) for p in phones
-            ):
-                r.score = max(r.score, CUED_SCORE)
-                r.recognition_metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True
-        return raw_recognizer_results
-
-
-class ChainPhoneRecognizer(PhoneRecognizer):
-    """presidio's PhoneRecognizer (libphonenumber, leniency VALID) run only on the
-    neighbourhood (+-32 characters, to whitespace) of digit chains with at least 6 digits:
-    the guards drop every phone with fewer, and parsing each year, count and page number once
-    per region is what makes the stock recognizer slow on real text."""
-
-    WINDOW = 32
+    def load(self) -> None:  # libphonenumber's metadata ships in its wheel
+        pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list:
-        need = MIN_DIGITS["PHONE_NUMBER"]
-        spans = [m.span() for m in DIGIT_CHAIN.finditer(text) if digit_count(m.group()) >= need]
+        if entities and PHONE not in entities:
+            return []
         results = []
-        n = len(text)
-        for s, e in Anchors.reach(spans, self.WINDOW):
-            s, e = max(0, s), min(n, e)
-            while s > 0 and not text[s - 1].isspace():
-                s -= 1
-            while e < n and not text[e].isspace():
-                e += 1
-            for r in super().analyze(text[s:e], entities, nlp_artifacts):
-                r.start += s
-                r.end += s
-                results.append(r)
+        for p in self.detector.find(text):
+            explanation = AnalysisExplanation(
+                recognizer=self.name,
+                original_score=p.score,
+                textual_explanation=f"libphonenumber {p.tier.name} ({p.region}){', cued' if p.cued else ''}",
+            )
+            metadata = {
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: p.cued,
+            }
+            results.append(RecognizerResult(PHONE, p.start, p.end, p.score, explanation, metadata))
         return results
 
 
-def uncued(result: RecognizerResult) -> bool:
-    """A CuedPhoneRecognizer match that found no cue: dropped whatever `score_threshold`."""
+@functools.lru_cache(maxsize=4)
+def phone_detector(regions: tuple[str, ...]) -> PhoneDetector:
+    """One PhoneDetector per region list and process: analyzers built for the same config
+    share its verdict cache (footers and contact blocks repeat across pages)."""
+    return PhoneDetector(regions)
+
+
+def cued_phone(result: RecognizerResult) -> bool:
+    """A phone number LibPhoneRecognizer found next to a cue (before or after it): the guards
+    treat it like a number after a cue word."""
     meta = result.recognition_metadata or {}
-    return meta.get(RecognizerResult.RECOGNIZER_NAME_KEY) == CuedPhoneRecognizer.NAME and result.score < CUED_SCORE
+    return (
+        result.entity_type == PHONE
+        and meta.get(RecognizerResult.RECOGNIZER_NAME_KEY) == LibPhoneRecognizer.NAME
+        and bool(meta.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY))
+    )
 
 
 def _predefined_recognizers(entities: Iterable[str]) -> list:
@@ -357,8 +302,7 @@ def build_analyzer(cfg: PiiConfig) -> AnalyzerEngine:
         elif isinstance(rec, CreditCardRecognizer):
             rec = ExtendedCreditCardRecognizer(context=rec.context)
         elif isinstance(rec, PhoneRecognizer):
-            recognizers.append(CuedPhoneRecognizer())
-            rec = ChainPhoneRecognizer(context=PHONE_CONTEXT, supported_regions=PHONE_REGIONS)
+            rec = LibPhoneRecognizer(phone_detector(tuple(cfg.phone_regions)))
         recognizers.append(rec)
     # Context words match whole tokens ("tel" must not fire on "hotel"); the stock
     # recognizers' lists already spell out their variants.

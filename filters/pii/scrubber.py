@@ -23,9 +23,9 @@ from .recognizers import (
     analyzed_entities,
     blank_pipeline,
     build_analyzer,
+    cued_phone,
     pure_special_cases,
     sure_context_word,
-    uncued,
 )
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class PiiScrubber:
             results = self.raw(text, prescreen, anchors)
             reach = Anchors.reach(anchors, MARGIN)
             results = [r for r in results if Anchors.covers(text, anchors, reach, r.start, r.end)]
-        results = [r for r in results if not uncued(r) and guard_reason(text, r.entity_type, r.start, r.end) is None]
+        results = [r for r in results if guard_reason(text, r.entity_type, r.start, r.end, cued_phone(r)) is None]
         return resolve_overlaps(results, self.entities)
 
     def explain(self, text: str) -> list[tuple[RecognizerResult, str | None]]:
@@ -193,9 +193,7 @@ class PiiScrubber:
                 text, anchors, Anchors.reach(anchors, MARGIN), r.start, r.end
             ):
                 reason = "no_anchor"
-            if reason is None and uncued(r):
-                reason = "no_cue"
-            out.append((r, reason or guard_reason(text, r.entity_type, r.start, r.end)))
+            out.append((r, reason or guard_reason(text, r.entity_type, r.start, r.end, cued_phone(r))))
         kept = {
             (r.entity_type, r.start, r.end)
             for r in resolve_overlaps([r for r, why in out if why is None], self.entities)
