@@ -122,6 +122,13 @@ def pretrain(
     ] = None,
     init: Annotated[Path | None, typer.Option(help="Start from these weights (phase 2: the phase-1 --out).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from --out's latest checkpoint (exactly).")] = False,
+    allow_config_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-config-change",
+            help="With --resume: continue although the config (or tokenizer) differs from the checkpoint's.",
+        ),
+    ] = False,
     steps: Annotated[int | None, typer.Option(min=1, help="Override the config's steps.")] = None,
     seq_len: Annotated[int | None, typer.Option(min=2, help="Override data.seq_len (long-context extension).")] = None,
     rope_scaling: Annotated[float | None, typer.Option(min=1.0, help="RoPE position interpolation factor.")] = None,
@@ -131,7 +138,11 @@ def pretrain(
     tokens_dir: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<sha>.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1; default cuda when available.")] = None,
 ) -> None:
-    """Pretrain one phase. Under torchrun every process trains its share of each batch (DDP)."""
+    """Pretrain one phase. Under torchrun every process trains its share of each batch (DDP).
+
+    --init and --resume checkpoints are verified (sha256 of every file) before use; --resume
+    refuses a config that differs from the checkpoint's unless --allow-config-change.
+    """
     from edumix.trainer import checkpoint as ckpt_io
     from edumix.trainer.config import load_train_config
     from edumix.trainer.train import pretrain as run
@@ -169,6 +180,7 @@ def pretrain(
             tokens_dir=tokens_dir,
             peak_tflops=peak_tflops,
             device=device,
+            allow_config_change=allow_config_change,
         )
     except _errors() as e:
         _fail(str(e))
@@ -255,14 +267,15 @@ def generate(
 
 
 def _load_checkpoint(ckpt: Path):
-    """(model, tokenizer) of a checkpoint or a pretrain --out; a clear error otherwise."""
-    from edumix.trainer.checkpoint import load_model_from_checkpoint, resolve_checkpoint
+    """(model, tokenizer) of a checkpoint or a pretrain --out, every file verified against
+    the sha256 recorded at save time; a clear one-line error (exit 2) otherwise."""
+    from edumix.trainer.checkpoint import open_checkpoint
     from edumix.trainer.tokenizer import TextTokenizer
 
     try:
-        ck = resolve_checkpoint(ckpt)
-        tok = TextTokenizer(ck / "tokenizer.json")
-        model, _ = load_model_from_checkpoint(ck)
+        ck = open_checkpoint(ckpt, warn=lambda msg: typer.echo(f"warning: {msg}", err=True))
+        tok = TextTokenizer(ck.tokenizer_path)
+        model = ck.build_model()
     except _errors() as e:
         _fail(str(e))
     return model, tok

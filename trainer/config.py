@@ -72,6 +72,10 @@ class OptimSection(_Section):
     decay_frac: float = Field(0.2, gt=0, le=1)
     min_lr: float = Field(3e-4, ge=0)
     grad_clip: float | None = Field(1.0, gt=0)
+    # Steps whose loss or gradient norm is NaN/inf that may be skipped (no update, the batch
+    # consumed) over the whole run, resumes included; one more stops training. 0 = the first
+    # one stops it. Either way such a step never reaches the weights or a checkpoint.
+    max_nonfinite_skips: int = Field(0, ge=0)
 
 
 class TrainConfig(_Section):

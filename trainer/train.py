@@ -5,6 +5,11 @@ Loss normalisation: each micro-batch's mean loss is weighted by its share of the
 step's target tokens (count known up front from the loader, no collective needed), so
 the gradient is the token-mean over the whole global batch however it is split into
 micro-steps and processes: 1 process and N processes train the same model.
+
+Nothing non-finite is ever saved: a step whose loss or gradient norm is NaN/inf is not
+applied and stops the run (or is skipped, up to optim.max_nonfinite_skips), and the weights
+and optimizer state are checked before every checkpoint. --resume and --init read only
+verified checkpoints, and --resume refuses a changed config unless allow_config_change.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from edumix import __version__
@@ -45,10 +52,30 @@ PEAK_BF16_FLOPS = {
     "RTX 4090": 165e12,
 }
 ARCH_FIELDS = ("vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "ffn_hidden", "tie_embeddings")
+# Train-config fields a --resume may change without --allow-config-change: they set how long
+# the run goes and what it logs or keeps, not what a step computes (`steps` moves the end of
+# the lr schedule: from the resumed step on it is the new config's). Everything else that
+# differs from the checkpoint's config is refused, with the diff.
+RESUME_MAY_CHANGE = frozenset(
+    {
+        "steps",
+        "eval_every",
+        "eval_batches",
+        "ckpt_every",
+        "keep_last",
+        "log_every",
+        "compile",
+        "optim.max_nonfinite_skips",
+    }
+)
 
 
 class TrainError(ValueError):
     pass
+
+
+class NonFiniteError(TrainError):
+    """A NaN/inf loss, gradient norm or weight: training stopped before it could be saved."""
 
 
 @dataclass
@@ -195,6 +222,7 @@ class _Phase:
     start: int = 0
     resumed: int | None = None
     tokens_seen: int = 0
+    nonfinite_skips: int = 0  # steps skipped for a NaN/inf loss or gradient, over the whole run
 
     @property
     def seq_len(self) -> int:
@@ -223,37 +251,154 @@ def _load_store(cfg, run_dir, phase, tokenizer, tokens_dir, progress, dist, say)
     return store
 
 
-def _resume(ph: _Phase, mcfg: ModelConfig, resume: bool) -> None:
-    """Restore weights, optimizer, schedule, loader and RNG from `out`'s latest checkpoint."""
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix.rstrip("."): d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) and v else {f"{prefix}{k}": v})
+    return out
+
+
+_ABSENT = "(absent)"
+
+
+def _train_config_of(meta: dict) -> dict:
+    """The checkpoint's train config with today's defaults filled in (a field added since
+    it was saved is not a change), without `phases` (already merged into each section)."""
+    raw = meta.get("train_config") or {}
+    try:
+        raw = TrainConfig.model_validate(raw).model_dump(mode="json")
+    except ValidationError:
+        raw = dict(raw)
+    raw.pop("phases", None)
+    return raw
+
+
+def config_changes(
+    meta: dict, cfg: TrainConfig, mcfg: ModelConfig, tokenizer_sha256: str
+) -> list[tuple[str, Any, Any]]:
+    """(field, checkpoint's value, this run's value) for every field in which this run's
+    train config, built model config or tokenizer differ from a checkpoint's meta.json."""
+    now = cfg.model_dump(mode="json")
+    now.pop("phases", None)
+    before_t, now_t = _flatten(_train_config_of(meta)), _flatten(now)
+    changes = [
+        (k, before_t.get(k, _ABSENT), now_t.get(k, _ABSENT))
+        for k in sorted(before_t.keys() | now_t.keys())
+        if before_t.get(k, _ABSENT) != now_t.get(k, _ABSENT)
+    ]
+    named = {k for k, _, _ in changes}
+    before_m, now_m = meta.get("model_config") or {}, mcfg.to_dict()
+    for k in sorted(before_m.keys() | now_m.keys()):  # e.g. a vocab_size that follows the tokenizer
+        if before_m.get(k, _ABSENT) != now_m.get(k, _ABSENT) and f"model.{k}" not in named:
+            changes.append((f"model_config.{k}", before_m.get(k, _ABSENT), now_m.get(k, _ABSENT)))
+    if meta.get("tokenizer_sha256") != tokenizer_sha256:
+        changes.append(("tokenizer_sha256", meta.get("tokenizer_sha256"), tokenizer_sha256))
+    return changes
+
+
+def _shown_changes(changes: list[tuple[str, Any, Any]]) -> str:
+    return "\n".join(f"  {k}: {json.dumps(a)} (checkpoint) -> {json.dumps(b)} (now)" for k, a, b in changes)
+
+
+def _apply_optim_config(ph: _Phase) -> None:
+    """After loading an optimizer saved under another config: this config's AdamW
+    hyperparameters, and the lr this config's schedule gives at the resumed step (the
+    loaded one came from the old schedule; the loaded base lr would scale every later one)."""
+    o = ph.cfg.optim
+    sched = ph.scheduler
+    sched.base_lrs = [o.lr for _ in ph.optimizer.param_groups]
+    lrs = [base * fn(sched.last_epoch) for base, fn in zip(sched.base_lrs, sched.lr_lambdas)]
+    for group, decay, lr in zip(ph.optimizer.param_groups, (o.weight_decay, 0.0), lrs):
+        group.update(lr=lr, betas=tuple(o.betas), eps=o.eps, weight_decay=decay)
+        if "initial_lr" in group:
+            group["initial_lr"] = o.lr
+    sched._last_lr = lrs
+
+
+def _resume(
+    ph: _Phase, mcfg: ModelConfig, ck: ckpt_io.Checkpoint | None, resume: bool, tokenizer_sha256: str, allow: bool
+) -> list[dict]:
+    """Restore weights, optimizer, schedule, loader and RNG from `ck` (`out`'s latest
+    checkpoint, already verified); refuse a config that differs from the checkpoint's
+    unless `allow`. Returns the changes accepted (recorded in the checkpoints' meta)."""
     out = ph.out
     existing = ckpt_io.list_checkpoints(out) if out.is_dir() else []
-    if resume and (out / ckpt_io.LATEST).is_file():
-        ck = ckpt_io.resolve_checkpoint(out)
-        meta = ckpt_io.read_meta(ck)
-        if meta["model_config"] != mcfg.to_dict() or meta.get("phase") != ph.phase:
-            raise TrainError(f"--resume: {ck} is phase {meta.get('phase')} with another model config")
-        ckpt_io.load_weights(ph.model, ck)
-        state = ckpt_io.load_state(ck)
+    if ck is not None:
+        meta = ck.meta
+        if meta.get("phase") != ph.phase:
+            raise TrainError(f"--resume: {ck.path} is phase {meta.get('phase')}, this run is phase {ph.phase}")
+        changes = config_changes(meta, ph.cfg, mcfg, tokenizer_sha256)
+        arch = [c for c in changes if c[0] in {f"{p}.{k}" for p in ("model", "model_config") for k in ARCH_FIELDS}]
+        if arch:
+            raise TrainError(
+                f"--resume: {ck.path} has another model architecture (its weights cannot be loaded):\n"
+                + _shown_changes(arch)
+            )
+        refused = [c for c in changes if c[0] not in RESUME_MAY_CHANGE]
+        if refused and not allow:
+            raise TrainError(
+                f"--resume: this run's config differs from the one {ck.path} was trained with:\n"
+                + _shown_changes(refused)
+                + "\nresume with the same config, or pass --allow-config-change to continue with the new values"
+            )
+        ck.load_weights(ph.model)
+        state = ck.load_state()
         ph.optimizer.load_state_dict(state["optimizer"])
         ph.scheduler.load_state_dict(state["scheduler"])
+        bad = ckpt_io.nonfinite_names(
+            (f"optimizer.state[{i}].{k}", v)
+            for i, st in enumerate(ph.optimizer.state.values())
+            for k, v in st.items()
+            if isinstance(v, torch.Tensor)
+        )
+        if bad:
+            raise NonFiniteError(f"--resume: {ck.path / ckpt_io.STATE} holds NaN or infinite values in {bad[:5]}")
         ph.loader.load_state_dict(state["loader"])
         ckpt_io.set_rng_state(state["rng"])
         ph.start, ph.resumed, ph.tokens_seen = state["step"], state["step"], state["tokens"]
-        ph.say(f"resumed from {ck} at step {ph.start}")
-    elif resume:
+        ph.nonfinite_skips = int(state.get("nonfinite_skips", 0))
+        if changes:
+            _apply_optim_config(ph)
+            ph.say(f"--resume: continuing {ck.path.name} with a changed config:\n" + _shown_changes(changes))
+        ph.say(f"resumed from {ck.path} at step {ph.start}")
+        history = list(meta.get("config_changes") or [])
+        return history + [{"step": ph.start, "field": k, "checkpoint": a, "now": b} for k, a, b in changes]
+    if resume:
         ph.say(f"--resume: no checkpoint in {out} yet, starting at step 0")
     elif existing:
         raise TrainError(f"{out} already holds checkpoints ({existing[-1].name}): pass --resume or another --out")
+    return []
 
 
 def _setup(
-    cfg: TrainConfig, run_dir, out_dir, tokenizer_path, phase, init, resume, tokens_dir, device, progress, log
+    cfg: TrainConfig,
+    run_dir,
+    out_dir,
+    tokenizer_path,
+    phase,
+    init,
+    resume,
+    tokens_dir,
+    device,
+    progress,
+    log,
+    allow_config_change=False,
 ) -> _Phase:
     """Data, model (fresh, or phase 2's --init weights; fresh optimizer and schedule either
-    way), optimizer, resume state and the metadata every checkpoint carries."""
+    way), optimizer, resume state and the metadata every checkpoint carries. The --init and
+    --resume checkpoints are verified (every file's sha256) before anything is read from them."""
     dist = init_distributed(device)
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     say = log if dist.is_main else (lambda msg: None)
+
+    def warn(msg: str) -> None:
+        say(f"warning: {msg}")
+
+    init_ck = ckpt_io.open_checkpoint(init, warn=warn) if init is not None else None
+    out = Path(out_dir)
+    resume_ck = ckpt_io.open_checkpoint(out, warn=warn) if resume and (out / ckpt_io.LATEST).is_file() else None
     tokenizer = TextTokenizer(tokenizer_path)
     if dist.device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -264,7 +409,7 @@ def _setup(
     loader = PackedLoader(store, T, seed=cfg.seed, heldout=held, rank=dist.rank, world_size=dist.world_size)
     evals = eval_rows(store, held, T, max_rows=cfg.eval_batches * micro * dist.world_size)
 
-    init_meta = ckpt_io.read_meta(init) if init is not None else None
+    init_meta = init_ck.meta if init_ck is not None else None
     if init_meta is not None and init_meta.get("tokenizer_sha256") != tokenizer.sha256:
         raise TrainError(
             f"--init {init} was trained with another tokenizer (sha256 {init_meta.get('tokenizer_sha256')})"
@@ -272,8 +417,8 @@ def _setup(
     mcfg = model_config_for(cfg, tokenizer, init_meta)
     torch.manual_seed(cfg.seed)
     model = Transformer(mcfg)
-    if init is not None:
-        ckpt_io.load_weights(model, init)
+    if init_ck is not None:
+        init_ck.load_weights(model)
     model.to(dist.device)
     optimizer = _optimizer(model, cfg, dist.device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.optim.lr)
@@ -282,7 +427,7 @@ def _setup(
         phase,
         dist,
         say,
-        Path(out_dir),
+        out,
         store,
         loader,
         evals,
@@ -295,7 +440,7 @@ def _setup(
         {},
         [],
     )
-    _resume(ph, mcfg, resume)
+    changes = _resume(ph, mcfg, resume_ck, resume, tokenizer.sha256, allow_config_change)
 
     lineage = {
         **store.index["lineage"],
@@ -306,7 +451,7 @@ def _setup(
     }
     if init_meta is not None:
         lineage["init_from"] = {
-            "path": str(ckpt_io.resolve_checkpoint(init).resolve()),
+            "path": str(init_ck.path.resolve()),
             "step": init_meta["step"],
             "lineage": init_meta.get("lineage"),
         }
@@ -321,6 +466,8 @@ def _setup(
         "edumix_version": __version__,
         "torch_version": torch.__version__,
     }
+    if changes:  # every config change accepted on a --resume, oldest first
+        ph.meta_base["config_changes"] = changes
     sidecar = sidecar_path(tokenizer.path)
     ph.tok_files = [tokenizer.path] + ([sidecar] if sidecar.is_file() else [])
     if dist.enabled:
@@ -330,8 +477,11 @@ def _setup(
     return ph
 
 
-def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step over `grad_accum` micro-batches: (mean loss, grad norm), on device."""
+def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """One optimizer step over `grad_accum` micro-batches: (mean loss, grad norm, finite),
+    the first two on device. When the loss or the gradient norm is NaN/inf the optimizer
+    does not step (the weights stay as they were) and `finite` is False. Both values are the
+    same on every rank (all-reduced), so every rank takes the same branch."""
     cfg, dist, accum = ph.cfg, ph.dist, ph.cfg.data.grad_accum
     batches = [ph.loader.next_batch(ph.micro) for _ in range(accum)]
     n_global = sum(int(b.pop("group_valid")) for b in batches)
@@ -345,13 +495,68 @@ def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor]:
                 _, loss = ph.net(b["idx"], b["positions"], b["targets"])  # (B, T) -> scalar
             (loss * (n * dist.world_size / n_global)).backward()
         loss_sum += loss.detach().double() * n
+    loss = all_reduce_sum(loss_sum) / n_global
     clip = cfg.optim.grad_clip if cfg.optim.grad_clip is not None else float("inf")
     grad_norm = torch.nn.utils.clip_grad_norm_(ph.model.parameters(), clip)
-    ph.optimizer.step()
-    ph.scheduler.step()
+    finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
+    if finite:
+        ph.optimizer.step()
+        ph.scheduler.step()
+    else:  # the schedule still moves on with the step count; the weights and AdamW moments do not
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
+            ph.scheduler.step()
     ph.optimizer.zero_grad(set_to_none=True)
     ph.tokens_seen += ph.step_tokens
-    return all_reduce_sum(loss_sum) / n_global, grad_norm
+    return loss, grad_norm, finite
+
+
+def _stop_message(ph: _Phase, what: str) -> str:
+    latest = ckpt_io.latest_name(ph.out)
+    where = f"`latest` still names {latest}" if latest else "no checkpoint was written"
+    return f"{what}; training stopped, nothing of this step was saved ({ph.out}: {where})"
+
+
+def _nonfinite_step(ph: _Phase, done: int, loss: torch.Tensor, grad_norm: torch.Tensor, metrics) -> None:
+    """A step whose loss or gradient norm is NaN/inf (not applied): skip it while the
+    config's budget lasts, else stop with NonFiniteError."""
+    lv, gv = float(loss), float(grad_norm)
+    o = ph.cfg.optim
+    what = f"step {done}: non-finite loss {lv} / gradient norm {gv}"
+    if ph.nonfinite_skips >= o.max_nonfinite_skips:
+        budget = f"{ph.nonfinite_skips} of optim.max_nonfinite_skips={o.max_nonfinite_skips} skips used"
+        raise NonFiniteError(_stop_message(ph, f"{what} ({budget})"))
+    ph.nonfinite_skips += 1
+    metrics.write(
+        {
+            "type": "skip",
+            "step": done,
+            "loss": _finite_or_none(lv),
+            "grad_norm": _finite_or_none(gv),
+            "skips": ph.nonfinite_skips,
+        }
+    )
+    ph.say(f"warning: {what}: step skipped ({ph.nonfinite_skips} of {o.max_nonfinite_skips} allowed)")
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _check_finite_before_save(ph: _Phase, done: int) -> None:
+    """Weights and optimizer state are finite before a checkpoint is written (on every
+    rank, so all stop together); one host sync per checkpoint."""
+    named = [(f"weight {n}", p) for n, p in ph.model.named_parameters()]
+    named += [
+        (f"optimizer state {k} of {n}", v)
+        for n, p in ph.model.named_parameters()
+        for k, v in ph.optimizer.state.get(p, {}).items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point()
+    ]
+    if bool(torch.stack([torch.isfinite(t).all() for _, t in named]).all()):
+        return
+    bad = [n for n, t in named if not bool(torch.isfinite(t).all())]
+    raise NonFiniteError(_stop_message(ph, f"step {done}: NaN or infinite values in {', '.join(bad[:5])}"))
 
 
 class _Throughput:
@@ -387,11 +592,11 @@ def _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show)
         {
             "type": "train",
             "step": done,
-            "loss": losses[-1],
+            "loss": _finite_or_none(losses[-1]),  # null for a skipped NaN/inf step: metrics.jsonl stays JSON
             "lr": lr,
             "tokens": ph.tokens_seen,
             "tokens_per_s": round(rate, 1),
-            "grad_norm": float(grad_norm),
+            "grad_norm": _finite_or_none(float(grad_norm)),
             "mfu": mfu,
         }
     )
@@ -421,6 +626,7 @@ def _save(ph: _Phase, step: int) -> Path | None:
         "scheduler": ph.scheduler.state_dict(),
         "loader": ph.loader.state_dict(),
         "rng": ckpt_io.rng_state(),
+        "nonfinite_skips": ph.nonfinite_skips,
     }
     return ckpt_io.save_checkpoint(
         ph.out,
@@ -447,10 +653,27 @@ def pretrain(
     stop_after: int | None = None,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    allow_config_change: bool = False,
 ) -> PretrainResult:
     """Train one phase; returns the losses of the steps run. `stop_after` ends the run after
-    that step (as a preempted job would; used by the resume tests)."""
-    ph = _setup(cfg, run_dir, out_dir, tokenizer_path, phase, init, resume, tokens_dir, device, progress, log)
+    that step (as a preempted job would; used by the resume tests). `resume` refuses a config
+    that differs from the checkpoint's (beyond RESUME_MAY_CHANGE) unless `allow_config_change`.
+    A NaN/inf loss or gradient raises NonFiniteError before anything of that step is saved
+    (or is skipped, up to optim.max_nonfinite_skips)."""
+    ph = _setup(
+        cfg,
+        run_dir,
+        out_dir,
+        tokenizer_path,
+        phase,
+        init,
+        resume,
+        tokens_dir,
+        device,
+        progress,
+        log,
+        allow_config_change,
+    )
     dist, model, start = ph.dist, ph.model, ph.start
     if dist.is_main:
         ph.out.mkdir(parents=True, exist_ok=True)
@@ -482,27 +705,32 @@ def pretrain(
     pending: list[torch.Tensor] = []  # per-step losses not yet copied to the host
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     model.train()
-    for step in range(start, end):
-        loss, grad_norm = _train_step(ph)
-        pending.append(loss)
-        speed.tokens += ph.step_tokens
-        done = step + 1
-        is_last = done == end
-        if done % cfg.log_every == 0 or is_last:
-            losses = torch.stack(pending).tolist()  # one host sync per log interval
-            pending.clear()
-            result.losses += losses
-            _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show)
-        bar.update(1)
-        final = done == cfg.steps
-        if ph.evals and ((cfg.eval_every and done % cfg.eval_every == 0) or final):
-            result.eval = _eval_and_log(ph, done, metrics)
-            speed.restart()
-        if (cfg.ckpt_every and done % cfg.ckpt_every == 0) or final:
-            result.checkpoint = _save(ph, done) or result.checkpoint
-            speed.restart()
-        result.step = done
-    bar.close()
+    try:
+        for step in range(start, end):
+            loss, grad_norm, finite = _train_step(ph)
+            if not finite:  # skipped (counted) or NonFiniteError: before any save of this step
+                _nonfinite_step(ph, step + 1, loss, grad_norm, metrics)
+            pending.append(loss)
+            speed.tokens += ph.step_tokens
+            done = step + 1
+            is_last = done == end
+            if done % cfg.log_every == 0 or is_last:
+                losses = torch.stack(pending).tolist()  # one host sync per log interval
+                pending.clear()
+                result.losses += losses
+                _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show)
+            bar.update(1)
+            final = done == cfg.steps
+            if ph.evals and ((cfg.eval_every and done % cfg.eval_every == 0) or final):
+                result.eval = _eval_and_log(ph, done, metrics)
+                speed.restart()
+            if (cfg.ckpt_every and done % cfg.ckpt_every == 0) or final:
+                _check_finite_before_save(ph, done)
+                result.checkpoint = _save(ph, done) or result.checkpoint
+                speed.restart()
+            result.step = done
+    finally:
+        bar.close()
     barrier()
     result.tokens_per_s = speed.mean
     if result.losses:
