@@ -4,6 +4,7 @@ the config once, check the files its workers will open, then run."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,35 @@ class UsageError(ValueError):
     pass
 
 
+class OutputPathError(ValueError):
+    """--output names something that is not, and cannot become, a run directory."""
+
+
 # Everything a launch can refuse with a one-line message (the CLI exits 2 with it).
-LAUNCH_ERRORS = (UsageError, ConfigError, InputError, OutputExists, PipelineOptionsError)
+LAUNCH_ERRORS = (UsageError, ConfigError, InputError, OutputExists, OutputPathError, PipelineOptionsError)
+
+
+def check_output_dir(output: str) -> None:
+    """A local --output must be a directory, or one that can be created: checked before the
+    run starts, so a file in the way is one line, not a traceback from deep in the run.
+    Object stores (gs://) have no directories to check."""
+    if "://" in output:
+        return
+    path = Path(output)
+    if path.is_symlink() and not path.exists():
+        raise OutputPathError(f"--output {output} is a broken symbolic link")
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"--output {output} is a file, not a directory")
+    parent = path
+    while not parent.exists():  # the nearest existing ancestor is where makedirs would start
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent != path and not parent.is_dir():
+        raise OutputPathError(f"--output {output} cannot be created: {parent} is a file, not a directory")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        what = "is not writable" if parent == path else f"cannot be created: no write permission in {parent}"
+        raise OutputPathError(f"--output {output} {what}")
 
 
 def split_beam_args(extra: list[str]) -> list[str]:
@@ -66,4 +94,6 @@ def launch_curate(request: CurateRequest) -> dict[str, Any]:
         filters = cfg.filters.model_copy(update={"dirty_words_file": str(r.dirty_words_file)})
         cfg = cfg.model_copy(update={"filters": filters})
     validate_config_files(cfg, plan)
+    if not plan.dry_run:
+        check_output_dir(r.output)
     return run_curate(r.inputs, r.output, cfg, r.beam_args, overwrite=r.overwrite, plan=plan)

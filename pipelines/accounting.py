@@ -1,8 +1,11 @@
-"""report.json and the manifests a run writes: exact accounting of every input record.
+"""report.json and the manifests a run writes: exact accounting of every input record,
+and of every input byte.
 
 Counts come from the data itself (file stats, drop records, shard rows), not from
-runner metrics, so retries and runner differences cannot skew them. The identity
-`input_records == kept + sum(dropped)` is checked here and a run that breaks it fails.
+runner metrics, so retries and runner differences cannot skew them. Two identities are
+checked here, and a run that breaks either fails: `input_records == kept + sum(dropped)`,
+and, for every input file, `bytes == bytes_records + bytes_read_errors + bytes_framing`
+(each read error listed with its byte range; see pipelines.formats.account).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def build_report(
         stage_rows.append({"stage": stage, "in": flowing, "dropped": lost, "out": flowing - lost, "drop_rate": rate})
         flowing -= lost
     dropped_total = input_records - flowing
+    unattributed = sum(abs(f.unattributed_bytes) for f in files)
     return {
         "edumix_version": __version__,
         "config_hash": config_hash,
@@ -60,13 +64,34 @@ def build_report(
         "input_records": input_records,
         "kept": kept,
         "dropped_total": dropped_total,
-        "accounting_ok": input_records == kept + dropped_total,
+        "input_bytes": sum(f.bytes for f in files),
+        "unattributed_bytes": unattributed,
+        "accounting_ok": input_records == kept + dropped_total and unattributed == 0,
         "dropped": {s: dropped[s] for s in order if s in dropped},
         "stages": stage_rows,
         "shards": {"files": len(shards), "rows": kept, "bytes": sum(s.bytes for s in shards)},
         "stats": stage_stats(stats),
-        "files": [asdict(f) for f in files],
+        "files": [file_entry(f) for f in files],
     }
+
+
+def file_entry(f: FileStat) -> dict[str, Any]:
+    return {**asdict(f), "read_error_ranges": list(f.read_error_ranges), "unattributed_bytes": f.unattributed_bytes}
+
+
+def accounting_problem(report: dict[str, Any]) -> str | None:
+    """Why a report's accounting is broken (None when it holds), in one line."""
+    problems = []
+    if report["input_records"] != report["kept"] + report["dropped_total"]:
+        problems.append(
+            f"{report['input_records']} input records != {report['kept']} kept + {report['dropped_total']} dropped"
+        )
+    bad = [f for f in report["files"] if f["unattributed_bytes"]]
+    if bad:
+        shown = ", ".join(f"{f['path']} ({f['unattributed_bytes']:+,} bytes)" for f in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        problems.append(f"input bytes not attributed to records, read errors or framing: {shown}{more}")
+    return "; ".join(problems) or None
 
 
 def stage_stats(stats: Iterable[tuple[tuple[str, str], float]]) -> dict[str, Any]:

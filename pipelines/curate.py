@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from edumix.filters.tokens import TokenCounter
 
 from .accounting import (
     AccountingError,
+    accounting_problem,
     add_token_funnel,
     build_manifest,
     build_mix_manifest,
@@ -83,7 +85,8 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
         | "SumStats" >> beam.CombinePerKey(sum)
     )
     shards = docs | "WriteShards" >> WriteShards(job.output, cfg.output)
-    rejected = dropped | "WriteRejected" >> WriteRejected(job.output, cfg.output)
+    ledger_pii = cfg.pii if cfg.pii.enabled and not cfg.output.rejected_raw_text else None
+    rejected = dropped | "WriteRejected" >> WriteRejected(job.output, cfg.output, ledger_pii)
     counts = (
         dropped | "DropKey" >> beam.Map(lambda d: ((d.stage, d.reason), 1)) | "CountDrops" >> beam.CombinePerKey(sum)
     )
@@ -124,10 +127,7 @@ def _write_run_files(
         report["mix"] = mix_report(mix_manifest, mix_table)
     write_text_atomic(job.output, REPORT, to_json(report))
     if not report["accounting_ok"]:
-        raise AccountingError(
-            f"accounting broken: {report['input_records']} input records != "
-            f"{report['kept']} kept + {report['dropped_total']} dropped"
-        )
+        raise AccountingError(f"accounting broken: {accounting_problem(report)}")
     if mix_manifest is not None:
         write_text_atomic(job.output, MIX_MANIFEST, to_json(mix_manifest))
     manifest = build_manifest(report, cfg.model_dump(mode="json"), job.inputs, shards, rejected)
@@ -171,6 +171,19 @@ def prepare_output(output: str, overwrite: bool) -> None:
         os.makedirs(output, exist_ok=True)
 
 
+def remove_staging_files(output: str) -> None:
+    """The half-written `NAME.tmp-<id>` files an interrupted run leaves in its directory
+    (every write goes to one and is renamed into place when complete)."""
+    if "://" in output:
+        matches = FileSystems.match([FileSystems.join(output, "**.tmp-*")])[0].metadata_list
+        staging = [m.path for m in matches]
+    else:
+        staging = [os.path.join(d, f) for d, _, files in os.walk(output) for f in files if ".tmp-" in f]
+    if staging:
+        log.info("removing %d staging file(s) of the interrupted run in %s", len(staging), output)
+        FileSystems.delete(staging)
+
+
 def run_curate(
     inputs: list[str],
     output: str,
@@ -191,8 +204,14 @@ def run_curate(
         prepare_output(output, overwrite)
     job = CurateJob(files, output, config)
     log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)
-    with beam.Pipeline(options=beam_options(list(beam_args))) as p:
-        curate_graph(p, job)
+    p = beam.Pipeline(options=beam_options(list(beam_args)))
+    try:
+        with p:
+            curate_graph(p, job)
+    except BaseException:  # a failure, Ctrl-C, or SIGTERM (the CLI turns it into SystemExit)
+        remove_staging_files(output)
+        shutil.rmtree(p.local_tempdir, ignore_errors=True)  # Beam leaves it when interrupted
+        raise
     if not plan.waits:
         return describe_job(p, plan)
     return read_json(output, REPORT)

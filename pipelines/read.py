@@ -1,15 +1,18 @@
-"""Reading as a Beam source: expand globs up front, then read files in parallel.
+"""Reading as a Beam source: expand the inputs up front, then read files in parallel.
 
 File-level parallelism: WARC gzip members cannot be split without an index, and a
 crawl comes as many files anyway. Each file yields RawRecords, Drops (stage `read`) and
-one FileStat, so the report can reconcile input records file by file.
+one FileStat, so the report can reconcile input records, and input bytes, file by file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
+import os
 from dataclasses import dataclass
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -20,12 +23,13 @@ from edumix.core.config import ReadConfig
 from edumix.core.progress import progress_bar
 from edumix.core.record import Drop
 
-from .formats import iter_records
-from .formats.errors import read_error
+from .formats import ByteAccount, is_known_format, iter_records
+from .formats.account import FRAMING, READ_ERRORS, RECORDS
 from .stage import DROPPED
 
 log = logging.getLogger(__name__)
 FILES = "files"
+_GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,32 @@ class FileStat:
     path: str
     records: int  # everything the file yielded: documents, skipped records, read errors
     read_errors: int
+    # Where every byte went (formats.account): records + read errors + framing == bytes.
+    bytes: int = 0
+    bytes_records: int = 0
+    bytes_read_errors: int = 0
+    bytes_framing: int = 0
+    read_error_ranges: tuple[dict[str, Any], ...] = ()  # byte (and line / row) range of each read error
+    read_error_ranges_omitted: int = 0  # ranges past the first formats.account.MAX_RANGES
+
+    @property
+    def unattributed_bytes(self) -> int:
+        """Bytes no reader accounted for; negative when the file grew while it was read."""
+        return self.bytes - self.bytes_records - self.bytes_read_errors - self.bytes_framing
+
+    @classmethod
+    def of(cls, path: str, records: int, read_errors: int, account: ByteAccount) -> FileStat:
+        return cls(
+            path,
+            records,
+            read_errors,
+            bytes=account.size,
+            bytes_records=account.bytes[RECORDS],
+            bytes_read_errors=account.bytes[READ_ERRORS],
+            bytes_framing=account.bytes[FRAMING],
+            read_error_ranges=tuple(r.to_json() for r in account.ranges),
+            read_error_ranges_omitted=account.omitted_ranges,
+        )
 
 
 class InputError(ValueError):
@@ -46,18 +76,76 @@ class InputError(ValueError):
 
 
 def expand_inputs(patterns: list[str]) -> list[InputFile]:
-    """All files matching the globs, sorted; a glob that matches nothing is an error
-    (a typo would otherwise curate an empty crawl without complaint)."""
+    """All files the inputs name, sorted. An input is a file (read as that file even when
+    its name holds glob characters), a directory (every file under it whose name is a
+    known format, recursively; hidden names skipped), or a glob. One that names no file is
+    an error: a typo would otherwise curate an empty crawl without complaint."""
     if not patterns:
         raise InputError("no --input given")
     found: dict[str, int] = {}
-    for pattern, result in zip(patterns, FileSystems.match(patterns), strict=True):
-        files = [m for m in result.metadata_list if not m.path.endswith("/")]
-        if not files:
-            raise InputError(f"--input {pattern!r} matches no file")
-        for m in files:
-            found[m.path] = m.size_in_bytes
+    for pattern in patterns:
+        for path, size in _expand_one(pattern):
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(f"--input {pattern!r}: file name is not valid UTF-8: {path!r}") from None
+            found[path] = size
     return [InputFile(p, found[p]) for p in sorted(found)]
+
+
+def _expand_one(pattern: str) -> list[tuple[str, int]]:
+    remote = "://" in pattern
+    if not remote and os.path.isdir(pattern):
+        return _directory(pattern)
+    if not remote and os.path.isfile(pattern):
+        return [(pattern, os.path.getsize(pattern))]
+    if remote and _GLOB_CHARS & set(pattern):  # an object named like a glob is that object
+        literal = _match(glob.escape(pattern))
+        if literal:
+            return literal
+    files = _match(pattern)
+    if not files and remote and not _GLOB_CHARS & set(pattern):  # gs://bucket/dir: the objects under it
+        files = [(p, n) for p, n in _match(pattern.rstrip("/") + "/**") if _wanted(p[len(pattern) :])]
+        if files:
+            return files
+    if not files:
+        raise InputError(f"--input {pattern!r} matches no file")
+    return files
+
+
+def _match(pattern: str) -> list[tuple[str, int]]:
+    (result,) = FileSystems.match([pattern])
+    return [(m.path, m.size_in_bytes) for m in result.metadata_list if not m.path.endswith("/")]
+
+
+def _wanted(rel_path: str) -> bool:
+    parts = [p for p in rel_path.replace("\\", "/").split("/") if p]
+    return bool(parts) and not any(p.startswith(".") for p in parts) and is_known_format(parts[-1])
+
+
+def _directory(path: str) -> list[tuple[str, int]]:
+    files, skipped = [], []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            full = os.path.join(root, name)
+            if name.startswith(".") or not os.path.isfile(full):
+                continue
+            if is_known_format(name):
+                files.append((full, os.path.getsize(full)))
+            else:
+                skipped.append(os.path.relpath(full, path))
+    if skipped:
+        shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        log.warning(
+            "--input %s: skipped %d file(s) whose names are no format edumix reads: %s", path, len(skipped), shown
+        )
+    if not files:
+        raise InputError(
+            f"--input {path!r} is a directory holding no file edumix reads "
+            "(.warc[.gz], .arc[.gz], .wet/.wat[.gz], .jsonl/.ndjson/.json[.gz|.zst], .parquet)"
+        )
+    return files
 
 
 class _ReadFile(beam.DoFn):
@@ -71,14 +159,15 @@ class _ReadFile(beam.DoFn):
 
     def process(self, f: InputFile):
         records = errors = 0
+        account = ByteAccount(f.size)
         with contextlib.ExitStack() as stack:
             fh = None
             try:
                 fh = stack.enter_context(FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED))
             except Exception as e:  # noqa: BLE001 - unreadable file: one counted error
-                items = iter([read_error(f.path, 0, "unknown", e)])
+                items = iter([account.error(f.size, f.path, 0, "unknown", f"{type(e).__name__}: {e}")])
             else:
-                items = iter_records(fh, f.path, self._cfg)
+                items = iter_records(fh, f.path, self._cfg, account)
             done = 0
             for item in items:
                 if fh is not None and (pos := fh.tell()) > done:
@@ -90,9 +179,16 @@ class _ReadFile(beam.DoFn):
                     yield TaggedOutput(DROPPED, item)
                 else:
                     yield item
-        log.info("read %s: %d records, %d read errors", f.path, records, errors)
+        stat = FileStat.of(f.path, records, errors, account)
+        log.info(
+            "read %s: %d records, %d read errors, %d bytes unattributed",
+            f.path,
+            records,
+            errors,
+            stat.unattributed_bytes,
+        )
         self._bar.update(max(0, f.size - done))
-        yield TaggedOutput(FILES, FileStat(f.path, records, errors))
+        yield TaggedOutput(FILES, stat)
 
     def teardown(self):
         self._bar.close()

@@ -8,6 +8,7 @@ visible only by rename after it is complete.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from edumix.core.config import OutputConfig
+from edumix.core.config import OutputConfig, PiiConfig
 from edumix.core.hashing import file_sha256
 from edumix.core.record import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Drop, to_table
 from edumix.core.run_dir import rejected_path, shard_path
@@ -98,14 +99,42 @@ def _drop_key(drop: Drop) -> tuple[str, str, int]:
     return _sort_key(drop.doc)
 
 
+class _WriteReason(beam.DoFn):
+    """One ledger file per (stage, reason); with a PII config its documents are scrubbed
+    first, by a scrubber built once per worker."""
+
+    def __init__(self, run_dir: str, cfg: OutputConfig, pii: PiiConfig | None):
+        self._run_dir, self._cfg, self._pii = run_dir, cfg, pii
+        self._scrub = None
+
+    def setup(self):
+        if self._pii is not None:
+            from edumix.filters.pii import PiiScrubber  # presidio loads only when it is used
+
+            self._scrub = PiiScrubber(self._pii)
+
+    def process(self, item):
+        (stage, reason), drops = item
+        drops = sorted(drops, key=_drop_key)
+        if self._scrub is not None:
+            drops = [dataclasses.replace(d, doc=self._scrub(d.doc)) for d in drops]
+        rows = [d.to_row() for d in drops]
+        yield write_parquet_atomic(
+            to_table(rows, REJECTED_SCHEMA), self._run_dir, rejected_path(stage, reason), self._cfg
+        )
+
+
 class WriteRejected(beam.PTransform):
     """Drop -> WrittenFile per (stage, reason) `rejected/STAGE.REASON.parquet`, holding the
-    first `rejected_sample_per_reason` drops by id (a deterministic sample)."""
+    first `rejected_sample_per_reason` drops by id (a deterministic sample). With `pii` (the
+    run's PII settings) the sampled documents are scrubbed before they are written: dropped
+    documents never passed the pii stage, and the ledger is shared as widely as the shards."""
 
-    def __init__(self, run_dir: str, cfg: OutputConfig):
+    def __init__(self, run_dir: str, cfg: OutputConfig, pii: PiiConfig | None = None):
         super().__init__()
         self._run_dir = run_dir
         self._cfg = cfg
+        self._pii = pii
 
     def expand(self, drops):
         n = self._cfg.rejected_sample_per_reason
@@ -115,11 +144,5 @@ class WriteRejected(beam.PTransform):
             drops
             | "KeyByReason" >> beam.Map(lambda d: ((d.stage, d.reason), d))
             | "SampleReason" >> beam.combiners.Top.PerKey(n, key=_drop_key, reverse=True)
-            | "WriteReason" >> beam.MapTuple(self._write)
+            | "WriteReason" >> beam.ParDo(_WriteReason(self._run_dir, self._cfg, self._pii))
         )
-
-    def _write(self, key: tuple[str, str], drops) -> WrittenFile:
-        stage, reason = key
-        rows = [d.to_row() for d in sorted(drops, key=_drop_key)]
-        rel = rejected_path(stage, reason)
-        return write_parquet_atomic(to_table(rows, REJECTED_SCHEMA), self._run_dir, rel, self._cfg)

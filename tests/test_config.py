@@ -29,6 +29,8 @@ def test_yaml_sections(tmp_path):
         ("dedup:\n  minhash:\n    bands: 10\n", "bands x rows must equal num_perm"),
         ("- a\n- b\n", "expected a mapping of sections"),
         ("extract: [\n", "not valid YAML"),
+        ("extract:\n  timeout_s: 5\n  timeout_s: 50\n", "duplicate key 'timeout_s'"),
+        ("output: {}\nextract: {}\noutput: {}\n", "duplicate key 'output'"),
     ],
 )
 def test_bad_config_names_the_problem(tmp_path, text, message):

@@ -112,7 +112,7 @@ def test_ledger_holds_read_errors_with_file_and_offset(real_run):
     out, report = real_run
     errors = pq.read_table(out / "rejected" / "read.read_error.parquet").to_pylist()
     assert len(errors) == report["dropped"]["read"]["read_error"] > 0
-    assert {Path(e["source_file"]).name for e in errors} >= {"clipped.warc.gz", "example-bad.warc.gz.bad"}
+    assert {Path(e["source_file"]).name for e in errors} >= {"clipped.warc.gz", "example-wrong-chunks.warc.gz"}
     assert all(e["stage"] == "read" and e["detail"] and e["source_offset"] >= 0 for e in errors)
     by_file = {Path(f["path"]).name: f["read_errors"] for f in report["files"]}
     assert by_file["clipped.warc.gz"] == 1 and by_file["example.warc.gz"] == 0

@@ -394,8 +394,12 @@ def test_cli_report_errors(tmp_path, synthetic_run):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
+    """The demo with a raw-text ledger (as runs written before the ledger was scrubbed), so the
+    page's own excerpt scrubbing is what keeps the dropped pages' PII out of it."""
     out = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["demo", "--output", str(out)])
+    config = out / "raw-ledger.yaml"
+    config.write_text("output:\n  rejected_raw_text: true\n")
+    result = runner.invoke(app, ["demo", "--output", str(out), "--config", str(config)])
     assert result.exit_code == 0, result.output
     return out / "run"
 

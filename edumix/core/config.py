@@ -394,6 +394,9 @@ class OutputConfig(_Section):
     row_group_rows: int = Field(10_000, gt=0)
     # Rejected documents kept per (stage, reason) in rejected/ (counts are always exact).
     rejected_sample_per_reason: int = Field(1_000, ge=0)
+    # The ledger is shared as widely as the shards, so its documents are PII-scrubbed like kept
+    # ones (with the run's `pii` settings, when the pii stage is on). True keeps their raw text.
+    rejected_raw_text: bool = False
 
 
 Domain = Literal["general", "math", "code", "multilingual"]
@@ -466,13 +469,28 @@ class ConfigError(ValueError):
     pass
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML keeps the last silently,
+    so a setting written twice would be half ignored)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml_mapping(path: str | Path, error: type[Exception] = ValueError) -> dict:
-    """A YAML file that must hold a mapping; every problem raised as `error` with the path."""
+    """A YAML file that must hold a mapping; every problem (a duplicate key too) raised as
+    `error` with the path."""
     path = Path(path)
     if not path.is_file():
         raise error(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as e:
         raise error(f"{path}: not valid YAML: {e}") from e
     if not isinstance(data, dict):

@@ -54,6 +54,10 @@ REJECTED_SCHEMA = (
 MIX_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("repeat", pa.int32(), nullable=False))
 
 
+# Lone surrogates, NULs and noncharacters a reader replaced with U+FFFD (pipelines/formats/text.py).
+TEXT_REPAIRED = "text_repaired"
+
+
 @dataclass
 class RawRecord:
     """What a reader yields before extraction: an HTML body to extract, or text as-is."""
@@ -101,6 +105,10 @@ class Document:
 
     @classmethod
     def from_raw(cls, raw: RawRecord, text: str, **metadata: str) -> Document:
+        """The reader's count of repaired code points (carried as a string on the raw record)
+        becomes the `text_repaired` signal."""
+        meta = {**raw.metadata, **metadata}
+        repaired = meta.pop(TEXT_REPAIRED, None)
         return cls(
             id=raw.id,
             url=raw.url,
@@ -109,7 +117,8 @@ class Document:
             source_offset=raw.source_offset,
             source_format=raw.source_format,
             text=text,
-            metadata={**raw.metadata, **metadata},
+            metadata=meta,
+            signals={TEXT_REPAIRED: float(repaired)} if repaired else {},
         )
 
     def to_row(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from edumix.core.config import ReadConfig
 from edumix.core.record import Drop, RawRecord
 
-from .errors import read_error
+from .account import ByteAccount
 from .jsonl import iter_jsonl
 from .parquet import iter_parquet
 from .warc import iter_warc
@@ -64,21 +64,32 @@ def detect_format(path: str, head: bytes, configured: str = "auto") -> tuple[str
     return format_from_name(path) or sniff_format(head)
 
 
-def iter_records(fh: BinaryIO, path: str, cfg: ReadConfig) -> Iterator[RawRecord | Drop]:
-    """Every record of one file, as RawRecord or Drop; never raises for bad content."""
+def iter_records(
+    fh: BinaryIO, path: str, cfg: ReadConfig, account: ByteAccount | None = None
+) -> Iterator[RawRecord | Drop]:
+    """Every record of one file, as RawRecord or Drop; never raises for bad content. Every
+    byte of the file ends up in `account` (see .account), as a record's, a read error's or
+    framing."""
+    account = account if account is not None else ByteAccount.of(fh)
     head = fh.read(4096)
     fh.seek(0)
     detected = detect_format(path, head, cfg.format)
     if detected is None:
-        yield read_error(path, 0, "unknown", f"unrecognised file format (first bytes {head[:16]!r})")
+        detail = f"unrecognised file format (first bytes {head[:16]!r})"
+        yield account.error(account.size, path, 0, "unknown", detail)
         return
     fmt, compression = detected
     if fmt == "warc":
-        yield from iter_warc(fh, path, cfg.max_record_bytes)
+        yield from iter_warc(fh, path, cfg.max_record_bytes, account)
     elif fmt == "jsonl":
-        yield from iter_jsonl(fh, path, cfg, compression)
+        yield from iter_jsonl(fh, path, cfg, compression, account)
     else:
-        yield from iter_parquet(fh, path, cfg)
+        yield from iter_parquet(fh, path, cfg, account)
 
 
-__all__ = ["detect_format", "format_from_name", "iter_records", "sniff_format"]
+def is_known_format(path: str) -> bool:
+    """Whether a file name says a format edumix reads (how a directory input is expanded)."""
+    return format_from_name(path) is not None
+
+
+__all__ = ["ByteAccount", "detect_format", "format_from_name", "is_known_format", "iter_records", "sniff_format"]

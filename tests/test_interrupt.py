@@ -1,0 +1,44 @@
+"""A curate stopped half-way (SIGTERM, as a scheduler stops a job; SIGINT, Ctrl-C) leaves no
+temporary directory and no half-written file behind, and `edumix report` calls the run
+unfinished instead of summarising it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from edumix.cli import app
+from edumix.demo import write_demo_crawl
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_curate_cleans_up(tmp_path, sig):
+    crawl = tmp_path / "crawl.warc.gz"
+    write_demo_crawl(crawl, pages=400)
+    tmpdir, run = tmp_path / "tmp", tmp_path / "run"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "EDUMIX_PROGRESS": "0"}
+    cmd = [sys.executable, "-m", "edumix.cli", "curate", "-i", str(crawl), "-o", str(run)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:  # until Beam's temporary directory exists
+        if any(p.name.startswith("beam-pipeline-temp") for p in tmpdir.iterdir()):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, output
+    assert not (run / "manifest.json").exists()
+    leftovers = [p.name for p in tmpdir.iterdir() if p.name.startswith(("edumix-", "beam-pipeline-temp"))]
+    assert leftovers == [], leftovers
+    staging = [p for p in run.rglob("*") if ".tmp-" in p.name]
+    assert staging == [], staging
+    result = CliRunner().invoke(app, ["report", str(run)], terminal_width=400)
+    assert result.exit_code == 2 and "unfinished run" in " ".join(result.output.split())
