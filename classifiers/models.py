@@ -1,6 +1,6 @@
 """The three default classifiers: load once, predict a batch of texts.
 
-q = QualityClassifier.load()          # classifiers/models/quality.ftz
+q = QualityClassifier.load()          # classifiers/models/quality.ftz (+ quality.head.json)
 q.predict(["some text", ...])         # -> [P(high quality) in [0, 1], ...]
 e = EduClassifier.load()
 e.predict(texts)                      # -> [expected edu score in [0, 5], ...]
@@ -11,6 +11,7 @@ d.predict(texts)                      # -> [DomainPrediction(label="code", prob=
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ class _FastTextClassifier:
         self.path = path
         self.labels = TASK_LABELS[self.task]
         got = {lab.removeprefix("__label__") for lab in model.get_labels()}
-        if got != set(self.labels):
-            raise ValueError(f"{path}: model labels {sorted(got)} are not the {self.task!r} labels {list(self.labels)}")
+        # A subset is fine (a user's edu labels may use only some levels): absent ones score 0.
+        if not got or not got <= set(self.labels):
+            raise ValueError(f"{path}: model labels {sorted(got)} are not {self.task!r} labels {list(self.labels)}")
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None):
@@ -55,26 +57,53 @@ class _FastTextClassifier:
         fasttext.FastText.eprint = lambda *a, **k: None  # silence fastText's load_model warning
         return cls(fasttext.load_model(str(p)), p)
 
-    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """Per text, {label: probability} over all labels of the model."""
-        return predict_proba(self.model, list(texts), self.labels)
+    def predict_proba(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[dict[str, float]]:
+        """Per text, {label: probability} over all labels of the model (`lines`: the texts
+        through `fasttext_model.normalize`, when the caller has them)."""
+        return predict_proba(self.model, list(texts), self.labels, lines)
+
+
+@functools.cache
+def _static_embedder():
+    from edumix.classifiers.static_embed import StaticEmbedder
+
+    return StaticEmbedder.load()
 
 
 class QualityClassifier(_FastTextClassifier):
-    task = "quality"
+    """fastText's P(high), averaged with a logistic head on the static embedding when the model
+    file has one beside it (`<model>.head.json`; the shipped model does): the head carries what
+    a multilingual encoder knows about fluent text, fastText the n-grams."""
 
-    def predict(self, texts: Sequence[str]) -> list[float]:
+    task = "quality"
+    head = None  # LinearHead | None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None):
+        clf = super().load(path)
+        from edumix.classifiers.linear_head import LinearHead, head_path
+
+        hp = head_path(clf.path)
+        clf.head = LinearHead.load(hp) if hp.is_file() else None
+        return clf
+
+    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[float]:
         """P(high quality) in [0, 1] per text."""
-        return [p["high"] for p in self.predict_proba(texts)]
+        fast = [p["high"] for p in self.predict_proba(texts, lines)]
+        if self.head is None or not fast:
+            return fast
+        static = self.head.predict(_static_embedder().embed(list(texts)))  # (n,)
+        return [(a + float(b)) / 2 for a, b in zip(fast, static)]
 
 
 class EduClassifier(_FastTextClassifier):
     task = "edu"
     DEFAULT_THRESHOLDS: ClassVar[tuple[float, float]] = (3.0, 2.0)  # (A, B)
 
-    def predict(self, texts: Sequence[str]) -> list[float]:
+    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[float]:
         """Educational value in [0, 5]: expected score sum_k k * P(k) over the class probabilities."""
-        return [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in self.predict_proba(texts)]
+        probs = self.predict_proba(texts, lines)
+        return [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
 
     @staticmethod
     def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:
@@ -94,10 +123,10 @@ class DomainPrediction:
 class DomainClassifier(_FastTextClassifier):
     task = "domain"
 
-    def predict(self, texts: Sequence[str]) -> list[DomainPrediction]:
+    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[DomainPrediction]:
         """Most probable domain and its probability per text."""
         out = []
-        for p in self.predict_proba(texts):
+        for p in self.predict_proba(texts, lines):
             lab = max(self.labels, key=lambda k: p[k])  # ties -> first label in TASK_LABELS order
             out.append(DomainPrediction(lab, p[lab]))
         return out

@@ -1,39 +1,42 @@
-"""Weak, source-based labels for the default classifiers, built from the shared data.
+"""Training rows for the default classifiers, from judgments where they exist.
 
 The data is read from ``$EDUMIX_SHARED_DATA`` (default ``<repo>/../shared/data``) and never copied
-into the repository. Labels name where a passage came from, not a hand-checked judgement.
+into the repository.
 
-Label mapping (seed/<file>.jsonl, quality/hplt_v2_dev/*.tsv):
+=====================  ===========================================  ==========================
+task                   rows                                         label
+=====================  ===========================================  ==========================
+edu (0-5)              edu/fineweb_c_da_dev.jsonl: Danish pages     mean of the people's labels
+                       judged by 1-3 people (FineWeb-C)             (None 0, Minimal 1, Basic 2,
+                                                                    Good 3, Excellent 4),
+                                                                    rounded; problematic 0
+                       edu/fineweb_edu_en_llm_dev.jsonl: English    the LLM's 0-5 score
+                       FineWeb-Edu pages scored with its rubric
+                       quality/hplt_v2_dev: pages people marked     0
+                       porn or unnatural (HPLT v2), English and
+                       Norwegian (EDU_HPLT_LANGS)
+quality (low/high)     quality/hplt_v2_dev: every row (22 langs)    low: porn, or unnatural
+                                                                    >= 0.5; high: the rest
+domain                 seed/*.jsonl (source-labelled passages)      the source's domain
+=====================  ===========================================  ==========================
 
-=====================================  =========  =====  =========
-source                                  quality    edu    domain
-=====================================  =========  =====  =========
-HPLT row with unnatural>=0.5 or porn=1  low        0      --
-seed/low_quality, HPLT-derived rows     low        0      --
-seed/low_quality, other (boilerplate,   low        1      general
-  navigation, SEO/spam, listings)
-HPLT row, natural, lang_correct>=0.5    high       2 (*)  --
-seed/general (news, Wikipedia, blogs)   high       2      general
-seed/code                               high       3      code
-seed/multilingual (translated docs,     high       3      general
-  guides)
-seed/math (proofs, definitions,         high       4      math
-  worked examples)
-seed/edu_high (OpenStax, Python         high       5      general
-  tutorial/HOWTOs)
-=====================================  =========  =====  =========
+Why these: the edu score must follow educational value as people (or the FineWeb-Edu rubric)
+judge it, not which corpus a passage came from; a model trained on sources learned "textbook
+vs web" and did not track value at all (issue 14). FineWeb-C's five levels were written to
+mirror FineWeb-Edu's additive rubric, so "Good" (3) is where FineWeb-Edu keeps a page (tier A).
+The domain is a property of the source, so source labels stay right for it.
 
-(*) at most ``HPLT_NATURAL_CAP`` natural HPLT rows (chosen by hash, deterministic) go into edu,
-so ordinary web prose does not swamp the curated classes. Rows whose HPLT document also appears
-in seed/low_quality are counted once. The split key of an HPLT-derived row is its document id,
-so a document never lands on both sides of the train/held-out split. HPLT rows with lang_correct
-< 0.5 and no unnatural/porn flag are ambiguous and left out.
+Sources and licences: FineWeb-C (ODC-By 1.0, via a public analysis repository), FineWeb-Edu
+(ODC-By 1.0) scored by an LLM (MIT repository), HPLT v2 annotations (MIT repository, CC0 text),
+seed passages (per-line licences, see seed/MANIFEST.md).
+
+Every row carries a split key (the page id, the HPLT document id, or the text), so cross-
+validation never puts one page on both sides.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,9 +44,11 @@ from pathlib import Path
 from edumix.classifiers.fasttext_model import Example
 from edumix.core.shared_data import shared_data_dir
 
-HPLT_NATURAL_CAP = 600
+FINEWEB_C = Path("edu") / "fineweb_c_da_dev.jsonl"
+FINEWEB_EDU_LLM = Path("edu") / "fineweb_edu_en_llm_dev.jsonl"
+HPLT_DIR = Path("quality") / "hplt_v2_dev"
+FINEWEB_C_LEVELS = {"None": 0, "Minimal": 1, "Basic": 2, "Good": 3, "Excellent": 4}
 
-EDU_BY_SEED = {"low_quality": "1", "general": "2", "code": "3", "multilingual": "3", "math": "4", "edu_high": "5"}
 DOMAIN_BY_SEED = {
     "low_quality": "general",
     "general": "general",
@@ -52,80 +57,142 @@ DOMAIN_BY_SEED = {
     "math": "math",
     "edu_high": "general",
 }
-SEED_FILES = tuple(EDU_BY_SEED)
+SEED_FILES = tuple(DOMAIN_BY_SEED)
+# HPLT's low pages teach the edu model "0" only in the languages that also have judged pages at
+# every level (English) or are close to them (Norwegian, for Danish). Elsewhere every row is a 0,
+# and the model learned the language instead: German or Italian textbook prose scored ~0.
+EDU_HPLT_LANGS = ("eng_Latn", "nob_Latn", "nno_Latn")
 
 
-def _num(s: str) -> float:
+def _num(s: str | None) -> float:
     try:
-        return float(s)
+        return float(s or 0)
     except ValueError:
         return 0.0
+
+
+def _jsonl(path: Path) -> Iterator[dict]:
+    if not path.exists():
+        raise FileNotFoundError(f"training data missing: {path} (set EDUMIX_SHARED_DATA)")
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
 
 
 def read_seed(root: Path | None = None) -> Iterator[dict]:
     root = root or shared_data_dir()
     for name in SEED_FILES:
-        path = root / "seed" / f"{name}.jsonl"
-        if not path.exists():
-            raise FileNotFoundError(f"seed file missing: {path} (set EDUMIX_SHARED_DATA)")
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    row = json.loads(line)
-                    row["file"] = name
-                    yield row
+        for row in _jsonl(root / "seed" / f"{name}.jsonl"):
+            row["file"] = name
+            yield row
 
 
 def read_hplt(root: Path | None = None) -> Iterator[dict]:
-    """HPLT v2 annotation rows: {text, id, porn, unnatural, lang_correct, lang}."""
+    """HPLT v2 annotation rows: {text, id, porn, unnatural, lang_correct, lang, low}. Texts are
+    quoted TSV fields that may span lines, so the file is read with csv's default quoting."""
     root = root or shared_data_dir()
     csv.field_size_limit(1 << 30)
-    for path in sorted((root / "quality" / "hplt_v2_dev").glob("*.tsv")):
+    files = sorted((root / HPLT_DIR).glob("*.tsv"))
+    if not files:
+        raise FileNotFoundError(f"training data missing: {root / HPLT_DIR}/*.tsv (set EDUMIX_SHARED_DATA)")
+    for path in files:
         with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-            for row in reader:
+            for row in csv.DictReader(fh, delimiter="\t"):
                 if row.get("text"):
                     row["lang"] = path.name.split("_batch")[0]
+                    row["low"] = _num(row.get("unnatural")) >= 0.5 or _num(row.get("porn")) >= 1
                     yield row
 
 
-def _hplt_id(source: str) -> str | None:
-    if source.startswith("hplt-project/") and "#" in source:
-        return source.rsplit("#", 1)[1]
-    return None
+def read_fineweb_c(root: Path | None = None) -> Iterator[dict]:
+    """Danish pages with people's labels: {text, id, labels, score (0-4 mean or None), problematic}."""
+    yield from _jsonl((root or shared_data_dir()) / FINEWEB_C)
 
 
-def _hash(s: str) -> int:
-    return int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:8], "big")
+def read_fineweb_edu_llm(root: Path | None = None) -> Iterator[dict]:
+    """English FineWeb-Edu pages with an LLM's 0-5 score: {text, score, rationale}."""
+    yield from _jsonl((root or shared_data_dir()) / FINEWEB_EDU_LLM)
+
+
+def edu_label(score: float | None, problematic: bool = False) -> str | None:
+    """A judged page's 0-5 class: the rounded score; problematic pages without a score are 0."""
+    if score is None:
+        return "0" if problematic else None
+    return str(min(5, max(0, int(float(score) + 0.5))))
+
+
+def edu_examples(root: Path | None = None) -> list[Example]:
+    rows = []
+    for r in read_fineweb_c(root):
+        label = edu_label(r.get("score"), bool(r.get("problematic")))
+        if label is not None:
+            rows.append(Example(r["text"], label, f"fineweb-c:{r['id']}", "fineweb_c_da"))
+    for r in read_fineweb_edu_llm(root):
+        rows.append(Example(r["text"], edu_label(r["score"]), r["text"], "fineweb_edu_en_llm"))
+    for r in read_hplt(root):
+        if r["low"] and r["lang"] in EDU_HPLT_LANGS:
+            rows.append(Example(r["text"], "0", f"hplt:{r['id']}", "hplt_low"))
+    return rows
+
+
+def quality_examples(root: Path | None = None) -> list[Example]:
+    return [
+        Example(r["text"], "low" if r["low"] else "high", f"hplt:{r['id']}", f"hplt:{r['lang']}")
+        for r in read_hplt(root)
+    ]
+
+
+def domain_examples(root: Path | None = None) -> list[Example]:
+    """Seed passages by source; HPLT-derived seed rows are web text of no one domain: left out."""
+    return [
+        Example(r["text"], DOMAIN_BY_SEED[r["file"]], r["text"], r["file"])
+        for r in read_seed(root)
+        if not r["source"].startswith("hplt-project/")
+    ]
+
+
+def unlabelled_pool(root: Path | None = None) -> list[str]:
+    """Every text the shipped models may learn from without its label (seed passages, judged
+    pages, HPLT rows), in a fixed order: the static embedder's token statistics come from it."""
+    texts = [r["text"] for r in read_seed(root)]
+    texts += [r["text"] for r in read_fineweb_c(root)]
+    texts += [r["text"] for r in read_fineweb_edu_llm(root)]
+    texts += [r["text"] for r in read_hplt(root)]
+    return texts
 
 
 def build_rows(root: Path | None = None) -> dict[str, list[Example]]:
     """Examples per task: {"quality": [...], "edu": [...], "domain": [...]}."""
-    rows: dict[str, list[Example]] = {"quality": [], "edu": [], "domain": []}
-    seen_hplt: set[str] = set()
-    for r in read_seed(root):
-        hid = _hplt_id(r["source"])
-        key = f"hplt:{hid}" if hid else r["text"]
-        src = r["file"]
-        if hid:
-            seen_hplt.add(hid)
-        rows["quality"].append(Example(r["text"], "low" if src == "low_quality" else "high", key, src))
-        rows["edu"].append(Example(r["text"], "0" if hid else EDU_BY_SEED[src], key, src))
-        if not hid:  # HPLT web docs are multilingual web text; no domain label for them
-            rows["domain"].append(Example(r["text"], DOMAIN_BY_SEED[src], key, src))
-    natural = []
-    for r in read_hplt(root):
-        hid = r["id"]
-        if hid in seen_hplt:
-            continue
-        seen_hplt.add(hid)
-        key = f"hplt:{hid}"
-        if _num(r["unnatural"]) >= 0.5 or _num(r["porn"]) >= 1:
-            rows["quality"].append(Example(r["text"], "low", key, "hplt_low"))
-            rows["edu"].append(Example(r["text"], "0", key, "hplt_low"))
-        elif _num(r["lang_correct"]) >= 0.5 and _num(r["unnatural"]) == 0 and r["porn"] in ("", "0"):
-            natural.append(Example(r["text"], "high", key, "hplt_natural"))
-    rows["quality"].extend(natural)
-    natural.sort(key=lambda e: _hash(e.key))
-    rows["edu"].extend(Example(e.text, "2", e.key, e.source) for e in natural[:HPLT_NATURAL_CAP])
+    return {"quality": quality_examples(root), "edu": edu_examples(root), "domain": domain_examples(root)}
+
+
+def read_user_labels(path: Path, task: str) -> list[Example]:
+    """A user's labels as training rows: JSONL objects with `text` and either `label` (any
+    task's label) or, for edu, a numeric `score` on the 0-5 scale (rounded, as the shipped rows);
+    optional `id` (the split key) and `lang`. ValueError names the line at fault."""
+    from edumix.classifiers.fasttext_model import TASK_LABELS
+
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if "label" in obj:
+                    label = str(obj["label"])
+                elif task == "edu" and isinstance(obj.get("score"), int | float):
+                    label = edu_label(float(obj["score"]))
+                else:
+                    raise KeyError("label" if task != "edu" else "label or a numeric score")
+                rows.append(Example(obj["text"], label, str(obj.get("id") or obj["text"]), obj.get("lang") or ""))
+            except (ValueError, KeyError, TypeError) as e:
+                want = "text and label" if task != "edu" else "text and label (or score, 0-5)"
+                raise ValueError(f"{path}:{n}: expected a JSON object with {want} ({e})") from e
+    bad = sorted({r.label for r in rows} - set(TASK_LABELS[task]))
+    if bad:
+        raise ValueError(f"labels {bad} are not {task} labels ({', '.join(TASK_LABELS[task])})")
+    if not rows:
+        raise ValueError(f"{path}: no labelled rows")
     return rows

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +42,24 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM (a scheduler's stop, `kill`) unwinds like Ctrl-C, so temporary directories and
+    a run's staging files are removed on the way out instead of left behind."""
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _curate(
     inputs: list[str],
     output: str,
@@ -51,7 +72,8 @@ def _curate(
 
     try:
         request = CurateRequest(inputs, output, split_beam_args(extra), config, overwrite, dirty_words_file)
-        return launch_curate(request)
+        with _sigterm_as_exit():
+            return launch_curate(request)
     except LAUNCH_ERRORS as e:
         _fail(str(e))
 
@@ -119,6 +141,18 @@ def demo(
     print_summary(out, report, run_dir)
 
 
+def _need_finished_run(run_dir: str) -> None:
+    """manifest.json is written last: without it the run crashed, was killed or still runs."""
+    from edumix.core.run_dir import MANIFEST, RunDirError, read_manifest
+
+    try:
+        read_manifest(run_dir)
+    except RunDirError as e:
+        _fail(f"cannot read {run_dir}: {e}; an unfinished run (stopped early, or still running) has no {MANIFEST}")
+    except (OSError, ValueError) as e:
+        _fail(f"cannot read {run_dir}/{MANIFEST}: {e}")
+
+
 @app.command()
 def report(
     run_dir: Annotated[str, typer.Argument(help="A run directory made by `edumix curate`.")],
@@ -143,12 +177,14 @@ def report(
     from edumix.core.run_dir import REPORT, read_json
     from edumix.report.compare import compare_runs, compare_tables
 
+    _need_finished_run(run_dir)
     try:
         data = read_json(run_dir, REPORT)
     except (OSError, ValueError) as e:
         _fail(f"cannot read {run_dir}/{REPORT}: {e}")
     cmp = None
     if compare:
+        _need_finished_run(compare)
         try:
             cmp = compare_runs(run_dir, compare)
         except (OSError, ValueError) as e:
@@ -177,41 +213,37 @@ app.add_typer(classifiers_app, name="classifiers")
 @classifiers_app.command("train")
 def classifiers_train(
     task: Annotated[str, typer.Option(help="quality (low|high), edu (0-5) or domain (general|math|code).")],
-    data: Annotated[Path, typer.Option(help="JSONL with `text` and `label` per line.")],
+    data: Annotated[
+        Path, typer.Option(help="JSONL: `text` and `label` per line; for edu a numeric `score` (0-5) works too.")
+    ],
     out: Annotated[Path, typer.Option(help="Model file to write (quantized .ftz).")],
     seed: Annotated[int, typer.Option(help="Training seed (training runs on one thread: reproducible).")] = 0,
     epochs: Annotated[int, typer.Option(min=1)] = 25,
-    heldout: Annotated[float, typer.Option(help="Held-out share, split by a hash of the text.")] = 0.2,
+    heldout: Annotated[float, typer.Option(min=0, max=0.9, help="Held-out share, split by a hash of the id.")] = 0.2,
 ) -> None:
     """Train one classifier on your labels; prints held-out precision/recall/F1.
 
     Use the model in a run with `classify.<task>_model: PATH` in the run config.
     """
-    import json
-
-    from edumix.classifiers.fasttext_model import TASK_LABELS, Example, train
+    from edumix.classifiers.fasttext_model import TASK_LABELS, train
+    from edumix.classifiers.linear_head import train_head
+    from edumix.classifiers.training_data import read_user_labels
 
     if task not in TASK_LABELS:
         _fail(f"--task must be one of {', '.join(TASK_LABELS)}")
     if not data.is_file():
         _fail(f"--data not found: {data}")
-    rows = []
-    with open(data, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                rows.append(Example(text=obj["text"], label=str(obj["label"]), key=obj.get("id") or obj["text"]))
-            except (ValueError, KeyError, TypeError) as e:
-                _fail(f"{data}:{n}: expected a JSON object with text and label ({e})")
-    bad = sorted({r.label for r in rows} - set(TASK_LABELS[task]))
-    if bad:
-        _fail(f"labels {bad} are not {task} labels ({', '.join(TASK_LABELS[task])})")
+    try:
+        rows = read_user_labels(data, task)
+    except ValueError as e:
+        _fail(str(e))
     out.parent.mkdir(parents=True, exist_ok=True)
     metrics = train(task, rows, out, seed=seed, epochs=epochs, heldout_fraction=heldout)
     typer.echo(metrics.table())
     typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes)")
+    head = train_head(task, rows, out)
+    if head:
+        typer.echo(f"wrote {head} (the static-embedding head, blended in when {out.name} is used)")
 
 
 @classifiers_app.command("annotate")

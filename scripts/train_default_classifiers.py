@@ -1,10 +1,14 @@
-"""Train the three default fastText classifiers from the shared seed data.
+"""Train the three default fastText classifiers on all of the shared dev data.
 
     .venv/bin/python scripts/train_default_classifiers.py [--seed 0] [--epochs 25] [--out classifiers/models]
 
-Writes <out>/{quality,edu,domain}.ftz (quantized, each <= ~2 MB) and prints held-out metrics
-(deterministic 80/20 split by hash of the text / HPLT document id). Reads $EDUMIX_SHARED_DATA
-(default <repo>/../shared/data); nothing is downloaded. Label mapping: classifiers/training_data.py.
+Writes <out>/{quality,edu,domain}.ftz (quantized, each under 5 MB) and quality.head.json (the
+logistic head on the static embedding that quality blends in); the same data and seed give
+byte-identical files (one training thread). edu learns people's and an LLM's judgments of
+educational value, quality HPLT's human labels, domain the seed passages' sources (the rows:
+classifiers/training_data.py). Every row goes into training: how well the models do on pages
+they never saw is measured by cross-validation, `benchmarks/judgments_eval.py`. Reads
+$EDUMIX_SHARED_DATA (default <repo>/../shared/data); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import time
 from pathlib import Path
 
 from edumix.classifiers.fasttext_model import train
+from edumix.classifiers.linear_head import train_head
 from edumix.classifiers.training_data import build_rows
+from edumix.core.hashing import file_sha256
 from edumix.core.shared_data import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,9 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = build_rows()
     for task in args.tasks:
         t0 = time.time()
-        m = train(task, rows[task], args.out / f"{task}.ftz", seed=args.seed, epochs=args.epochs)
-        print(m.table())
-        print(f"  wrote {args.out / (task + '.ftz')} ({m.extra['model_bytes']:,} bytes) in {time.time() - t0:.1f}s\n")
+        out = args.out / f"{task}.ftz"
+        m = train(task, rows[task], out, seed=args.seed, epochs=args.epochs, heldout_fraction=0)
+        print(
+            f"{task}: {m.n_train:,} rows, wrote {out} ({m.extra['model_bytes']:,} bytes, "
+            f"sha256 {file_sha256(out)[:16]}) in {time.time() - t0:.1f}s"
+        )
+        head = train_head(task, rows[task], out)
+        if head:
+            print(f"{task}: static-embedding head {head} (sha256 {file_sha256(head)[:16]})")
     return 0
 
 

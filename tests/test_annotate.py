@@ -116,3 +116,65 @@ def test_cli_annotates_a_run_directory(server, tmp_path):
     assert sorted(json.loads(line)["label"] for line in out.read_text().splitlines()) == ["0", "3", "5"]
     missing = CliRunner().invoke(app, [*args[:7], str(tmp_path / "nope"), *args[8:]])
     assert missing.exit_code == 2 and "no shards" in missing.output
+
+
+class RubricLLM(FakeLLM):
+    """A stand-in rubric: pages that give an example score 5, the others 1."""
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        doc = body["messages"][0]["content"].split("<<<\n", 1)[1].split("\n>>>", 1)[0]
+        score = 5 if "example" in doc.lower() else 1
+        data = json.dumps({"choices": [{"message": {"content": f"Educational score: {score}"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.mark.slow
+def test_annotate_train_curate_workflow(tmp_path):
+    """The documented loop for a team with an LLM endpoint: curate -> annotate the shards ->
+    `classifiers train --task edu` on the labels -> curate with `classify.edu_model`; the new
+    run's edu scores follow the LLM's labels."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RubricLLM)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    runner = CliRunner()
+    try:
+        first = runner.invoke(app, ["demo", "--output", str(tmp_path / "demo")])
+        assert first.exit_code == 0, first.output
+        run, labels, model = tmp_path / "demo" / "run", tmp_path / "labels.jsonl", tmp_path / "edu.ftz"
+        args = ["--endpoint", url, "--model", "tiny", "--input", str(run), "--out", str(labels)]
+        annotated = runner.invoke(app, ["classifiers", "annotate", *args])
+        assert annotated.exit_code == 0, annotated.output
+    finally:
+        httpd.shutdown()
+    rows = [json.loads(line) for line in labels.read_text().splitlines()]
+    assert {r["label"] for r in rows} == {"1", "5"}
+    trained = runner.invoke(
+        app,
+        ["classifiers", "train", "--task", "edu", "--data", str(labels), "--out", str(model), "--heldout", "0"],
+    )
+    assert trained.exit_code == 0, trained.output
+    config = tmp_path / "run.yaml"
+    config.write_text(f"classify:\n  edu_model: {model}\n")
+    second = runner.invoke(
+        app,
+        [
+            "curate",
+            "-i",
+            str(tmp_path / "demo" / "crawl" / "demo-crawl.warc.gz"),
+            "-o",
+            str(tmp_path / "again"),
+            "-c",
+            str(config),
+        ],
+    )
+    assert second.exit_code == 0, second.output
+    label_of = {r["id"]: int(r["label"]) for r in rows}
+    scored = pq.read_table(tmp_path / "again" / "shards", columns=["id", "edu_score"]).to_pylist()
+    high = [r["edu_score"] for r in scored if label_of.get(r["id"]) == 5]
+    low = [r["edu_score"] for r in scored if label_of.get(r["id"]) == 1]
+    assert high and low and sum(high) / len(high) > sum(low) / len(low) + 1.0

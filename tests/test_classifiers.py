@@ -1,12 +1,9 @@
 """Default fastText classifiers (classifiers/models/*.ftz): load, predict, held-out floors, sanity.
 
-Held-out floors were measured with
-    .venv/bin/python scripts/train_default_classifiers.py      (seed 0, 25 epochs, thread=1)
-on the deterministic 80/20 split (sha1 of text / HPLT doc id) of $EDUMIX_SHARED_DATA:
-    quality: accuracy 0.944, F1(low) 0.764, F1(high) 0.968
-    edu:     accuracy 0.897, macro-F1 0.837, F1(score>=3 vs label>=3) 0.930
-    domain:  accuracy 0.993, F1 general 0.996 / math 0.991 / code 0.982
-The floors below leave ~0.03-0.05 slack.
+The shipped models train on every dev row (scripts/train_default_classifiers.py); how the edu
+and quality scores do on pages they never saw is cross-validated in tests/test_judgments.py.
+The domain recipe is checked here on the deterministic 80/20 split (sha1 of the text):
+measured accuracy 0.993, F1 general 0.996 / math 0.991 / code 0.982; floors leave ~0.03 slack.
 """
 
 import pytest
@@ -79,7 +76,7 @@ def domain():
 def test_shipped_model_files_are_small(task):
     path = default_model_path(task)
     assert path.is_file(), path
-    assert path.stat().st_size <= 2_000_000
+    assert path.stat().st_size <= 10_000_000
 
 
 def test_missing_model_gives_clear_error(tmp_path):
@@ -133,32 +130,50 @@ def test_plain_text_math_known_limitation(domain):
     assert domain.predict([PLAIN_MATH])[0].label == "math"
 
 
-@pytest.fixture(scope="module")
-def heldout():
-    shared("seed", "edu_high.jsonl")
-    shared("quality", "hplt_v2_dev")
+def test_training_rows_are_judgments():
+    """edu from people's and an LLM's judgments (+ HPLT pages people flagged), quality from HPLT's
+    human labels read whole (its quoted texts span lines), domain from the seed sources."""
+    shared("edu", "fineweb_c_da_dev.jsonl")
     from edumix.classifiers.training_data import build_rows
 
-    return {task: split(rows)[1] for task, rows in build_rows().items()}
+    rows = build_rows()
+    edu = rows["edu"]
+    assert {r.source for r in edu} == {"fineweb_c_da", "fineweb_edu_en_llm", "hplt_low"}
+    assert sum(r.source == "fineweb_edu_en_llm" for r in edu) == 75
+    assert all(r.label == "0" for r in edu if r.source == "hplt_low")
+    # HPLT's low pages only in the judged languages' neighbourhood (elsewhere they taught language)
+    from edumix.classifiers.training_data import EDU_HPLT_LANGS, read_hplt
+
+    lang = {f"hplt:{r['id']}": r["lang"] for r in read_hplt()}
+    low = [r for r in edu if r.source == "hplt_low"]
+    assert low and {lang[r.key] for r in low} <= set(EDU_HPLT_LANGS)
+    quality = rows["quality"]
+    assert len(quality) == 2400 and sum(r.label == "low" for r in quality) == 263
+    assert len({r.source for r in quality}) == 22  # hplt:<language>, 22 languages
+    assert {r.label for r in rows["domain"]} == {"general", "math", "code"}
 
 
-def test_heldout_quality(quality, heldout):
-    m = evaluate("quality", quality.model, heldout["quality"])
-    assert m.n_heldout == 842
-    assert m.accuracy >= 0.91
-    assert m.per_class["low"]["f1"] >= 0.71 and m.per_class["high"]["f1"] >= 0.94
+def test_domain_floors_on_a_held_out_split():
+    """The domain model's recipe on the 80/20 hash split (the shipped model trains on all rows)."""
+    shared("seed", "code.jsonl")
+    from edumix.classifiers.fasttext_model import fit
+    from edumix.classifiers.training_data import domain_examples
 
-
-def test_heldout_edu(edu, heldout):
-    m = evaluate("edu", edu.model, heldout["edu"])
-    assert m.n_heldout == 824
-    assert m.accuracy >= 0.86 and m.macro_f1 >= 0.79
-    assert m.extra["F1(score>=3 vs label>=3)"] >= 0.90
-
-
-def test_heldout_domain(domain, heldout):
-    m = evaluate("domain", domain.model, heldout["domain"])
+    train, held = split(domain_examples())
+    m = evaluate("domain", fit("domain", train, quantize=False), held)
     assert m.n_heldout == 675
     assert m.accuracy >= 0.97
     for lab in ("general", "math", "code"):
         assert m.per_class[lab]["f1"] >= 0.95, lab
+
+
+@pytest.mark.slow
+def test_shipped_edu_model_is_reproducible(tmp_path):
+    """Same data + seed -> the same file as the one in the repository."""
+    shared("edu", "fineweb_c_da_dev.jsonl")
+    from edumix.classifiers.fasttext_model import train
+    from edumix.classifiers.training_data import edu_examples
+    from edumix.core.hashing import file_sha256
+
+    train("edu", edu_examples(), tmp_path / "edu.ftz", seed=0, epochs=25, heldout_fraction=0)
+    assert file_sha256(tmp_path / "edu.ftz") == file_sha256(default_model_path("edu"))

@@ -62,13 +62,22 @@ def test_phase_two_is_tier_a_only_and_a_subset_of_the_shards(run):
 
 
 def test_demo_mix_is_near_target(run):
-    """Auto budget: the largest budget every domain fills once. With ~100 documents each
-    cell cuts at a document boundary, so the achieved shares are within 3 points."""
+    """Auto budget: the largest budget every domain with documents fills once. With ~100
+    documents each cell cuts at a document boundary, so the achieved shares are within 3 points
+    of the targets renormalised over the domains present. A domain with no document in a phase's
+    tiers (the demo's non-English pages never reach tier A: README, "What the scorer gets wrong")
+    is reported short by its whole share, never filled from elsewhere."""
     _, report, manifest = run
+    assert manifest["phases"]["1"]["shortfall"] == {}
     for info in manifest["phases"].values():
-        assert info["budget_auto"] and info["shortfall"] == {}
-        for domain, target in info["targets"].items():
-            assert abs(info["achieved"][domain] - target) < 0.03, (domain, info["achieved"])
+        present = {c["domain"] for c in info["cells"]}
+        assert info["budget_auto"] and set(info["shortfall"]) == set(info["targets"]) - present
+        share = sum(info["targets"][d] for d in present)
+        for domain in present:
+            assert abs(info["achieved"][domain] - info["targets"][domain] / share) < 0.03, (domain, info["achieved"])
+        for domain, missing in info["shortfall"].items():
+            assert info["achieved"][domain] == 0
+            assert missing == pytest.approx(info["targets"][domain] * info["tokens"] / share, rel=0.02)
     assert report["mix"]["phases"].keys() == manifest["phases"].keys()
     table_tokens = sum(r["tokens"] for r in report["mix"]["table"])
     assert table_tokens == report["kept_tokens"] == report["stages"][-1]["tokens_out"]
@@ -105,7 +114,7 @@ def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
             **NO_DEDUP,
             "mix": {
                 "tokenizer": str(tmp_path / "tokenizer.json"),
-                "phases": {1: {"tiers": ["A", "B", "C"]}, 2: {"tiers": ["A"], "budget_tokens": 10 * phase1_tokens}},
+                "phases": {1: {"tiers": ["A", "B", "C"]}, 2: {"tiers": ["A"], "budget_tokens": 40 * phase1_tokens}},
             },
         }
     )
@@ -116,13 +125,13 @@ def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
         rows = read_cell(tmp_path / "run", cell)
         assert [r["n_tokens"] for r in rows] == [len(tok.encode(r["text"], add_special_tokens=False).ids) for r in rows]
     phase2 = manifest["phases"]["2"]
-    assert set(phase2["shortfall"]) == set(phase2["targets"])  # every domain short of 10x
+    assert set(phase2["shortfall"]) == set(phase2["targets"])  # every domain short of 40x
     by_domain = defaultdict(int)
     for cell in phase2["cells"]:
         assert cell["epochs"] == pytest.approx(4.0)  # max_epochs: every tier-A document 4 times
         by_domain[cell["domain"]] += cell["tokens"]
     for domain, missing in phase2["shortfall"].items():
-        want = 10 * phase1_tokens * phase2["targets"][domain]
+        want = 40 * phase1_tokens * phase2["targets"][domain]
         assert missing == pytest.approx(want - by_domain[domain], abs=1)
 
 

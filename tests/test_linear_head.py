@@ -1,0 +1,73 @@
+"""The linear heads on the static embedding: exact fits on known data, the saved file, and the
+shipped quality head (blended into quality_score)."""
+
+import numpy as np
+import pytest
+from shared_data import shared
+
+from edumix.classifiers.linear_head import HEAD_TASKS, LinearHead, fit_logistic, fit_ridge, head_path, train_head
+from edumix.classifiers.models import QualityClassifier, default_model_path
+
+
+def test_ridge_recovers_a_linear_rule_on_raw_features():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6)) * [1, 10, 0.1, 3, 1, 1] + [5, -2, 0, 1, 0, 0]
+    w = np.array([0.5, -0.1, 4.0, 0.0, 1.0, 0.0])
+    head = fit_ridge(X, X @ w + 2.0, alphas=(1e-6,))
+    assert head.weights == pytest.approx(w, abs=1e-4) and head.bias == pytest.approx(2.0, abs=1e-3)
+    # noisy targets: GCV picks a penalty from the grid, and predictions still track the rule
+    y = X @ w + rng.normal(scale=2.0, size=400)
+    noisy = fit_ridge(X, y)
+    assert np.corrcoef(noisy.predict(X), X @ w)[0, 1] > 0.95 and noisy.alpha > 0
+
+
+def test_logistic_fit_matches_the_generating_model():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(4000, 3))
+    p = 1 / (1 + np.exp(-(X @ [2.0, -1.0, 0.0] + 0.5)))
+    y = rng.random(4000) < p
+    head = fit_logistic(X, y, C=100.0)  # almost no penalty: the maximum-likelihood weights
+    assert head.weights == pytest.approx([2.0, -1.0, 0.0], abs=0.15) and head.bias == pytest.approx(0.5, abs=0.1)
+    assert ((head.predict(X) > 0.5) == y).mean() > 0.75
+    strong = fit_logistic(X, y, C=1e-5)  # a heavy penalty shrinks the weights, not the intercept
+    assert np.abs(strong.weights).max() < 0.05 * np.abs(head.weights).max()
+    assert strong.bias == pytest.approx(np.log(y.mean() / (1 - y.mean())), abs=0.05)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    head = LinearHead("logistic", np.array([0.25, -1.5]), 0.125, 20.0)
+    head.save(tmp_path / "h.json")
+    back = LinearHead.load(tmp_path / "h.json")
+    assert back.kind == "logistic" and back.bias == 0.125 and back.weights.tolist() == [0.25, -1.5]
+    (tmp_path / "bad.json").write_text('{"kind": "tree"}')
+    with pytest.raises(ValueError, match="not a linear head"):
+        LinearHead.load(tmp_path / "bad.json")
+
+
+def test_shipped_quality_blends_its_head():
+    clf = QualityClassifier.load()
+    assert HEAD_TASKS == ("quality",) and clf.head is not None
+    assert head_path(default_model_path("quality")).is_file()
+    texts = ["The mitochondrion produces most of the cell's ATP through oxidative phosphorylation.", ""]
+    fast = [p["high"] for p in clf.predict_proba(texts)]
+    blended = clf.predict(texts)
+    assert all(0 <= x <= 1 for x in blended) and blended != fast
+
+
+def test_a_model_without_head_is_fasttext_alone(tmp_path):
+    import shutil
+
+    shutil.copy(default_model_path("quality"), tmp_path / "mine.ftz")
+    clf = QualityClassifier.load(tmp_path / "mine.ftz")
+    assert clf.head is None
+    assert clf.predict(["some text"]) == [clf.predict_proba(["some text"])[0]["high"]]
+
+
+@pytest.mark.slow
+def test_shipped_quality_head_is_reproducible(tmp_path):
+    """Same rows -> the same head file as the one in the repository (beside quality.ftz)."""
+    shared("quality", "hplt_v2_dev")
+    from edumix.classifiers.training_data import quality_examples
+
+    out = train_head("quality", quality_examples(), tmp_path / "quality.ftz")
+    assert out.read_bytes() == head_path(default_model_path("quality")).read_bytes()
