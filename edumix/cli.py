@@ -141,6 +141,23 @@ def demo(
     print_summary(out, report, run_dir)
 
 
+@app.command()
+def doctor() -> None:
+    """Check this install: every declared dependency at an accepted version, torch, and (for
+    information) the shipped models, the shared dev data, a GPU, chromium. Exit 1 when
+    something required is missing, with one line saying what to install."""
+    from edumix.doctor import missing_line, run_checks
+
+    checks = run_checks()
+    for c in checks:
+        mark = "ok " if c.ok else ("MISSING" if c.required else "-  ")
+        typer.echo(f"{mark:8s}{c.name}: {c.detail}" if c.detail else f"{mark:8s}{c.name}")
+    line = missing_line(checks)
+    if line:
+        _fail(line, code=1)
+    typer.echo("everything edumix needs is installed")
+
+
 def _need_finished_run(run_dir: str) -> None:
     """manifest.json is written last: without it the run crashed, was killed or still runs."""
     from edumix.core.run_dir import MANIFEST, RunDirError, read_manifest
@@ -279,6 +296,40 @@ def classifiers_annotate(
     typer.echo(f"{counts['labelled']} labelled, {counts['skipped']} already done, {counts['failed']} failed")
     if counts["failed"]:
         typer.echo(f"failures (tried again on the next run): {failed_path(out)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anything but loopback needs --token-file.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    home: Annotated[Path, typer.Option(help="Jobs database and job directories.")] = Path("~/.edumix-serve"),
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding the bearer token every request must send.")
+    ] = None,
+    roots: Annotated[
+        list[Path] | None, typer.Option("--root", help="Directory that run inputs may come from; repeat for more.")
+    ] = None,
+    max_jobs: Annotated[int, typer.Option(min=1, help="Runs at once; the rest wait in a FIFO queue.")] = 1,
+) -> None:
+    """Serve a web UI and JSON API (/api, /openapi.json) that queue and run curate jobs.
+
+    Inputs are local paths under --root, or `demo` (the generated demo crawl). See the README.
+    """
+    if host not in ("127.0.0.1", "localhost", "::1") and token_file is None:
+        _fail(f"--host {host} is not loopback: serving on it needs --token-file")
+    token = None
+    if token_file is not None:
+        from edumix.service.security import read_token
+
+        try:
+            token = read_token(token_file)
+        except ValueError as e:
+            _fail(str(e))
+    from edumix.service.app import serve as run_server
+
+    run_server(host, port, home.expanduser(), roots or [], token, max_jobs)
 
 
 def _version(value: bool) -> None:

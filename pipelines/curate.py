@@ -200,7 +200,7 @@ def run_curate(
     if plan.dry_run:  # no globbing, no output check, no report: each would call GCS
         files = [InputFile(pattern, 0) for pattern in inputs]
     else:
-        files = expand_inputs(list(inputs))
+        files = expand_inputs(list(inputs), config.read.paths_prefix)
         prepare_output(output, overwrite)
     job = CurateJob(files, output, config)
     log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)

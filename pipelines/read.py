@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
@@ -75,22 +75,51 @@ class InputError(ValueError):
     pass
 
 
-def expand_inputs(patterns: list[str]) -> list[InputFile]:
+def expand_inputs(patterns: list[str], paths_prefix: str = ReadConfig().paths_prefix) -> list[InputFile]:
     """All files the inputs name, sorted. An input is a file (read as that file even when
     its name holds glob characters), a directory (every file under it whose name is a
-    known format, recursively; hidden names skipped), or a glob. One that names no file is
-    an error: a typo would otherwise curate an empty crawl without complaint."""
+    known format, recursively; hidden names skipped), a Common Crawl path list (`*.paths`,
+    `*.paths.gz`: each line a path under `paths_prefix`), or a glob. One that names no file
+    is an error: a typo would otherwise curate an empty crawl without complaint."""
     if not patterns:
         raise InputError("no --input given")
     found: dict[str, int] = {}
     for pattern in patterns:
-        for path, size in _expand_one(pattern):
+        expanded = _path_list(pattern, paths_prefix) if _is_path_list(pattern) else _expand_one(pattern)
+        for path, size in expanded:
             try:
                 path.encode("utf-8")
             except UnicodeEncodeError:
                 raise InputError(f"--input {pattern!r}: file name is not valid UTF-8: {path!r}") from None
             found[path] = size
     return [InputFile(p, found[p]) for p in sorted(found)]
+
+
+def _is_path_list(pattern: str) -> bool:
+    return pattern.endswith((".paths", ".paths.gz")) and not _GLOB_CHARS & set(os.path.basename(pattern))
+
+
+def _path_list(listing: str, prefix: str) -> list[tuple[str, int]]:
+    """The files a Common Crawl path list names (warc.paths.gz: `crawl-data/CC-MAIN-.../x.warc.gz`
+    a line), each under `prefix`; a line naming no file is an error with its line number."""
+    compression = CompressionTypes.GZIP if listing.endswith(".gz") else CompressionTypes.UNCOMPRESSED
+    try:
+        with FileSystems.open(listing, compression_type=compression) as fh:
+            lines = fh.read().decode("utf-8").splitlines()
+    except (OSError, BeamIOError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"--input {listing!r}: cannot read the path list ({_innermost(e)})") from e
+    base = prefix if prefix.endswith("/") else prefix + "/"
+    files = []
+    for n, line in enumerate(lines, start=1):
+        if line.strip():
+            url = base + line.strip().lstrip("/")
+            try:
+                files += _expand_one(url)
+            except InputError as e:
+                raise InputError(f"{listing}:{n}: {e} (read.paths_prefix is {prefix!r})") from None
+    if not files:
+        raise InputError(f"--input {listing!r}: the path list names no file")
+    return files
 
 
 def _expand_one(pattern: str) -> list[tuple[str, int]]:
@@ -113,9 +142,27 @@ def _expand_one(pattern: str) -> list[tuple[str, int]]:
     return files
 
 
+SUPPORTED_INPUTS = (
+    "local paths, gs:// (Google Cloud Storage), and s3:// / azfs:// / hdfs:// with Beam's aws / azure / "
+    "hadoop extra installed and credentials set"
+)
+
+
 def _match(pattern: str) -> list[tuple[str, int]]:
-    (result,) = FileSystems.match([pattern])
+    """Beam's filesystems list the pattern; a scheme they cannot serve (unknown, or without its
+    client library or credentials) is one line naming what is supported, not a traceback."""
+    try:
+        (result,) = FileSystems.match([pattern])
+    except (BeamIOError, ValueError) as e:
+        raise InputError(f"--input {pattern!r}: cannot list it ({_innermost(e)}). Supported: {SUPPORTED_INPUTS}") from e
     return [(m.path, m.size_in_bytes) for m in result.metadata_list if not m.path.endswith("/")]
+
+
+def _innermost(e: BaseException) -> str:
+    """Beam nests the real cause in BeamIOError.exception_details: dig it out."""
+    while isinstance(e, BeamIOError) and e.exception_details:
+        e = next(iter(e.exception_details.values()))
+    return f"{type(e).__name__}: {e}"
 
 
 def _wanted(rel_path: str) -> bool:

@@ -1,7 +1,8 @@
 """The package's shape: one installed namespace, and layers that point one way.
 
     edumix.core  <-  logic (filters, classifiers, demo)  <-  wiring (pipelines)
-                 <-  report, evaluate  <-  CLI, launcher (edumix.cli, edumix.launch)
+                 <-  report, evaluate  <-  launcher (edumix.launch)
+                 <-  service, doctor (edumix.service, edumix.doctor)  <-  CLI (edumix.cli)
     edumix.trainer stands on edumix.core only.
 
 Every import in every module counts, the ones inside functions too (a lazy import is
@@ -32,7 +33,9 @@ LAYERS = {
     "edumix.report": 3,
     "edumix.evaluate": 3,
     "edumix.launch": 4,
-    "edumix.cli": 5,
+    "edumix.service": 5,
+    "edumix.doctor": 5,
+    "edumix.cli": 6,
 }
 TRAINER_MAY_IMPORT = ("edumix.core", "edumix.trainer")
 # Within one layer, packages stay apart except: classifiers use filters' code/math detectors.

@@ -430,3 +430,16 @@ def test_ner_mode_when_a_model_is_installed():
     text, counts = s.scrub("My name is John Smith, I live in Paris; mail john@example.com.")
     assert counts.get("PERSON", 0) >= 1 and counts["EMAIL_ADDRESS"] == 1
     assert "John Smith" not in text and "<EMAIL_ADDRESS>" in text
+
+
+def test_loading_the_english_registry_logs_no_warnings(caplog):
+    """presidio warns once per non-English recognizer it skips (~20 lines per worker, every run);
+    edumix skips them on purpose, so the run's output stays clean."""
+    import logging
+
+    from edumix.filters.pii.recognizers import _english_registry
+
+    with caplog.at_level(logging.WARNING):
+        registry = _english_registry()
+    assert registry.recognizers and not [r for r in caplog.records if r.name.startswith("presidio")]
+    assert logging.getLogger("presidio-analyzer").level == logging.NOTSET  # restored

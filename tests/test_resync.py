@@ -399,3 +399,25 @@ def test_unusable_output_path_is_one_line_and_exit_2(tmp_path, where):
     assert message.startswith("error: --output") and message.count("error:") == 1 and "Traceback" not in message
     assert "is a file, not a directory" in message
     assert (tmp_path / "taken").read_text() == "a file"
+
+
+@pytest.mark.parametrize("url", ["s3://no-such-bucket/crawl.warc.gz", "foo://host/crawl.warc.gz"])
+def test_an_input_no_filesystem_can_serve_is_one_line_naming_what_is(url):
+    """Was: a 16-frame traceback from Beam's S3 filesystem."""
+    with pytest.raises(InputError, match=r"cannot list it \(.+\)\. Supported: local paths, gs://"):
+        expand_inputs([url])
+
+
+def test_a_common_crawl_path_list_expands_under_its_prefix(tmp_path):
+    """warc.paths.gz as Common Crawl publishes it: one path a line, under read.paths_prefix."""
+    root = shared("warc", "dolma_wget").parent
+    listing = tmp_path / "warc.paths.gz"
+    listing.write_bytes(gzip.compress(b"dolma_wget/sample-0000.warc.gz\n/dolma_wget/sample-0001.warc.gz\n\n"))
+    files = expand_inputs([str(listing)], str(root))
+    assert [f.path for f in files] == [str(root / "dolma_wget" / f"sample-000{i}.warc.gz") for i in (0, 1)]
+    assert all(f.size > 0 for f in files)
+    report = run_curate([str(listing)], str(tmp_path / "out"), RunConfig(read={"paths_prefix": str(root)}))
+    assert report["accounting_ok"] and report["input_files"] == 2 and report["unattributed_bytes"] == 0
+    (tmp_path / "bad.paths").write_text("dolma_wget/sample-0000.warc.gz\ndolma_wget/nope.warc.gz\n")
+    with pytest.raises(InputError, match=r"bad\.paths:2: .*matches no file .*paths_prefix"):
+        expand_inputs([str(tmp_path / "bad.paths")], str(root))

@@ -246,6 +246,42 @@ def test_end_to_end_cli(tmp_path, small_yaml):
     ok(["export", "--ckpt", str(tmp_path / "p2"), "--format", "hf", "--out", str(tmp_path / "hf")])
     exported = json.loads((tmp_path / "hf" / "tokenizer_config.json").read_text())
     assert "<|assistant|>" in exported["chat_template"] and (tmp_path / "hf" / "config.json").is_file()
+    check_hf_export_generates_as_edumix(tmp_path / "hf", ok, tmp_path / "p2")
+
+
+def check_hf_export_generates_as_edumix(hf_dir, ok, ckpt) -> None:
+    """HF tools fed as training was (BOS first) give edumix's greedy tokens; the card names the mix."""
+    transformers = pytest.importorskip("transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(hf_dir)
+    model = transformers.AutoModelForCausalLM.from_pretrained(hf_dir).eval()
+    prompt = "the river"
+    enc = tok(prompt, return_tensors="pt")
+    assert enc["input_ids"][0, 0].item() == tok.bos_token_id == model.generation_config.bos_token_id
+    assert tok(prompt, add_special_tokens=False)["input_ids"] == enc["input_ids"][0, 1:].tolist()
+    ours = ok(
+        [
+            "generate",
+            "--ckpt",
+            str(ckpt),
+            "--prompt",
+            prompt,
+            "--max-new-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--no-stream",
+        ]
+    )
+    hf_ids = model.generate(**enc, max_new_tokens=8, do_sample=False)[0, enc["input_ids"].shape[1] :]
+    eos = model.generation_config.eos_token_id
+    hf_text = prompt + tok.decode([t for t in hf_ids.tolist() if t != eos], skip_special_tokens=True)
+    piped = transformers.pipeline("text-generation", model=model, tokenizer=tok)(
+        prompt, max_new_tokens=8, do_sample=False
+    )
+    assert ours.strip() == hf_text.strip() == piped[0]["generated_text"].strip()
+    card = (hf_dir / "README.md").read_text()
+    assert "pipeline_tag: text-generation" in card and "recipe hash" in card
+    assert all(p.stat().st_mode & 0o444 == 0o444 for p in hf_dir.iterdir())
 
 
 def test_cli_module_entry_point_runs():

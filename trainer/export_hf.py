@@ -3,12 +3,16 @@ loadable offline with `LlamaForCausalLM.from_pretrained(out_dir)` and by Llama-f
 
 Our RoPE already uses HF's rotate_half layout, so weights copy over unpermuted; only the
 fused projections are split (wqkv -> q/k/v_proj, w_gate_up -> gate/up_proj).
+
+With the tokenizer, HF tools must feed prompts as training did: every document started with
+BOS, so the exported tokenizer.json gets a post-processor that prepends it (`tok(prompt)`,
+`pipeline()`, lm-eval), generation_config.json names bos/eos/pad, and README.md is a model
+card with the run's lineage. Files are written world-readable (0644) whatever the umask.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import torch
@@ -93,22 +97,76 @@ def export_hf(
     out_dir: str | Path,
     tokenizer_json: str | Path | None = None,
     special_tokens: dict | None = None,
+    meta: dict | None = None,
 ) -> Path:
     """special_tokens: ids by name, {"bos": 1, "eos": 2, "pad": 0} (or "bos_token_id" keys).
-    With tokenizer_json, also writes tokenizer_config.json so AutoTokenizer loads it too."""
+    With tokenizer_json, also writes tokenizer_config.json so AutoTokenizer loads it too.
+    meta: the checkpoint's meta.json (phase, step, tokens, lineage) for the model card."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(hf_config(model, special_tokens), indent=2) + "\n")
     save_file(hf_state_dict(model), str(out / "model.safetensors"), metadata={"format": "pt"})
+    generation = {name + "_token_id": _special_id(special_tokens, name) for name in _SPECIAL}
+    (out / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
     if tokenizer_json is not None:
-        from tokenizers import Tokenizer
-
-        shutil.copyfile(tokenizer_json, out / "tokenizer.json")
-        tok = Tokenizer.from_file(str(tokenizer_json))
-        tok_cfg: dict = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": model.cfg.max_seq_len}
-        for name in _SPECIAL:
-            token_id = _special_id(special_tokens, name)
-            if token_id is not None and tok.id_to_token(int(token_id)) is not None:
-                tok_cfg[f"{name}_token"] = tok.id_to_token(int(token_id))
-        (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
+        _write_tokenizer(out, Path(tokenizer_json), special_tokens, model.cfg.max_seq_len)
+    (out / "README.md").write_text(model_card(model, special_tokens, meta or {}))
+    for path in out.iterdir():
+        path.chmod(0o644)
     return out
+
+
+def _write_tokenizer(out: Path, tokenizer_json: Path, special_tokens: dict | None, max_len: int) -> None:
+    """tokenizer.json with BOS prepended on encode (as the training data had it) + tokenizer_config.json."""
+    from tokenizers import Tokenizer
+    from tokenizers.processors import TemplateProcessing
+
+    tok = Tokenizer.from_file(str(tokenizer_json))
+    tok_cfg: dict = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": max_len}
+    for name in _SPECIAL:
+        token_id = _special_id(special_tokens, name)
+        if token_id is not None and tok.id_to_token(int(token_id)) is not None:
+            tok_cfg[f"{name}_token"] = tok.id_to_token(int(token_id))
+    bos = tok_cfg.get("bos_token")
+    if bos is not None:
+        bos_id = int(_special_id(special_tokens, "bos"))
+        tok.post_processor = TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
+        )
+    tok_cfg["add_bos_token"], tok_cfg["add_eos_token"] = bos is not None, False
+    tok.save(str(out / "tokenizer.json"))
+    (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
+
+
+def model_card(model: Transformer, special_tokens: dict | None, meta: dict) -> str:
+    """A Hub model card: what the model is and where its data came from (lineage hashes)."""
+    c = model.cfg
+    lineage = meta.get("lineage") or {}
+    rows = [
+        ("parameters", f"{model.num_params(non_embedding=False):,}"),
+        ("layers / dim / heads (kv)", f"{c.n_layers} / {c.dim} / {c.n_heads} ({c.n_kv_heads})"),
+        ("context", f"{c.max_seq_len} tokens, RoPE base {c.rope_base:g}, scaling {c.rope_scaling:g}"),
+        ("phase", str(meta.get("phase", "-"))),
+        ("step / tokens seen", f"{meta.get('step', '-')} / {meta.get('tokens', '-')}"),
+    ] + [(f"data {k.replace('_', ' ')}", f"`{v}`") for k, v in sorted(lineage.items()) if v]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    bos = _special_id(special_tokens, "bos")
+    return f"""---
+library_name: transformers
+pipeline_tag: text-generation
+tags: [edumix, llama]
+---
+
+# edumix model
+
+A Llama-architecture model pretrained with edumix on a curated data mix.
+
+| | |
+|---|---|
+{table}
+
+Training wrapped every document in BOS ... EOS, so the tokenizer prepends BOS (id {bos}) on
+encode: `model.generate(**tok(prompt, return_tensors="pt"))` and `pipeline("text-generation")`
+see prompts as training did. The `recipe hash` names the exact curated mix (edumix's
+`mix/manifest.json`) the model was trained on.
+"""

@@ -29,6 +29,9 @@ class ReadConfig(_Section):
     date_field: str = "date"
     # Payloads larger than this are not carried to extraction (counted `too_large` there).
     max_record_bytes: int = Field(20_000_000, gt=0)
+    # A Common Crawl path list given as --input (warc.paths.gz, wet.paths.gz: one relative path
+    # a line) names the files under this prefix: CC's own bucket by default, or a mirror.
+    paths_prefix: str = "s3://commoncrawl/"
     # Reshuffle records between reading and extraction, so a few large files still
     # spread extraction over every worker; costs a shuffle of the raw HTML.
     rebalance: bool = False
@@ -483,6 +486,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def parse_yaml(text: str):
+    """yaml.safe_load that refuses a key given twice in one mapping."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def read_yaml_mapping(path: str | Path, error: type[Exception] = ValueError) -> dict:
     """A YAML file that must hold a mapping; every problem (a duplicate key too) raised as
     `error` with the path."""
@@ -490,7 +498,7 @@ def read_yaml_mapping(path: str | Path, error: type[Exception] = ValueError) -> 
     if not path.is_file():
         raise error(f"config file not found: {path}")
     try:
-        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+        data = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise error(f"{path}: not valid YAML: {e}") from e
     if not isinstance(data, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -211,11 +212,25 @@ def cued_phone(result: RecognizerResult) -> bool:
     )
 
 
+def _english_registry() -> RecognizerRegistry:
+    """presidio's default registry YAML, English only. Loading it logs one warning per
+    recognizer of another language (~20 per worker, every run): they are left out on purpose,
+    so those warnings are dropped here."""
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    presidio_log = logging.getLogger("presidio-analyzer")
+    level = presidio_log.level
+    presidio_log.setLevel(logging.ERROR)
+    try:
+        registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=None)
+    finally:
+        presidio_log.setLevel(level)
+    return registry
+
+
 def _predefined_recognizers(entities: Iterable[str]) -> list:
     """presidio's stock pattern recognizers (its default registry YAML, English) for
     `entities`, without the NLP (NER) recognizer."""
-    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
-    registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=None)
+    registry = _english_registry()
     wanted = set(entities)
     return [
         r for r in registry.recognizers if not isinstance(r, SpacyRecognizer) and wanted & set(r.supported_entities)
@@ -225,8 +240,7 @@ def _predefined_recognizers(entities: Iterable[str]) -> list:
 @functools.lru_cache(maxsize=1)
 def pattern_entities() -> frozenset[str]:
     """Entity types presidio's stock (non-NER) English recognizers detect."""
-    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
-    registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=None)
+    registry = _english_registry()
     return frozenset(
         e for r in registry.recognizers if not isinstance(r, SpacyRecognizer) for e in r.supported_entities
     )

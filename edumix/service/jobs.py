@@ -1,0 +1,256 @@
+"""Curate runs as supervised child processes: `python -m edumix.cli curate ...`.
+
+A child process, not a thread: a run keeps its own memory, Beam's workers and its SIGTERM
+cleanup (curate removes its staging files on the way out), and a crash in it cannot take the
+server down. At most `max_jobs` run at once; the rest wait in a FIFO queue. Each child gets
+its own process group, so a cancel can also reach Beam's multi-processing workers.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from edumix.core.run_dir import MANIFEST, REPORT, read_json
+from edumix.report.compare import final_tokens
+from edumix.service import storage as st
+
+log = logging.getLogger(__name__)
+
+DEMO = "demo"  # the literal input meaning "the generated demo crawl"
+LOG_FILE = "job.log"
+CONFIG_FILE = "config.yaml"
+
+
+def new_job_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def beam_args(workers: int) -> list[str]:
+    if workers <= 1:
+        return []  # the in-process FnApiRunner, as `edumix curate` runs by default
+    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+
+
+def report_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The list's numbers from a finished run's report.json (None before it is finished)."""
+    if not (run_dir / MANIFEST).is_file():
+        return None
+    try:
+        report = read_json(run_dir, REPORT)
+    except (OSError, ValueError):
+        return None
+    return {
+        "input_records": report.get("input_records"),
+        "kept": report.get("kept"),
+        "dropped_total": report.get("dropped_total"),
+        "tokens": final_tokens(report),
+        "config_hash": report.get("config_hash"),
+        "accounting_ok": report.get("accounting_ok"),
+    }
+
+
+class JobManager:
+    """Owns the child processes; every status change goes through the store."""
+
+    def __init__(self, store: st.JobStore, home: Path, max_jobs: int = 1, grace_s: float = 10.0):
+        self.store = store
+        self.jobs_dir = home / "jobs"
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.max_jobs = max(1, max_jobs)
+        self.grace_s = grace_s
+        self._lock = threading.Lock()
+        self._queue: collections.deque[str] = collections.deque()
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._cancelled: set[str] = set()
+
+    # -- paths ---------------------------------------------------------------
+    def job_dir(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id
+
+    def run_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "run"
+
+    def log_path(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / LOG_FILE
+
+    # -- start-up ------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """A previous server that died (SIGKILL, power loss) left jobs marked queued/running.
+        Their children cannot be supervised any more: stop any still alive, then mark them all
+        `interrupted` (POST .../restart runs one again)."""
+        for job in self.store.list_jobs(limit=10_000):
+            if job["status"] == st.RUNNING and job["pid"]:
+                self._stop_orphan(job["id"], job["pid"])
+        return self.store.mark_interrupted_on_start("the server stopped while this job was queued or running")
+
+    def _stop_orphan(self, job_id: str, pid: int) -> None:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return  # gone (or no /proc): nothing to stop
+        if str(self.run_dir(job_id)).encode() not in cmdline:
+            return  # the pid now belongs to another process
+        log.warning("stopping orphaned process %d of job %s", pid, job_id)
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace_s
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.2)
+        _signal_group(pid, signal.SIGKILL)
+
+    # -- queue ---------------------------------------------------------------
+    def submit(self, job_id: str) -> None:
+        with self._lock:
+            self._queue.append(job_id)
+        self._pump()
+
+    def restart(self, job_id: str) -> bool:
+        """Queue a finished job again; False while it is still queued or its process still exits."""
+        with self._lock:
+            if job_id in self._procs or job_id in self._queue:
+                return False
+        self.store.update_job(
+            job_id, status=st.QUEUED, started=None, finished=None, pid=None, exit_code=None, error=None, summary=None
+        )
+        with self._lock:
+            self._cancelled.discard(job_id)
+        self.submit(job_id)
+        return True
+
+    def cancel(self, job_id: str) -> bool:
+        """A queued job leaves the queue; a running one gets SIGTERM, then SIGKILL after the
+        grace period. False when the job is already finished."""
+        with self._lock:
+            if job_id in self._queue:
+                self._queue.remove(job_id)
+                self.store.update_job(job_id, status=st.CANCELLED, finished=time.time())
+                return True
+            proc = self._procs.get(job_id)
+            if proc is None:
+                return False
+            self._cancelled.add(job_id)
+        try:
+            os.kill(proc.pid, signal.SIGTERM)  # curate unwinds and removes its staging files
+        except ProcessLookupError:
+            pass
+        threading.Thread(target=self._kill_after_grace, args=(proc,), daemon=True).start()
+        return True
+
+    def _kill_after_grace(self, proc: subprocess.Popen) -> None:
+        try:
+            proc.wait(self.grace_s)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+
+    def active(self) -> int:
+        with self._lock:
+            return len(self._procs)
+
+    def shutdown(self) -> None:
+        """Server stop: queued jobs are interrupted, running children get SIGTERM (then SIGKILL)."""
+        with self._lock:
+            queued, self._queue = list(self._queue), collections.deque()
+            procs = dict(self._procs)
+        for job_id in queued:
+            self.store.update_job(job_id, status=st.INTERRUPTED, finished=time.time(), error="the server stopped")
+        for job_id, proc in procs.items():
+            self.store.update_job(job_id, error="the server stopped")
+            with self._lock:
+                self._cancelled.add(job_id)
+            _signal_group(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            self._kill_after_grace(proc)
+
+    def _pump(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue or len(self._procs) >= self.max_jobs:
+                    return
+                job_id = self._queue.popleft()
+                try:
+                    proc = self._spawn(job_id)
+                except OSError as e:
+                    self.store.update_job(job_id, status=st.FAILED, finished=time.time(), error=f"cannot start: {e}")
+                    continue
+                self._procs[job_id] = proc
+            threading.Thread(target=self._supervise, args=(job_id, proc), daemon=True, name=f"job-{job_id}").start()
+
+    def _spawn(self, job_id: str) -> subprocess.Popen:
+        job = self.store.get_job(job_id)
+        spec = job["spec"]
+        run_dir = self.run_dir(job_id)
+        cmd = [sys.executable, "-m", "edumix.cli", "curate"]
+        for path in spec["input_paths"]:
+            cmd += ["-i", path]
+        cmd += ["-o", str(run_dir), "-c", str(self.job_dir(job_id) / CONFIG_FILE)]
+        if run_dir.exists():  # a restart: replace what the interrupted attempt left
+            cmd.append("--overwrite")
+        cmd += beam_args(spec.get("workers", 1))
+        env = {**os.environ, "EDUMIX_PROGRESS": "0"}
+        with open(self.log_path(job_id), "ab") as logf:
+            logf.write(f"$ {' '.join(cmd)}\n".encode())
+            logf.flush()
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                cwd=self.job_dir(job_id),
+                env=env,
+                start_new_session=True,  # its own process group: a cancel reaches Beam's workers too
+                close_fds=True,
+            )
+        self.store.update_job(job_id, status=st.RUNNING, started=time.time(), pid=proc.pid)
+        return proc
+
+    def _supervise(self, job_id: str, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        _signal_group(proc.pid, signal.SIGKILL)  # any worker left behind by the run
+        with self._lock:
+            self._procs.pop(job_id, None)
+            cancelled = job_id in self._cancelled
+            self._cancelled.discard(job_id)
+        summary = report_summary(self.run_dir(job_id))
+        if cancelled:
+            status, error = st.CANCELLED, None
+        elif code == 0 and summary is not None:
+            status, error = st.SUCCEEDED, None
+        else:
+            status, error = st.FAILED, f"curate exited with code {code}; see the log"
+        job = self.store.get_job(job_id)
+        if cancelled and job and job["error"] == "the server stopped":
+            status, error = st.INTERRUPTED, job["error"]
+        self.store.update_job(
+            job_id, status=status, finished=time.time(), exit_code=code, pid=None, error=error, summary=summary
+        )
+        self._pump()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # start_new_session: the group id is the child's pid
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def tail(path: Path, max_bytes: int = 64_000) -> str:
+    """The end of a log file, decoded leniently."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - max_bytes))
+            data = fh.read()
+    except FileNotFoundError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    return text if size <= max_bytes else text.split("\n", 1)[-1]

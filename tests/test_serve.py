@@ -1,0 +1,242 @@
+"""`edumix serve` against a real server process on loopback: the API, the job lifecycle
+(succeed, cancel, interrupted by a killed server, restart) and the security rules."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+START_TIMEOUT = 120  # a cold import of edumix + FastAPI on a busy machine
+RUN_TIMEOUT = 900  # the demo curate takes ~20-40 s alone; CI machines are shared
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+class Server:
+    def __init__(self, home: Path, log: Path, *args: str, token: str | None = None):
+        self.port = free_port()
+        self.home = home
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.log = log
+        cmd = [sys.executable, "-m", "edumix.cli", "serve", "--port", str(self.port), "--home", str(home), *args]
+        with open(log, "ab") as fh:
+            self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.client = httpx.Client(base_url=self.url, headers=self.headers, timeout=60)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert self.proc.poll() is None, f"server exited {self.proc.returncode}: {log.read_text()[-2000:]}"
+            try:
+                if self.client.get("/api/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server not healthy after {START_TIMEOUT}s: {log.read_text()[-2000:]}"
+            time.sleep(0.3)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+
+    def create(self, **body) -> httpx.Response:
+        return self.client.post("/api/runs", json={"name": "t", "inputs": ["demo"], **body})
+
+    def wait_status(self, job_id: str, wanted: set[str], timeout: float = RUN_TIMEOUT) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.client.get(f"/api/runs/{job_id}").json()
+            if job["status"] in wanted:
+                return job
+            log = self.client.get(f"/api/runs/{job_id}/log").json()["log"]
+            assert time.monotonic() < deadline, f"{job_id} still {job['status']}: {log[-3000:]}"
+            time.sleep(1)
+
+    def wait_started(self, job_id: str) -> int:
+        """The curate child's pid, shortly after it starts (the demo run takes 20+ s, so it is
+        still running; the log is no signal: its first lines come late in the run)."""
+        self.wait_status(job_id, {"running"}, timeout=120)
+        time.sleep(2)
+        return job_pid(self.home, job_id)
+
+
+def job_pid(home: Path, job_id: str) -> int:
+    with contextlib.closing(sqlite3.connect(home / "jobs.sqlite")) as db:
+        (pid,) = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return pid
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """start(*args, home=..., token=...) -> Server; every server (and its jobs) stopped at the end."""
+    started: list[Server] = []
+    (tmp_path / "root").mkdir()
+
+    def start(*args: str, home: Path | None = None, token: str | None = None) -> Server:
+        server = Server(home or tmp_path / "home", tmp_path / "server.log", *args, token=token)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    db_path = tmp_path / "home" / "jobs.sqlite"
+    if db_path.exists():  # a child a test left behind (its server was killed)
+        with contextlib.closing(sqlite3.connect(db_path)) as db:
+            pids = [pid for (pid,) in db.execute("SELECT pid FROM jobs WHERE pid IS NOT NULL")]
+        for pid in pids:
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_demo_run_succeeds_and_is_reported(servers, tmp_path):
+    server = servers("--root", str(tmp_path / "root"))
+    started = time.monotonic()
+    created = server.create(name="demo <b>run</b>", workers=1)
+    assert created.status_code == 201, created.text
+    job_id = created.json()["id"]
+    job = server.wait_status(job_id, {"succeeded", "failed", "cancelled", "interrupted"})
+    assert job["status"] == "succeeded", server.client.get(f"/api/runs/{job_id}/log").json()["log"][-3000:]
+    print(f"demo run took {time.monotonic() - started:.1f}s")
+    assert job["summary"]["kept"] > 0 and job["summary"]["input_records"] > job["summary"]["kept"]
+
+    (row,) = server.client.get("/api/runs").json()
+    assert row["id"] == job_id and row["status"] == "succeeded"
+    assert row["kept"] == job["summary"]["kept"] and row["tokens"] > 0 and row["records_in"] > 0
+    assert len(row["config_hash"]) >= 8
+
+    page = server.client.get(f"/api/runs/{job_id}/report.html")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "edumix mix report" in page.text
+    cmp = server.client.get("/api/compare", params={"a": job_id, "b": job_id}).json()
+    assert cmp["same_config"] and cmp["totals"]["kept"]["a"] == row["kept"]
+
+    index = server.client.get("/")
+    assert index.status_code == 200 and "demo &lt;b&gt;run&lt;/b&gt;" in index.text and "<b>run" not in index.text
+    detail = server.client.get(f"/runs/{job_id}")
+    assert detail.status_code == 200 and f"/api/runs/{job_id}/report.html" in detail.text
+    assert "/api/runs" in server.client.get("/openapi.json").json()["paths"]
+
+
+def test_refusals_write_nothing(servers, tmp_path):
+    root = tmp_path / "root"
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text('{"text": "x"}\n')
+    (root / "escape.jsonl").symlink_to(outside)
+    server = servers("--root", str(root))
+    jobs = server.home / "jobs"
+
+    bad = server.create(config_yaml="filters:\n  no_such_rule: 1\n")
+    assert bad.status_code == 422 and "filters.no_such_rule" in bad.json()["detail"]
+    assert server.create(config_yaml="read: [1, 2]\n").status_code == 422
+
+    for path in (str(outside), str(root / "escape.jsonl"), f"{root}/../outside.jsonl", "/etc/passwd"):
+        refused = server.create(inputs=[path])
+        assert refused.status_code == 403, (path, refused.text)
+        assert "outside the allowed roots" in refused.json()["detail"] or "'..'" in refused.json()["detail"]
+
+    huge = server.create(config_yaml="#" * 1_200_000)
+    assert huge.status_code == 413
+    form = server.client.post("/runs", data={"name": "f", "inputs": "demo", "config_yaml": "mix:\n  <oops>: 1\n"})
+    assert (
+        form.status_code == 422 and "mix.&lt;oops&gt;" in form.text and "<oops>" not in form.text.split("<textarea")[0]
+    )
+    assert server.client.get("/api/runs").json() == []
+    assert list(jobs.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_running_run(servers):
+    server = servers()
+    job_id = server.create().json()["id"]
+    pid = server.wait_started(job_id)
+    assert server.client.post(f"/api/runs/{job_id}/cancel").status_code == 200
+    job = server.wait_status(job_id, {"cancelled", "succeeded", "failed"}, timeout=120)
+    assert job["status"] == "cancelled"
+    assert not (server.home / "jobs" / job_id / "run" / "manifest.json").exists()
+    deadline = time.monotonic() + 30
+    while alive(pid):
+        assert time.monotonic() < deadline, "the curate process outlived its cancel"
+        time.sleep(0.5)
+    assert server.client.post(f"/api/runs/{job_id}/cancel").status_code == 409
+
+
+@pytest.mark.slow
+def test_killed_server_leaves_jobs_interrupted_and_restartable(servers):
+    server = servers()
+    job_id = server.create().json()["id"]
+    pid = server.wait_started(job_id)
+    server.stop(signal.SIGKILL)
+
+    again = servers()
+    job = again.client.get(f"/api/runs/{job_id}").json()
+    assert job["status"] == "interrupted" and "server stopped" in job["error"]
+    deadline = time.monotonic() + 30
+    while alive(pid):  # the orphaned curate was stopped at start-up
+        assert time.monotonic() < deadline, "the orphaned curate process still runs"
+        time.sleep(0.5)
+    restarted = again.client.post(f"/api/runs/{job_id}/restart")
+    assert restarted.status_code == 200 and restarted.json()["status"] in ("queued", "running")
+    again.wait_started(job_id)
+    assert again.client.post(f"/api/runs/{job_id}/cancel").status_code == 200
+    assert again.wait_status(job_id, {"cancelled", "failed", "succeeded"}, timeout=120)["status"] == "cancelled"
+
+
+def test_public_host_needs_a_token(tmp_path):
+    cmd = [sys.executable, "-m", "edumix.cli", "serve", "--host", "0.0.0.0", "--port", str(free_port())]
+    proc = subprocess.run([*cmd, "--home", str(tmp_path / "home")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--token-file" in lines[0], proc.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def test_token_is_required_and_never_shown(servers, tmp_path):
+    token = "s3cret-token-" + "x" * 20
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    server = servers("--token-file", str(token_file), token=token)
+    with httpx.Client(base_url=server.url, timeout=60) as anon:
+        assert anon.get("/api/health").status_code == 401
+        assert anon.get("/api/runs").status_code == 401
+        assert anon.get("/").status_code == 401
+        assert anon.get("/openapi.json").status_code == 401
+        assert anon.get("/api/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert anon.post("/api/runs", json={"name": "x", "inputs": ["demo"]}).status_code == 401
+        assert anon.get("/login", params={"token": "wrong"}).status_code == 401
+        login = anon.get("/login", params={"token": token}, follow_redirects=False)
+        assert login.status_code == 303
+        page = anon.get("/")  # the cookie set by /login
+        assert page.status_code == 200 and token not in page.text
+    assert server.client.get("/api/health").status_code == 200
+    server.stop()
+    assert token not in server.log.read_text()
