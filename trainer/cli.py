@@ -223,6 +223,12 @@ def generate(
     top_k: Annotated[int | None, typer.Option(min=1)] = None,
     top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
     int8: Annotated[bool, typer.Option("--int8", help="Weight-only int8 (CPU inference).")] = False,
+    int4: Annotated[bool, typer.Option("--int4", help="Weight-only int4, group-wise scales and zeros.")] = False,
+    group_size: Annotated[int, typer.Option(help="--int4 group size: 32, 64, 128 or 256.")] = 64,
+    compile: Annotated[
+        bool | None,
+        typer.Option("--compile/--no-compile", help="torch.compile the decode step; default on for CUDA, off on CPU."),
+    ] = None,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Print tokens as they come.")] = True,
     chat: Annotated[bool, typer.Option("--chat", help="Wrap the prompt in the chat template.")] = False,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
@@ -231,14 +237,24 @@ def generate(
     """Sample a continuation of --prompt from a checkpoint."""
     import torch
 
+    from edumix.trainer.generate import Decoder
     from edumix.trainer.generate import generate as sample
-    from edumix.trainer.quantize import quantize_int8
+    from edumix.trainer.quantize import INT4_GROUP_SIZES, quantize_int4, quantize_int8
 
-    model, tok = _load_checkpoint(ckpt)
+    if int8 and int4:
+        raise typer.BadParameter("choose one of --int8 and --int4", param_hint="--int4")
+    if group_size not in INT4_GROUP_SIZES:
+        raise typer.BadParameter(f"must be one of {INT4_GROUP_SIZES}", param_hint="--group-size")
+    model, tok, _ = _load_checkpoint(ckpt)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(dev).eval()
     if int8:
         model = quantize_int8(model)
+    if int4:
+        try:
+            model = quantize_int4(model, group_size)
+        except ValueError as e:
+            _fail(str(e))
     ids = tok.encode_chat([{"role": "user", "content": prompt}]) if chat else [tok.bos_id] + tok.encode(prompt)
     room = model.cfg.max_seq_len - len(ids)
     if room < 1:
@@ -248,26 +264,20 @@ def generate(
     streamer = _Streamer(tok, eos) if stream else None
     if stream and not chat:  # the continuation reads on from the prompt
         sys.stdout.write(prompt)
-    out = sample(
-        model,
-        torch.tensor([ids], device=dev),
-        min(max_new_tokens, room),
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        eos_id=eos,
-        generator=gen,
-        on_token=streamer,
-    )
+    kw = dict(temperature=temperature, top_k=top_k, top_p=top_p, eos_id=eos, generator=gen, on_token=streamer)
+    if compile if compile is not None else dev.type == "cuda":  # static-shape steps, compiled
+        out = Decoder(model, compile=True).generate([ids], min(max_new_tokens, room), **kw)[0]
+    else:
+        out = sample(model, torch.tensor([ids], device=dev), min(max_new_tokens, room), **kw)[0].tolist()
     if streamer is not None:
         streamer.finish()
     else:
-        text = tok.decode([t for t in out[0, len(ids) :].tolist() if t != eos])
+        text = tok.decode([t for t in out[len(ids) :] if t != eos])
         typer.echo(text if chat else prompt + text)
 
 
 def _load_checkpoint(ckpt: Path):
-    """(model, tokenizer) of a checkpoint or a pretrain --out, every file verified against
+    """(model, tokenizer, meta) of a checkpoint or a pretrain --out, every file verified against
     the sha256 recorded at save time; a clear one-line error (exit 2) otherwise."""
     from edumix.trainer.checkpoint import open_checkpoint
     from edumix.trainer.tokenizer import TextTokenizer
@@ -278,7 +288,7 @@ def _load_checkpoint(ckpt: Path):
         model = ck.build_model()
     except _errors() as e:
         _fail(str(e))
-    return model, tok
+    return model, tok, ck.meta
 
 
 def export(
@@ -292,10 +302,9 @@ def export(
 
     if format != "hf":
         raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
-    model, tok = _load_checkpoint(ckpt)
-    path = export_hf(
-        model, out, tokenizer_json=tok.path, special_tokens={"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id}
-    )
+    model, tok, meta = _load_checkpoint(ckpt)
+    special = {"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id}
+    path = export_hf(model, out, tokenizer_json=tok.path, special_tokens=special, meta=meta)
     # Add the chat template and chat tokens to the exporter's tokenizer_config.json.
     cfg_path = Path(path) / "tokenizer_config.json"
     written = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}

@@ -1,7 +1,8 @@
-"""Weight-only int8 for inference (`edumix generate --int8`): every nn.Linear keeps int8
+"""Weight-only int8 and int4 for inference (`edumix generate --int8 / --int4`): every nn.Linear keeps int8
 weights and one float scale per output channel (symmetric, absmax / 127), ~4x fewer weight
 bytes; activations stay in float. On CPU the matmul runs in torch's int8-weight kernel
-(`aten._weight_int8pack_mm`, the one gpt-fast uses) without materialising float weights."""
+(`aten._weight_int8pack_mm`, the one gpt-fast uses) without materialising float weights.
+int4 (`Int4Linear`): group-wise asymmetric codes, torch's tinygemm int4 kernels where present."""
 
 from __future__ import annotations
 
@@ -43,12 +44,118 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     return model.eval()
 
 
+# --------------------------------------------------------------------------- int4
+
+INT4_GROUP_SIZES = (32, 64, 128, 256)
+
+
+def _int4_groups(w: Tensor, group_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Asymmetric 4-bit codes per group of `group_size` input columns, in the layout of
+    torch's tinygemm kernels: w ~ (q - 8) * scale + zero, q in [0, 15].
+    w (N, K) -> q (N, K) int32, scale (N, K/g), zero (N, K/g)."""
+    N, K = w.shape
+    wg = w.float().reshape(N, K // group_size, group_size)  # (N, K/g, g)
+    lo, hi = wg.amin(dim=-1), wg.amax(dim=-1)  # (N, K/g)
+    scale = ((hi - lo) / 15).clamp(min=1e-6)
+    q = ((wg - lo[..., None]) / scale[..., None]).round().clamp(0, 15).to(torch.int32)
+    return q.reshape(N, K), scale, lo + 8 * scale
+
+
+def _inner_k_tiles(K: int) -> int | None:
+    """The CUDA packer wants K % (inner_k_tiles * 16) == 0 with inner_k_tiles in {2, 4, 8}."""
+    return next((t for t in (8, 4, 2) if K % (t * 16) == 0), None)
+
+
+def int4_kernel_layout(device: torch.device, N: int, K: int) -> str:
+    """ "cpu" / "cuda" where torch's int4 matmul kernel takes this shape, else "dequant"."""
+    tiles = _inner_k_tiles(K)
+    if device.type == "cpu" and hasattr(torch.ops.aten, "_weight_int4pack_mm_for_cpu") and tiles:
+        return "cpu"
+    if device.type == "cuda" and hasattr(torch.ops.aten, "_weight_int4pack_mm") and tiles and N % 8 == 0:
+        return "cuda"
+    return "dequant"
+
+
+class Int4Linear(nn.Module):
+    """Weight-only int4, groups of `group_size` input columns with a bf16 scale and zero each
+    (4 + 32/g bits a weight: ~0.28 of bf16 at g=64). Where torch has an int4 kernel for the
+    device (CPU: `_weight_int4pack_mm_for_cpu`, CUDA: `_weight_int4pack_mm`, gpt-fast's
+    tinygemm) the weights stay packed in its layout and activations run in bf16 (on CPU the
+    bf16 kernel is several times faster than its float32 one); otherwise two codes per byte
+    are unpacked and dequantized before a plain matmul. Packed for one device: quantize after
+    `model.to(device)`."""
+
+    def __init__(self, linear: nn.Linear, group_size: int = 64, layout: str | None = None):
+        super().__init__()
+        N, K = linear.out_features, linear.in_features
+        if group_size not in INT4_GROUP_SIZES or K % group_size:
+            raise ValueError(f"int4 group_size must be one of {INT4_GROUP_SIZES} and divide in_features={K}")
+        w = linear.weight.detach()
+        self.layout = layout or int4_kernel_layout(w.device, N, K)
+        q, scale, zero = _int4_groups(w, group_size)  # (N, K), (N, K/g), (N, K/g)
+        sz = torch.stack([scale, zero], dim=-1).transpose(0, 1).contiguous()  # (K/g, N, 2)
+        self.register_buffer("scales_and_zeros", sz.to(torch.bfloat16))
+        self.register_buffer("weight_int4", self._pack(q))
+        self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
+        self.in_features, self.out_features, self.group_size = K, N, group_size
+
+    def _pack(self, q: Tensor) -> Tensor:
+        if self.layout == "cpu":
+            return torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, _inner_k_tiles(q.shape[1]))
+        nibbles = (q[:, ::2] << 4 | q[:, 1::2]).to(torch.uint8)  # (N, K/2): two codes a byte
+        if self.layout == "cuda":
+            return torch.ops.aten._convert_weight_to_int4pack(nibbles, _inner_k_tiles(q.shape[1]))
+        return nibbles
+
+    def dequantize(self) -> Tensor:
+        """The float weight (N, K) the codes stand for (fallback path and tests)."""
+        if self.layout != "dequant":
+            eye = torch.eye(self.in_features, dtype=torch.bfloat16, device=self.weight_int4.device)  # (K, K)
+            return self._kernel(eye).float().T  # W^T = I @ W^T, exactly what the kernel computes
+        n = self.weight_int4
+        q = torch.stack([n >> 4, n & 15], dim=-1).view(self.out_features, -1, self.group_size)  # (N, K/g, g)
+        scale, zero = self.scales_and_zeros.float().transpose(0, 1).unbind(-1)  # (N, K/g) each
+        return ((q.float() - 8) * scale[..., None] + zero[..., None]).view(self.out_features, self.in_features)
+
+    def _kernel(self, x2: Tensor) -> Tensor:  # x2 (M, K) bf16 -> (M, N) bf16
+        if self.layout == "cpu":
+            return torch.ops.aten._weight_int4pack_mm_for_cpu(
+                x2, self.weight_int4, self.group_size, self.scales_and_zeros
+            )
+        return torch.ops.aten._weight_int4pack_mm(x2, self.weight_int4, self.group_size, self.scales_and_zeros)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.layout == "dequant":
+            y = F.linear(x, self.dequantize().to(x.dtype))
+        else:
+            y = self._kernel(x.reshape(-1, self.in_features).to(torch.bfloat16)).to(x.dtype)
+            y = y.view(*x.shape[:-1], self.out_features)  # (..., N)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        shape = f"in_features={self.in_features}, out_features={self.out_features}"
+        return f"{shape}, int4 group {self.group_size} ({self.layout})"
+
+
+def quantize_int4(model: nn.Module, group_size: int = 64, layout: str | None = None) -> nn.Module:
+    """Replace nn.Linear layers in place with Int4Linear (and return the model); a head tied
+    to the embedding stays float, as with int8. `layout` forces "dequant" (tests, benchmarks)."""
+    tied = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Linear) and id(child.weight) not in tied:
+                setattr(parent, name, Int4Linear(child, group_size, layout))
+    return model.eval()
+
+
 def linear_weight_bytes(model: nn.Module) -> int:
-    """Bytes of the matmul weights (float Linear weights, or int8 weights + scales)."""
+    """Bytes of the matmul weights (float Linear weights, or int8/int4 codes + scales/zeros)."""
     total = 0
     for m in model.modules():
         if isinstance(m, nn.Linear):
             total += m.weight.numel() * m.weight.element_size()
         elif isinstance(m, Int8Linear):
             total += m.weight_int8.numel() + m.scale.numel() * m.scale.element_size()
+        elif isinstance(m, Int4Linear):
+            total += sum(b.numel() * b.element_size() for b in (m.weight_int4, m.scales_and_zeros))
     return total

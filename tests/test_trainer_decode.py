@@ -1,0 +1,162 @@
+"""Fast inference: int4 weights, batch generation with left padding, the compiled static-cache
+decode step, and `edumix generate --int4 / --compile` on a tiny checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+from edumix.cli import app
+from edumix.trainer.config import load_train_config
+from edumix.trainer.generate import Decoder, generate, generate_batch
+from edumix.trainer.model import ModelConfig, Transformer
+from edumix.trainer.quantize import Int4Linear, linear_weight_bytes, quantize_int4, quantize_int8
+from edumix.trainer.train import pretrain
+
+V = 96
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(**kw) -> Transformer:
+    torch.manual_seed(0)
+    base = dict(vocab_size=V, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=128)
+    return Transformer(ModelConfig(**(base | kw))).eval()
+
+
+def prompts(*lengths: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(1)
+    return [torch.randint(0, V, (n,), generator=g).tolist() for n in lengths]
+
+
+@pytest.mark.parametrize("group_size", [32, 64, 128])
+@pytest.mark.parametrize("layout", [None, "dequant"])  # None = torch's int4 kernel on CPU
+def test_int4_round_trip_error_is_within_half_a_step(group_size, layout):
+    torch.manual_seed(0)
+    lin = nn.Linear(256, 96, bias=True)
+    q = Int4Linear(lin, group_size, layout)
+    assert q.layout == (layout or "cpu")
+    w = lin.weight.detach().view(96, -1, group_size)  # (N, K/g, g)
+    step = (w.amax(-1) - w.amin(-1)) / 15  # (N, K/g)
+    err = (q.dequantize().view_as(w) - w).abs().amax(-1)
+    assert (err <= step / 2 + w.abs().amax(-1) / 128).all()  # half a step, plus bf16 scales/zeros
+    x = torch.randn(3, 5, 256)
+    ref = x @ q.dequantize().T + lin.bias
+    torch.testing.assert_close(q(x), ref, atol=0.05, rtol=0.02)  # bf16 activations in the kernel
+
+
+def test_int4_kernel_and_dequant_layouts_agree():
+    model = tiny()
+    a, b = quantize_int4(tiny(), 32), quantize_int4(tiny(), 32, layout="dequant")
+    idx = torch.randint(0, V, (2, 24), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        ref, la, lb = model(idx)[0], a(idx)[0], b(idx)[0]
+    torch.testing.assert_close(la, lb, atol=0.03, rtol=0.0)
+    assert (la - ref).norm() < 0.25 * ref.norm()  # 4 bits on random N(0, 0.02) weights: ~10-15% off
+
+
+def test_int4_weight_bytes_about_a_quarter_of_bf16_and_tied_head_stays_shared():
+    bf16 = linear_weight_bytes(tiny(dim=128).to(torch.bfloat16))
+    for g, expect in ((32, 5 / 16), (64, 4.5 / 16), (128, 4.25 / 16)):  # 4 bits + a bf16 scale and zero per group
+        ratio = linear_weight_bytes(quantize_int4(tiny(dim=128).to(torch.bfloat16), g)) / bf16
+        assert ratio == pytest.approx(expect, rel=0.01)
+    tied = quantize_int4(tiny(tie_embeddings=True))
+    assert isinstance(tied.lm_head, nn.Linear) and tied.lm_head.weight is tied.tok_emb.weight
+    assert sum(isinstance(m, Int4Linear) for m in tied.modules()) == 2 * 4  # wqkv, wo, w_gate_up, w_down
+    assert isinstance(quantize_int8(tiny()).lm_head, nn.Module)
+
+
+def test_int4_rejects_a_group_that_does_not_divide():
+    with pytest.raises(ValueError, match="group_size"):
+        Int4Linear(nn.Linear(48, 32), 32)
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_batch_equals_each_prompt_alone(tie):
+    model = tiny(tie_embeddings=tie)
+    ps = prompts(5, 1, 12, 7)
+    alone = [generate(model, torch.tensor([p]), 20, temperature=0)[0].tolist() for p in ps]
+    assert generate_batch(model, ps, 20, temperature=0) == alone
+
+
+def test_batch_stops_each_row_at_its_own_eos():
+    model = tiny()
+    ps = prompts(5, 1, 12)
+    free = generate_batch(model, ps, 20, temperature=0)
+    eos = free[0][5 + 3]  # row 0's 4th new token
+    alone = [generate(model, torch.tensor([p]), 20, temperature=0, eos_id=eos)[0].tolist() for p in ps]
+    got = generate_batch(model, ps, 20, temperature=0, eos_id=eos)
+    assert got == alone and len(got[0]) == 5 + 4
+
+
+def test_batch_sampling_is_seeded_and_a_decoder_reuses_its_cache():
+    model = tiny()
+    dec = Decoder(model)
+    ps = prompts(3, 9)
+    run = [dec.generate(ps, 10, top_k=20, generator=torch.Generator().manual_seed(s)) for s in (0, 0, 1)]
+    assert run[0] == run[1] != run[2]
+    kv = dec.kv
+    dec.generate(prompts(4, 2), 10, temperature=0)
+    assert dec.kv is kv  # same batch and length bucket: the static cache is reused
+    with pytest.raises(ValueError, match="max_seq_len"):
+        dec.generate(ps, 200)
+
+
+@pytest.mark.slow  # torch.compile on CPU: ~30-60 s
+def test_compiled_decode_equals_eager():
+    model = tiny()
+    ps = prompts(5, 1, 12)
+    eager = generate_batch(model, ps, 16, temperature=0)
+    dec = Decoder(model, compile=True)
+    assert dec.generate(ps, 16, temperature=0) == eager
+    assert dec.generate(ps[:1] * 3, 16, temperature=0) == [eager[0]] * 3  # new prompts, same shapes
+
+
+TINY_YAML = """\
+model: {dim: 64, n_layers: 2, n_heads: 2, n_kv_heads: 1, max_seq_len: 128, rope_base: 10000.0}
+data: {seq_len: 32, batch_size: 2, grad_accum: 1}
+optim: {lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 1}
+steps: 2
+eval_every: 2
+eval_batches: 1
+ckpt_every: 2
+log_every: 1
+"""
+
+
+def test_cli_generate_int4(run_dir, tokenizer_path, tmp_path):
+    yaml = tmp_path / "t.yaml"
+    yaml.write_text(TINY_YAML)
+    pretrain(load_train_config(yaml), run_dir, tmp_path / "ck", tokenizer_path, progress=False, log=lambda m: None)
+    runner = CliRunner()
+    base = ["generate", "--ckpt", str(tmp_path / "ck"), "--prompt", "the river", "--max-new-tokens", "6"]
+    outs = {}
+    for extra in (["--temperature", "0"], ["--int4", "--group-size", "32", "--temperature", "0"], ["--int4"]):
+        result = runner.invoke(app, [*base, "--no-stream", *extra])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        outs[" ".join(extra)] = result.output
+    assert all(o.startswith("the river") for o in outs.values())
+    bad = runner.invoke(app, [*base, "--int8", "--int4"])
+    assert bad.exit_code == 2 and "--int8" in bad.output and "--int4" in bad.output
+    bad = runner.invoke(app, [*base, "--int4", "--group-size", "48"])
+    assert bad.exit_code == 2 and "group" in bad.output
+
+
+@pytest.mark.slow  # compiles the decode step
+def test_cli_generate_compile_equals_no_compile(run_dir, tokenizer_path, tmp_path):
+    yaml = tmp_path / "t.yaml"
+    yaml.write_text(TINY_YAML)
+    pretrain(load_train_config(yaml), run_dir, tmp_path / "ck", tokenizer_path, progress=False, log=lambda m: None)
+    runner = CliRunner()
+    base = ["generate", "--ckpt", str(tmp_path / "ck"), "--prompt", "the river", "--max-new-tokens", "6"]
+    outs = [runner.invoke(app, [*base, "--temperature", "0", flag]) for flag in ("--no-compile", "--compile")]
+    assert all(r.exit_code == 0 for r in outs), [r.output for r in outs]
+    assert outs[0].output == outs[1].output
