@@ -303,3 +303,11 @@ def test_trainer_commands_have_help():
     for command in (["tokenizer", "train"], ["tokenize"], ["pretrain"], ["generate"], ["export"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command
+
+
+def test_release_compile_workers_is_safe_any_time():
+    """pretrain calls it when a compiled run ends; with no pool started (or twice) it does nothing."""
+    from edumix.trainer.train import release_compile_workers
+
+    release_compile_workers()
+    release_compile_workers()

@@ -639,6 +639,17 @@ def _save(ph: _Phase, step: int) -> Path | None:
     )
 
 
+def release_compile_workers() -> None:
+    """torch.compile keeps a pool of compile worker processes (inductor's SubprocPool: one per
+    core, 15 on a 16-core GPU host) alive for the rest of the process; shutting it down when the
+    training loop ends lets the process exit with its work (benchmarks/exit_probe.py measures it)."""
+    try:
+        from torch._inductor.async_compile import shutdown_compile_workers
+    except ImportError:  # a torch without inductor's pool
+        return
+    shutdown_compile_workers()
+
+
 def pretrain(
     cfg: TrainConfig,
     run_dir: str | Path,
@@ -731,6 +742,8 @@ def pretrain(
             result.step = done
     finally:
         bar.close()
+        if cfg.compile:
+            release_compile_workers()
     barrier()
     result.tokens_per_s = speed.mean
     if result.losses:
