@@ -132,12 +132,18 @@ log_every: 1
 """
 
 
-def test_cli_generate_int4(run_dir, tokenizer_path, tmp_path):
+@pytest.fixture
+def tiny_ckpt(run_dir, tokenizer_path, tmp_path):
+    """A 2-step checkpoint of a tiny model on the shared trainer run directory."""
     yaml = tmp_path / "t.yaml"
     yaml.write_text(TINY_YAML)
     pretrain(load_train_config(yaml), run_dir, tmp_path / "ck", tokenizer_path, progress=False, log=lambda m: None)
+    return tmp_path / "ck"
+
+
+def test_cli_generate_int4(tiny_ckpt):
     runner = CliRunner()
-    base = ["generate", "--ckpt", str(tmp_path / "ck"), "--prompt", "the river", "--max-new-tokens", "6"]
+    base = ["generate", "--ckpt", str(tiny_ckpt), "--prompt", "the river", "--max-new-tokens", "6"]
     outs = {}
     for extra in (["--temperature", "0"], ["--int4", "--group-size", "32", "--temperature", "0"], ["--int4"]):
         result = runner.invoke(app, [*base, "--no-stream", *extra])
@@ -151,12 +157,9 @@ def test_cli_generate_int4(run_dir, tokenizer_path, tmp_path):
 
 
 @pytest.mark.slow  # compiles the decode step
-def test_cli_generate_compile_equals_no_compile(run_dir, tokenizer_path, tmp_path):
-    yaml = tmp_path / "t.yaml"
-    yaml.write_text(TINY_YAML)
-    pretrain(load_train_config(yaml), run_dir, tmp_path / "ck", tokenizer_path, progress=False, log=lambda m: None)
+def test_cli_generate_compile_equals_no_compile(tiny_ckpt):
     runner = CliRunner()
-    base = ["generate", "--ckpt", str(tmp_path / "ck"), "--prompt", "the river", "--max-new-tokens", "6"]
+    base = ["generate", "--ckpt", str(tiny_ckpt), "--prompt", "the river", "--max-new-tokens", "6"]
     outs = [runner.invoke(app, [*base, "--temperature", "0", flag]) for flag in ("--no-compile", "--compile")]
     assert all(r.exit_code == 0 for r in outs), [r.output for r in outs]
     assert outs[0].output == outs[1].output
