@@ -25,6 +25,28 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RopeSection(_Section):
+    """Mirrors trainer.rope.RopeConfig (the variants are described there)."""
+
+    type: Literal["default", "linear", "ntk", "yarn", "longrope", "llama3"] = "default"
+    factor: float = Field(1.0, ge=1.0)
+    original_max_position_embeddings: int | None = Field(None, gt=0)
+    attention_factor: float | None = Field(None, gt=0)
+    beta_fast: float = Field(32.0, gt=0)
+    beta_slow: float = Field(1.0, gt=0)
+    short_factor: list[float] | None = None
+    long_factor: list[float] | None = None
+    low_freq_factor: float = Field(1.0, gt=0)
+    high_freq_factor: float = Field(4.0, gt=0)
+
+    @model_validator(mode="after")
+    def _needs(self):
+        from edumix.trainer.rope import RopeConfig
+
+        RopeConfig(**self.model_dump())  # the same checks as the model (e.g. yarn needs original_max_...)
+        return self
+
+
 class ModelSection(_Section):
     """Mirrors trainer.model.ModelConfig; vocab_size null = the tokenizer's, rounded up to 64."""
 
@@ -36,7 +58,8 @@ class ModelSection(_Section):
     ffn_hidden: int | None = Field(None, gt=0)
     max_seq_len: int = Field(2048, gt=0)
     rope_base: float = Field(500000.0, gt=0)
-    rope_scaling: float = Field(1.0, ge=1.0)
+    rope_scaling: float = Field(1.0, ge=1.0)  # legacy: linear position interpolation
+    rope: RopeSection = RopeSection()
     norm_eps: float = Field(1e-5, gt=0)
     tie_embeddings: bool = False
     attn_impl: str = "auto"
@@ -47,6 +70,8 @@ class ModelSection(_Section):
             raise ValueError(f"dim ({self.dim}) must be divisible by n_heads ({self.n_heads})")
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads ({self.n_heads}) must be divisible by n_kv_heads ({self.n_kv_heads})")
+        if self.rope_scaling != 1.0 and self.rope.type != "default":
+            raise ValueError("set rope_scaling (legacy linear) or rope, not both")
         return self
 
 

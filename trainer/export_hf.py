@@ -19,19 +19,39 @@ import torch
 from safetensors.torch import save_file
 
 from edumix.trainer.model import Transformer
+from edumix.trainer.rope import longrope_uses_long, ntk_base
 
 _SPECIAL = ("bos", "eos", "pad")
 
 
 def hf_config(model: Transformer, special_tokens: dict | None = None) -> dict:
     """LlamaConfig fields. RoPE goes both in the legacy keys (rope_theta, rope_scaling, read by
-    older transformers and most Llama tools) and in transformers 5's rope_parameters."""
+    older transformers and most Llama tools) and in transformers 5's rope_parameters; the two
+    say the same (transformers 5 prefers rope_scaling when both are there). Per variant
+    (trainer/rope.py): ntk is written as a plain RoPE with its rescaled base (HF's "dynamic"
+    would re-derive the base per input length); longrope, when the model uses its long
+    factors (max_seq_len > original), writes them as short_factor too, since HF re-chooses per
+    forward call and would use the short ones on inputs up to the original length."""
     c = model.cfg
-    rope = {"rope_type": "default", "rope_theta": c.rope_base}
-    legacy_scaling = None
-    if c.rope_scaling != 1.0:
-        rope = {"rope_type": "linear", "factor": c.rope_scaling, "rope_theta": c.rope_base}
-        legacy_scaling = {"rope_type": "linear", "factor": c.rope_scaling}
+    spec = c.rope_spec
+    theta = ntk_base(c.rope_base, c.head_dim, spec.factor) if spec.type == "ntk" else c.rope_base
+    scaling: dict | None = None
+    if spec.type in ("linear", "yarn", "longrope", "llama3"):
+        scaling = {"rope_type": spec.type, "factor": spec.factor}
+    if spec.type in ("yarn", "longrope", "llama3"):
+        scaling["original_max_position_embeddings"] = spec.original_max_position_embeddings
+    if spec.type in ("yarn", "longrope") and spec.attention_factor is not None:
+        scaling["attention_factor"] = spec.attention_factor
+    if spec.type == "yarn":
+        scaling |= {"beta_fast": spec.beta_fast, "beta_slow": spec.beta_slow}
+    elif spec.type == "longrope":
+        long = list(spec.long_factor)
+        short = long if longrope_uses_long(spec, c.max_seq_len) else list(spec.short_factor)
+        scaling |= {"short_factor": short, "long_factor": long}
+    elif spec.type == "llama3":
+        scaling |= {"low_freq_factor": spec.low_freq_factor, "high_freq_factor": spec.high_freq_factor}
+    rope = {"rope_type": "default"} if scaling is None else dict(scaling)
+    rope["rope_theta"] = theta
     cfg = {
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
@@ -45,8 +65,8 @@ def hf_config(model: Transformer, special_tokens: dict | None = None) -> dict:
         "hidden_act": "silu",
         "max_position_embeddings": c.max_seq_len,
         "rms_norm_eps": c.norm_eps,
-        "rope_theta": c.rope_base,
-        "rope_scaling": legacy_scaling,
+        "rope_theta": theta,
+        "rope_scaling": scaling,
         "rope_parameters": rope,
         "tie_word_embeddings": c.tie_embeddings,
         "attention_bias": False,
@@ -145,7 +165,7 @@ def model_card(model: Transformer, special_tokens: dict | None, meta: dict) -> s
     rows = [
         ("parameters", f"{model.num_params(non_embedding=False):,}"),
         ("layers / dim / heads (kv)", f"{c.n_layers} / {c.dim} / {c.n_heads} ({c.n_kv_heads})"),
-        ("context", f"{c.max_seq_len} tokens, RoPE base {c.rope_base:g}, scaling {c.rope_scaling:g}"),
+        ("context", f"{c.max_seq_len} tokens, RoPE base {c.rope_base:g}, {_rope_words(c)}"),
         ("phase", str(meta.get("phase", "-"))),
         ("step / tokens seen", f"{meta.get('step', '-')} / {meta.get('tokens', '-')}"),
     ] + [(f"data {k.replace('_', ' ')}", f"`{v}`") for k, v in sorted(lineage.items()) if v]
@@ -170,3 +190,12 @@ encode: `model.generate(**tok(prompt, return_tensors="pt"))` and `pipeline("text
 see prompts as training did. The `recipe hash` names the exact curated mix (edumix's
 `mix/manifest.json`) the model was trained on.
 """
+
+
+def _rope_words(c) -> str:
+    """The RoPE variant in the card's words: `linear x2`, `yarn x4 from 1024`, ..."""
+    rope = getattr(c, "rope", None)
+    if rope is None or rope.type == "default":
+        return f"linear scaling {c.rope_scaling:g}" if c.rope_scaling != 1.0 else "plain RoPE"
+    since = f" from {rope.original_max_position_embeddings}" if rope.original_max_position_embeddings else ""
+    return f"{rope.type} x{rope.factor:g}{since}"

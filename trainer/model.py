@@ -13,13 +13,14 @@ trainer/export_hf.py splits them back into Llama's q/k/v and gate/up. RoPE uses 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edumix.trainer.attention import ATTN_IMPLS, KVCache, build_mask
+from edumix.trainer.rope import RopeConfig, inv_freq_and_scale
 
 FFN_MULTIPLE_OF = 256  # Llama's rule: ffn_hidden = 8/3 * dim rounded up to a multiple of this
 
@@ -34,7 +35,8 @@ class ModelConfig:
     ffn_hidden: int | None = None  # None -> FFN_MULTIPLE_OF rule above
     max_seq_len: int = 2048
     rope_base: float = 500_000.0
-    rope_scaling: float = 1.0  # position interpolation: RoPE sees positions / rope_scaling
+    rope_scaling: float = 1.0  # legacy linear position interpolation: = rope {type: linear, factor: rope_scaling}
+    rope: RopeConfig = field(default_factory=RopeConfig)  # the frequency variant (trainer/rope.py)
     norm_eps: float = 1e-5
     tie_embeddings: bool = False
     attn_impl: str = "auto"  # "auto" | "docs" (CPU) | "flex" (GPU) | "dense" (reference)
@@ -44,6 +46,20 @@ class ModelConfig:
             raise ValueError("need dim % n_heads == 0, n_heads % n_kv_heads == 0 and an even head_dim")
         if self.attn_impl not in ATTN_IMPLS:
             raise ValueError(f"attn_impl must be one of {ATTN_IMPLS}, got {self.attn_impl!r}")
+        if isinstance(self.rope, dict):  # from YAML / meta.json
+            self.rope = RopeConfig.from_dict(self.rope)
+        if self.rope_scaling != 1.0 and self.rope.type != "default":
+            raise ValueError(
+                f"rope_scaling={self.rope_scaling} (legacy linear) and rope.type={self.rope.type!r} are both set; "
+                "use rope: {type: linear, factor: ...} or rope_scaling alone"
+            )
+
+    @property
+    def rope_spec(self) -> RopeConfig:
+        """The RoPE variant in effect: `rope`, or linear(rope_scaling) for the legacy field."""
+        if self.rope_scaling != 1.0:
+            return RopeConfig(type="linear", factor=self.rope_scaling)
+        return self.rope
 
     @property
     def head_dim(self) -> int:
@@ -56,13 +72,24 @@ class ModelConfig:
         return -(-int(8 * self.dim / 3) // FFN_MULTIPLE_OF) * FFN_MULTIPLE_OF
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """A plain-RoPE model writes no `rope` key, so its meta.json reads as before the variants."""
+        d = asdict(self)
+        d.pop("rope")
+        if self.rope != RopeConfig():
+            d["rope"] = self.rope.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
+        """meta.json / YAML dicts; `rope` a dict or absent (checkpoints from before the variants)."""
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown ModelConfig keys: {sorted(unknown)}")
+        d = dict(d)
+        if isinstance(d.get("rope"), dict):
+            d["rope"] = RopeConfig.from_dict(d["rope"])
+        elif d.get("rope", ...) is None:
+            d.pop("rope")
         return cls(**d)
 
 
@@ -78,17 +105,18 @@ class RMSNorm(nn.Module):
 
 class Rotary(nn.Module):
     """cos/sin tables (max_seq_len, hd) computed like HF Llama (float32 inverse frequencies,
-    rotate_half layout); not saved in checkpoints, so max_seq_len can grow in phase 2."""
+    rotate_half layout, cos/sin times the variant's attention factor); the frequencies come
+    from trainer/rope.py. Not saved in checkpoints, so max_seq_len and the variant can change
+    in phase 2."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        hd = cfg.head_dim
-        inv_freq = 1.0 / (cfg.rope_base ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))  # (hd/2,)
-        t = torch.arange(cfg.max_seq_len, dtype=torch.float32) / cfg.rope_scaling  # (S,)
+        inv_freq, scale = inv_freq_and_scale(cfg.rope_spec, cfg.rope_base, cfg.head_dim, cfg.max_seq_len)  # (hd/2,)
+        t = torch.arange(cfg.max_seq_len, dtype=torch.float32)  # (S,)
         freqs = torch.outer(t, inv_freq)  # (S, hd/2)
         emb = torch.cat([freqs, freqs], dim=-1)  # (S, hd)
-        self.register_buffer("cos", emb.cos(), persistent=False)
-        self.register_buffer("sin", emb.sin(), persistent=False)
+        self.register_buffer("cos", emb.cos() * scale, persistent=False)  # (S, hd)
+        self.register_buffer("sin", emb.sin() * scale, persistent=False)  # (S, hd)
 
     def forward(self, positions: Tensor) -> tuple[Tensor, Tensor]:
         # positions (T,) or (B, T) -> cos, sin (1 or B, T, 1, hd), broadcast over heads

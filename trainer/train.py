@@ -128,7 +128,8 @@ def model_config_for(cfg: TrainConfig, tokenizer: TextTokenizer, init_meta: dict
                 continue
             if m[k] != prev[k]:
                 raise TrainError(f"--init checkpoint has model.{k}={prev[k]}, the config says {m[k]}")
-        m = {**prev, **{k: m[k] for k in ("max_seq_len", "rope_base", "rope_scaling", "norm_eps", "attn_impl")}}
+        keep = ("max_seq_len", "rope_base", "rope_scaling", "rope", "norm_eps", "attn_impl")  # may change on --init
+        m = {**prev, **{k: m[k] for k in keep if k in m}}
     if m["vocab_size"] < tokenizer.vocab_size:
         raise TrainError(f"model.vocab_size {m['vocab_size']} is smaller than the tokenizer's {tokenizer.vocab_size}")
     return ModelConfig.from_dict(m)
