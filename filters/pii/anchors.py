@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .digits import DIGIT_CHAIN, MIN_DIGITS, digit_count
 from .guards import looks_like_date
@@ -66,6 +66,26 @@ class Anchors:
         return [(a, b) for a, b in merged]
 
     @staticmethod
+    def windows(
+        text: str, spans: list[tuple[int, int]], margin: int, extend_left: Callable[[str, int], int] | None = None
+    ) -> list[tuple[int, int]]:
+        """Disjoint [start, end) windows: the anchors +- margin, the start moved left by
+        `extend_left(text, start)` (default: to the start of its word), the end snapped right to
+        whitespace, overlapping windows merged."""
+        n = len(text)
+        out: list[list[int]] = []
+        for s, e in Anchors.reach(spans, margin):
+            s = (extend_left or _word_start)(text, max(0, s))
+            e = min(n, e)
+            while e < n and not text[e].isspace():
+                e += 1
+            if out and s <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], e)
+            else:
+                out.append([s, e])
+        return [(s, e) for s, e in out]
+
+    @staticmethod
     def covers(text: str, spans: list[tuple[int, int]], reach: list[tuple[int, int]], start: int, end: int) -> bool:
         """Whether a result [start, end) overlaps an anchor and, if it holds whitespace, lies
         inside one merged reach interval."""
@@ -76,3 +96,9 @@ class Anchors:
             return True
         j = bisect_right(reach, (start, float("inf"))) - 1
         return j >= 0 and reach[j][0] <= start and end <= reach[j][1]
+
+
+def _word_start(text: str, i: int) -> int:
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i

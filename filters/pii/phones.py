@@ -366,19 +366,7 @@ def phone_windows(text: str, min_digits: int = MIN_DIGITS[ENTITY], reach: int = 
     """Disjoint neighbourhoods (+-reach, snapped outwards to whitespace) of the digit chains
     with at least `min_digits` digits: the only places candidates are looked for."""
     chains = [m.span() for m in DIGIT_CHAIN.finditer(text) if digit_count(m.group()) >= min_digits]
-    out: list[list[int]] = []
-    n = len(text)
-    for s, e in Anchors.reach(chains, reach):
-        s, e = max(0, s), min(n, e)
-        while s > 0 and not text[s - 1].isspace():
-            s -= 1
-        while e < n and not text[e].isspace():
-            e += 1
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
+    return Anchors.windows(text, chains, reach)
 
 
 # --------------------------------------------------------------------------- cues

@@ -112,18 +112,7 @@ class PiiScrubber:
             return [(0, len(text))] if text else []
         if anchors is None:
             anchors = self._anchors.spans(text)
-        n = len(text)
-        out: list[list[int]] = []
-        for s, e in Anchors.reach(anchors, MARGIN):
-            s = self._extend_left(text, max(0, s))
-            e = min(n, e)
-            while e < n and not text[e].isspace():
-                e += 1
-            if out and s <= out[-1][1]:
-                out[-1][1] = max(out[-1][1], e)
-            else:
-                out.append([s, e])
-        return [(s, e) for s, e in out]
+        return Anchors.windows(text, anchors, MARGIN, self._extend_left)
 
     def _analyze_segments(self, text: str, segs: list[tuple[int, int]]) -> list[RecognizerResult]:
         if len(segs) == 1 and segs[0] == (0, len(text)):
