@@ -118,9 +118,9 @@ def train_head(task: str, rows, model_path: str | Path) -> Path | None:
     fastText model's own (`fasttext_model.Example`)."""
     if task not in HEAD_TASKS:
         return None
-    from edumix.classifiers.static_embed import StaticEmbedder
+    from edumix.classifiers.static_embed import shipped_embedder
 
-    X = StaticEmbedder.load().embed([r.text for r in rows])
+    X = shipped_embedder().embed([r.text for r in rows])
     out = head_path(model_path)
     fit_head(task, X, [r.label for r in rows]).save(out)
     return out

@@ -11,7 +11,6 @@ d.predict(texts)                      # -> [DomainPrediction(label="code", prob=
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,13 +62,6 @@ class _FastTextClassifier:
         return predict_proba(self.model, list(texts), self.labels, lines)
 
 
-@functools.cache
-def _static_embedder():
-    from edumix.classifiers.static_embed import StaticEmbedder
-
-    return StaticEmbedder.load()
-
-
 class QualityClassifier(_FastTextClassifier):
     """fastText's P(high), averaged with a logistic head on the static embedding when the model
     file has one beside it (`<model>.head.json`; the shipped model does): the head carries what
@@ -92,7 +84,9 @@ class QualityClassifier(_FastTextClassifier):
         fast = [p["high"] for p in self.predict_proba(texts, lines)]
         if self.head is None or not fast:
             return fast
-        static = self.head.predict(_static_embedder().embed(list(texts)))  # (n,)
+        from edumix.classifiers.static_embed import shipped_embedder
+
+        static = self.head.predict(shipped_embedder().embed(list(texts)))  # (n,)
         return [(a + float(b)) / 2 for a, b in zip(fast, static)]
 
 

@@ -20,6 +20,7 @@ piece (e.g. empty) embeds as zeros.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from itertools import chain
@@ -98,3 +99,9 @@ class StaticEmbedder:
         has = per_text > 0
         out[has] *= self.scale / per_text[has, None]
         return out
+
+
+@functools.cache
+def shipped_embedder() -> StaticEmbedder:
+    """The shipped embedder, loaded once per process (the classify stage, training, evaluation)."""
+    return StaticEmbedder.load()

@@ -237,9 +237,9 @@ def quality_cv(
 
 
 def _embed(texts: Sequence[str]) -> np.ndarray:
-    from edumix.classifiers.static_embed import StaticEmbedder
+    from edumix.classifiers.static_embed import shipped_embedder
 
-    return StaticEmbedder.load().embed(list(texts))
+    return shipped_embedder().embed(list(texts))
 
 
 def human_ceiling(root: Path | None = None, draws: int = 1000, seed: int = 0) -> tuple[Spread, int]:
