@@ -101,6 +101,11 @@ def fit_logistic(X: np.ndarray, y: Sequence[int], C: float = 0.05, iters: int = 
 HEAD_TASKS = ("quality",)
 
 
+def blend(fast: Sequence[float], static: Sequence[float]) -> np.ndarray:
+    """The shipped score of a task with a head: the mean of fastText's and the head's."""
+    return (np.asarray(fast, np.float64) + np.asarray(static, np.float64)) / 2
+
+
 def head_path(model_path: str | Path) -> Path:
     """The head that belongs to a model file: quality.ftz -> quality.head.json."""
     return Path(model_path).with_suffix(".head.json")

@@ -84,10 +84,11 @@ class QualityClassifier(_FastTextClassifier):
         fast = [p["high"] for p in self.predict_proba(texts, lines)]
         if self.head is None or not fast:
             return fast
+        from edumix.classifiers.linear_head import blend
         from edumix.classifiers.static_embed import shipped_embedder
 
         static = self.head.predict(shipped_embedder().embed(list(texts)))  # (n,)
-        return [(a + float(b)) / 2 for a, b in zip(fast, static)]
+        return blend(fast, static).tolist()
 
 
 class EduClassifier(_FastTextClassifier):

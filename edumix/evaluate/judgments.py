@@ -31,7 +31,7 @@ import numpy as np
 from scipy.stats import rankdata, spearmanr
 
 from edumix.classifiers.fasttext_model import TASK_LABELS, Example, fit, predict_proba
-from edumix.classifiers.linear_head import fit_head
+from edumix.classifiers.linear_head import blend, fit_head
 from edumix.classifiers.training_data import (
     FINEWEB_C_LEVELS,
     edu_examples,
@@ -220,7 +220,7 @@ def quality_cv(
     for rep in range(repeats):
         fast = np.array(out_of_fold(rows, "quality", p_high, folds, rep, seed, epochs, quantize))
         static = head_out_of_fold(X, rows, "quality", folds, rep)
-        high = (fast + static) / 2
+        high = blend(fast, static)
         res.fasttext_only.values.append(auc(fast, [not x for x in low]))
         res.head_only.values.append(auc(static, [not x for x in low]))
         res.pooled.values.append(auc(high, [not x for x in low]))
@@ -231,7 +231,7 @@ def quality_cv(
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         q = pool.submit(_fold_scores, "quality", rows, [r["text"] for r in da], p_high, seed, epochs, quantize).result()
     head = fit_head("quality", X, [r.label for r in rows])
-    q = (np.array(q) + head.predict(_embed([r["text"] for r in da]))) / 2
+    q = blend(q, head.predict(_embed([r["text"] for r in da])))
     res.danish_problematic_auc = auc(-q, [bool(r["problematic"]) for r in da])
     return res
 
