@@ -232,6 +232,9 @@ def test_token_is_required_and_never_shown(servers, tmp_path):
         assert anon.get("/openapi.json").status_code == 401
         assert anon.get("/api/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert anon.post("/api/runs", json={"name": "x", "inputs": ["demo"]}).status_code == 401
+        assert anon.get("/api/trainings").status_code == 401
+        assert anon.post("/api/trainings", json={"name": "x", "run": "r"}).status_code == 401
+        assert anon.get("/trainings/new").status_code == 401
         assert anon.get("/login", params={"token": "wrong"}).status_code == 401
         login = anon.get("/login", params={"token": token}, follow_redirects=False)
         assert login.status_code == 303

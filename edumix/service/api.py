@@ -1,7 +1,10 @@
-"""The JSON API under /api: create, list, inspect, cancel and restart curate runs.
+"""The JSON API under /api: create, list, inspect, cancel and restart curate runs and
+trainings; generate from a training's checkpoint.
 
-A run's config is validated with edumix's own RunConfig before anything is written, so a
-typo in a key is a 422 naming the field, not a job that fails a minute later.
+A run's config is validated with edumix's own RunConfig, a training's with the trainer's own
+loader (trainings.validate_config), before anything is written, so a typo in a key is a 422
+naming the field, not a job that fails a minute later. A training names its source run and
+checkpoint by job id and step name, never by path: it can only read what this server made.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edumix import __version__
 from edumix.core.config import RunConfig, parse_yaml
@@ -23,6 +26,7 @@ from edumix.demo import write_demo_crawl
 from edumix.report.compare import compare_runs
 from edumix.report.html import write_report_html
 from edumix.service import storage as st
+from edumix.service import trainings as tr
 from edumix.service.jobs import CONFIG_FILE, DEMO, JobManager, new_job_id, tail
 from edumix.service.security import PathInvalid, PathRefused, confine_inputs
 
@@ -36,6 +40,49 @@ class RunCreate(BaseModel):
     inputs: list[str] = Field(min_length=1, max_length=1000, description='Local paths under --root, or "demo".')
     config_yaml: str = Field("", description="A run config (YAML); empty: the defaults.")
     workers: int = Field(1, ge=1, le=64, description="Beam DirectRunner worker processes (1: in-process).")
+
+
+JOB_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+STEP = r"^step-\d{8}$"
+
+
+class TrainingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    phase: int = Field(1, ge=1, le=2, description="1: all tiers, from scratch; 2: the top tier, from a checkpoint.")
+    run: str | None = Field(
+        None, pattern=JOB_ID, description="The source run's id (a succeeded run). Phase 2: default, the init's run."
+    )
+    init_training: str | None = Field(None, pattern=JOB_ID, description="Phase 2: the training to start from.")
+    init_checkpoint: str | None = Field(None, pattern=STEP, description="Phase 2: its checkpoint; default its latest.")
+    config: str | None = Field(
+        None,
+        pattern=tr.CONFIG_NAME_RE.pattern,
+        description="A config in trainer/configs/; default: phase 1 tiny, phase 2 the init training's config.",
+    )
+    config_yaml: str = Field("", description="A training config (YAML); when given, used instead of `config`.")
+    steps: int | None = Field(None, ge=1, le=10_000_000, description="Override the config's steps.")
+    vocab_size: int = Field(2048, ge=263, le=262_144, description="Phase 1: the tokenizer trained on the run.")
+    device: str | None = Field(None, pattern=tr.DEVICE_RE, description="cpu, cuda, cuda:N; default cuda if present.")
+    peak_tflops: float | None = Field(None, gt=0, le=100_000, description="Peak TFLOP/s per device, for MFU.")
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=4000)
+    checkpoint: str | None = Field(None, pattern=STEP, description="A checkpoint of the training; default its latest.")
+    max_new_tokens: int = Field(48, ge=1, le=512)
+    temperature: float = Field(0.8, ge=0.0, le=5.0, description="0: greedy.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    @field_validator("prompt")
+    @classmethod
+    def _no_nul(cls, v: str) -> str:
+        if "\0" in v:
+            raise ValueError("the prompt holds a NUL byte")
+        return v
 
 
 class RunRefused(Exception):
@@ -105,6 +152,80 @@ def create_run(svc: Service, body: RunCreate) -> dict[str, Any]:
     return svc.store.get_job(job_id) or job
 
 
+def create_training(svc: Service, body: TrainingCreate) -> dict[str, Any]:
+    """Check the source run, the init checkpoint and the config; then write the job directory
+    (config.yaml) and queue the training."""
+    init, init_job = None, None
+    if body.phase == 1:
+        if body.init_training or body.init_checkpoint:
+            raise RunRefused(422, "init_training: phase 1 starts from scratch; give phase 2 to start from a checkpoint")
+        if not body.run:
+            raise RunRefused(422, "run: phase 1 needs the source run's id", [{"field": "run", "msg": "required"}])
+        run_id = body.run
+    else:
+        if not body.init_training:
+            raise RunRefused(
+                422,
+                "init_training: phase 2 starts from a training's checkpoint",
+                [{"field": "init_training", "msg": "required"}],
+            )
+        init_job = svc.store.get_job(body.init_training)
+        if init_job is None or init_job["kind"] != st.TRAINING:
+            raise RunRefused(422, f"init_training: no training {body.init_training!r}")
+        if init_job["status"] not in st.FINAL:
+            raise RunRefused(
+                409, f"training {init_job['id']} is {init_job['status']}: start phase 2 once it has finished"
+            )
+        ckpt = tr.checkpoint_path(svc.manager.ckpt_dir(init_job["id"]), body.init_checkpoint)
+        if ckpt is None:
+            which = body.init_checkpoint or "a checkpoint"
+            raise RunRefused(422, f"init_checkpoint: training {init_job['id']} has no {which}")
+        init = {"training": init_job["id"], "checkpoint": ckpt.name}
+        run_id = body.run or init_job["spec"]["run"]
+    run = svc.store.get_job(run_id)
+    if run is None or run["kind"] != st.RUN:
+        raise RunRefused(422, f"run: no run {run_id!r}", [{"field": "run", "msg": "unknown run"}])
+    if run["status"] != st.SUCCEEDED:
+        raise RunRefused(409, f"run {run_id} is {run['status']}: only a succeeded run can be trained on")
+    try:
+        if body.config_yaml.strip():
+            text, label = body.config_yaml, None
+        elif body.config or init_job is None:
+            label = body.config or "tiny"
+            text = tr.config_text(label)
+        else:  # phase 2 by default trains with the config its init training had
+            text = (svc.manager.job_dir(init_job["id"]) / CONFIG_FILE).read_text(encoding="utf-8")
+            label = init_job["spec"].get("config")
+        checked = tr.validate_config(text, body.phase, {"steps": body.steps} if body.steps else {})
+    except tr.ConfigInvalid as e:
+        raise RunRefused(422, e.detail, e.errors) from e
+    except tr.ValidatorFailed as e:
+        raise RunRefused(503, str(e)) from e
+    job_id = new_job_id()
+    job_dir = svc.manager.job_dir(job_id)
+    job_dir.mkdir(parents=True)
+    try:
+        (job_dir / CONFIG_FILE).write_text(text, encoding="utf-8")
+        spec = {
+            "phase": body.phase,
+            "run": run_id,
+            "init": init,
+            "config": label,
+            "steps": body.steps,
+            "steps_total": checked["steps"],
+            "train_config_hash": checked["config_hash"],
+            "vocab_size": body.vocab_size,
+            "device": body.device,
+            "peak_tflops": body.peak_tflops,
+        }
+        job = svc.store.create_job(job_id, body.name, spec, kind=st.TRAINING, parent=run_id)
+    except BaseException:
+        shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+    svc.manager.submit(job_id)
+    return svc.store.get_job(job_id) or job
+
+
 def list_item(job: dict[str, Any]) -> dict[str, Any]:
     summary = job["summary"] or {}
     return {
@@ -136,15 +257,134 @@ def detail(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def run_detail(svc: Service, job: dict[str, Any]) -> dict[str, Any]:
+    """A run with its lineage (from its manifest) and the trainings made from it."""
+    out = detail(job)
+    done = job["status"] == st.SUCCEEDED
+    out["lineage"] = tr.run_lineage(svc.manager.run_dir(job["id"])) if done else None
+    out["trainings"] = [training_item(svc, t) for t in svc.store.list_jobs(kind=st.TRAINING, parent=job["id"])]
+    return out
+
+
+def training_item(svc: Service, job: dict[str, Any], summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    spec = job["spec"]
+    # The supervisor stored the numbers when the job ended; queued, running and interrupted
+    # (a server that died wrote nothing) jobs are read from their files.
+    ended = job["status"] in (st.SUCCEEDED, st.FAILED, st.CANCELLED) and job["summary"] is not None
+    if summary is None:
+        summary = job["summary"] if ended else tr.summary(svc.manager.job_dir(job["id"]), spec.get("steps_total"))
+    return {
+        "id": job["id"],
+        "name": job["name"],
+        "status": job["status"],
+        "phase": spec["phase"],
+        "run": spec["run"],
+        "created": _iso(job["created"]),
+        "finished": _iso(job["finished"]),
+        "step": summary.get("step"),
+        "steps_total": spec.get("steps_total"),
+        "loss": summary.get("loss"),
+        "tokens_per_s": summary.get("tokens_per_s"),
+        "mfu": summary.get("mfu"),
+        "train_config_hash": spec.get("train_config_hash"),
+    }
+
+
+def training_detail(svc: Service, job: dict[str, Any]) -> dict[str, Any]:
+    """Everything the training page shows, read live from the job's files."""
+    spec, job_id = job["spec"], job["id"]
+    job_dir = svc.manager.job_dir(job_id)
+    run = svc.store.get_job(spec["run"])
+    init = spec.get("init")
+    children = [
+        t["id"]
+        for t in svc.store.list_jobs(kind=st.TRAINING, parent=spec["run"])
+        if (t["spec"].get("init") or {}).get("training") == job_id
+    ]
+    final = job["status"] in st.FINAL
+    summary = tr.summary(job_dir, spec.get("steps_total"))
+    out = {
+        **training_item(svc, job, summary),
+        "summary": summary,
+        "started": _iso(job["started"]),
+        "exit_code": job["exit_code"],
+        "error": job["error"],
+        "config": spec.get("config"),
+        "vocab_size": spec.get("vocab_size") if spec["phase"] == 1 else None,
+        "device": spec.get("device"),
+        "source_run": {
+            "id": spec["run"],
+            "name": run["name"] if run else None,
+            "lineage": tr.run_lineage(svc.manager.run_dir(spec["run"])),
+            "links": {"run": f"/api/runs/{spec['run']}", "mix": f"/api/runs/{spec['run']}/report.html#mix"},
+        },
+        "init": init,
+        "continued_by": children,
+        "lineage": tr.lineage(job_dir),
+        "checkpoints": tr.checkpoints(svc.manager.ckpt_dir(job_id)),
+        "links": {
+            "log": f"/api/trainings/{job_id}/log",
+            "metrics": f"/api/trainings/{job_id}/metrics",
+            "run": f"/api/runs/{spec['run']}",
+        },
+    }
+    if init:
+        out["links"]["init"] = f"/api/trainings/{init['training']}"
+    if final and out["checkpoints"]:
+        out["links"]["generate"] = f"/api/trainings/{job_id}/generate"
+    return out
+
+
+def generate_from(svc: Service, job_id: str, body: GenerateRequest) -> dict[str, Any]:
+    job = get_or_404(svc, job_id, st.TRAINING)
+    if job["status"] not in st.FINAL:
+        raise RunRefused(409, f"training {job_id} is {job['status']}: generate once it has finished")
+    ckpt = tr.checkpoint_path(svc.manager.ckpt_dir(job_id), body.checkpoint)
+    if ckpt is None:
+        raise RunRefused(422, f"checkpoint: training {job_id} has no {body.checkpoint or 'checkpoint'}")
+    try:
+        text = tr.generate(
+            ckpt, body.prompt, body.max_new_tokens, body.temperature, body.seed, job["spec"].get("device")
+        )
+    except tr.GenerateBusy as e:
+        raise RunRefused(429, str(e)) from e
+    except tr.GenerateFailed as e:
+        raise RunRefused(504 if e.timed_out else 502, str(e)) from e
+    completion = text[len(body.prompt) :] if text.startswith(body.prompt) else text
+    return {"id": job_id, "checkpoint": ckpt.name, "prompt": body.prompt, "text": text, "completion": completion}
+
+
 def _iso(t: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else None
 
 
-def get_or_404(svc: Service, job_id: str) -> dict[str, Any]:
+def get_or_404(svc: Service, job_id: str, kind: str = st.RUN) -> dict[str, Any]:
     job = svc.store.get_job(job_id)
-    if job is None:
-        raise HTTPException(404, f"no run {job_id!r}")
+    if job is None or job["kind"] != kind:
+        raise HTTPException(404, f"no {kind} {job_id!r}")
     return job
+
+
+def cancel_job(svc: Service, job_id: str, kind: str) -> dict[str, Any]:
+    job = get_or_404(svc, job_id, kind)
+    if not svc.manager.cancel(job_id):
+        raise HTTPException(409, f"{kind} {job_id} is {job['status']}: nothing to cancel")
+    return get_or_404(svc, job_id, kind)
+
+
+def restart_job(svc: Service, job_id: str, kind: str) -> dict[str, Any]:
+    job = get_or_404(svc, job_id, kind)
+    if job["status"] not in (st.INTERRUPTED, st.FAILED, st.CANCELLED):
+        raise HTTPException(
+            409, f"{kind} {job_id} is {job['status']}: only an interrupted, failed or cancelled {kind} restarts"
+        )
+    if kind == st.TRAINING:
+        source = svc.store.get_job(job["spec"]["run"])
+        if source is None or source["status"] != st.SUCCEEDED:
+            raise HTTPException(409, f"its source run {job['spec']['run']} is no longer succeeded")
+    if not svc.manager.restart(job_id):
+        raise HTTPException(409, f"{kind} {job_id} is still stopping; try again in a moment")
+    return get_or_404(svc, job_id, kind)
 
 
 def finished_run_dir(svc: Service, job_id: str) -> Path:
@@ -176,12 +416,13 @@ def post_run(body: RunCreate, request: Request) -> dict[str, Any]:
 
 @router.get("/runs")
 def get_runs(request: Request, limit: int = Query(200, ge=1, le=10_000)) -> list[dict[str, Any]]:
-    return [list_item(j) for j in service(request).store.list_jobs(limit)]
+    return [list_item(j) for j in service(request).store.list_jobs(limit, kind=st.RUN)]
 
 
 @router.get("/runs/{job_id}")
 def get_run(job_id: str, request: Request) -> dict[str, Any]:
-    return detail(get_or_404(service(request), job_id))
+    svc = service(request)
+    return run_detail(svc, get_or_404(svc, job_id))
 
 
 @router.get("/runs/{job_id}/log")
@@ -193,24 +434,12 @@ def get_log(job_id: str, request: Request, max_bytes: int = Query(64_000, ge=1, 
 
 @router.post("/runs/{job_id}/cancel")
 def post_cancel(job_id: str, request: Request) -> dict[str, Any]:
-    svc = service(request)
-    job = get_or_404(svc, job_id)
-    if not svc.manager.cancel(job_id):
-        raise HTTPException(409, f"run {job_id} is {job['status']}: nothing to cancel")
-    return detail(get_or_404(svc, job_id))
+    return detail(cancel_job(service(request), job_id, st.RUN))
 
 
 @router.post("/runs/{job_id}/restart")
 def post_restart(job_id: str, request: Request) -> dict[str, Any]:
-    svc = service(request)
-    job = get_or_404(svc, job_id)
-    if job["status"] not in (st.INTERRUPTED, st.FAILED, st.CANCELLED):
-        raise HTTPException(
-            409, f"run {job_id} is {job['status']}: only an interrupted, failed or cancelled run restarts"
-        )
-    if not svc.manager.restart(job_id):
-        raise HTTPException(409, f"run {job_id} is still stopping; try again in a moment")
-    return detail(get_or_404(svc, job_id))
+    return detail(restart_job(service(request), job_id, st.RUN))
 
 
 @router.get("/runs/{job_id}/report.html", response_class=FileResponse)
@@ -222,3 +451,62 @@ def get_report_html(job_id: str, request: Request) -> FileResponse:
 def get_compare(request: Request, a: str, b: str) -> dict[str, Any]:
     svc = service(request)
     return compare_runs(str(finished_run_dir(svc, a)), str(finished_run_dir(svc, b)))
+
+
+@router.get("/train-configs")
+def get_train_configs() -> list[dict[str, str]]:
+    """The training configs shipped in trainer/configs/, by name, with their YAML."""
+    return [{"name": name, "yaml": tr.config_text(name)} for name in tr.config_names()]
+
+
+@router.post("/trainings", status_code=201)
+def post_training(body: TrainingCreate, request: Request) -> dict[str, Any]:
+    svc = service(request)
+    return training_detail(svc, create_training(svc, body))
+
+
+@router.get("/trainings")
+def get_trainings(request: Request, limit: int = Query(200, ge=1, le=10_000)) -> list[dict[str, Any]]:
+    svc = service(request)
+    return [training_item(svc, j) for j in svc.store.list_jobs(limit, kind=st.TRAINING)]
+
+
+@router.get("/trainings/{job_id}")
+def get_training(job_id: str, request: Request) -> dict[str, Any]:
+    svc = service(request)
+    return training_detail(svc, get_or_404(svc, job_id, st.TRAINING))
+
+
+@router.get("/trainings/{job_id}/log")
+def get_training_log(
+    job_id: str, request: Request, max_bytes: int = Query(64_000, ge=1, le=4_000_000)
+) -> dict[str, Any]:
+    svc = service(request)
+    job = get_or_404(svc, job_id, st.TRAINING)
+    return {"id": job["id"], "status": job["status"], "log": tail(svc.manager.log_path(job_id), max_bytes)}
+
+
+@router.get("/trainings/{job_id}/metrics")
+def get_training_metrics(job_id: str, request: Request) -> dict[str, Any]:
+    """metrics.jsonl as {start, train: [...], eval: [...]} (what the loss curve is drawn from)."""
+    svc = service(request)
+    get_or_404(svc, job_id, st.TRAINING)
+    return tr.read_metrics(svc.manager.ckpt_dir(job_id))
+
+
+@router.post("/trainings/{job_id}/cancel")
+def post_training_cancel(job_id: str, request: Request) -> dict[str, Any]:
+    svc = service(request)
+    return training_detail(svc, cancel_job(svc, job_id, st.TRAINING))
+
+
+@router.post("/trainings/{job_id}/restart")
+def post_training_restart(job_id: str, request: Request) -> dict[str, Any]:
+    svc = service(request)
+    return training_detail(svc, restart_job(svc, job_id, st.TRAINING))
+
+
+@router.post("/trainings/{job_id}/generate")
+def post_generate(job_id: str, body: GenerateRequest, request: Request) -> dict[str, Any]:
+    """`edumix generate` on one of the training's checkpoints, in a child process with a timeout."""
+    return generate_from(service(request), job_id, body)

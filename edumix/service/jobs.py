@@ -1,9 +1,12 @@
-"""Curate runs as supervised child processes: `python -m edumix.cli curate ...`.
+"""Jobs as supervised child processes: curate runs (`python -m edumix.cli curate ...`) and
+trainings (`... tokenizer train`, then `... pretrain`; see trainings.py).
 
 A child process, not a thread: a run keeps its own memory, Beam's workers and its SIGTERM
 cleanup (curate removes its staging files on the way out), and a crash in it cannot take the
 server down. At most `max_jobs` run at once; the rest wait in a FIFO queue. Each child gets
-its own process group, so a cancel can also reach Beam's multi-processing workers.
+its own process group, so a cancel can also reach Beam's multi-processing workers. A job may
+be several commands run one after another (a phase-1 training trains its tokenizer first); a
+cancel between two of them starts no more.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from edumix.core.run_dir import MANIFEST, REPORT, read_json
 from edumix.report.compare import final_tokens
 from edumix.service import storage as st
+from edumix.service import trainings
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,9 @@ class JobManager:
     def log_path(self, job_id: str) -> Path:
         return self.job_dir(job_id) / LOG_FILE
 
+    def ckpt_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / trainings.CKPT_DIR
+
     # -- start-up ------------------------------------------------------------
     def recover(self) -> list[str]:
         """A previous server that died (SIGKILL, power loss) left jobs marked queued/running.
@@ -98,7 +105,8 @@ class JobManager:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return  # gone (or no /proc): nothing to stop
-        if str(self.run_dir(job_id)).encode() not in cmdline:
+        mine = str(self.job_dir(job_id)).encode()
+        if not any(arg == mine or arg.startswith(mine + b"/") for arg in cmdline):
             return  # the pid now belongs to another process
         log.warning("stopping orphaned process %d of job %s", pid, job_id)
         _signal_group(pid, signal.SIGTERM)
@@ -118,8 +126,16 @@ class JobManager:
         with self._lock:
             if job_id in self._procs or job_id in self._queue:
                 return False
+        job = self.store.get_job(job_id)
         self.store.update_job(
-            job_id, status=st.QUEUED, started=None, finished=None, pid=None, exit_code=None, error=None, summary=None
+            job_id,
+            status=st.QUEUED,
+            started=None,
+            finished=None,
+            pid=None,
+            exit_code=None,
+            error=None,
+            summary=None if job["kind"] == st.RUN else job["summary"],  # a training keeps its numbers
         )
         with self._lock:
             self._cancelled.discard(job_id)
@@ -177,16 +193,24 @@ class JobManager:
                     return
                 job_id = self._queue.popleft()
                 try:
-                    proc = self._spawn(job_id)
-                except OSError as e:
+                    cmds = self._commands(self.store.get_job(job_id))
+                    proc = self._spawn(job_id, cmds[0])
+                except (OSError, KeyError, ValueError) as e:
                     self.store.update_job(job_id, status=st.FAILED, finished=time.time(), error=f"cannot start: {e}")
                     continue
+                self.store.update_job(job_id, status=st.RUNNING, started=time.time(), pid=proc.pid)
                 self._procs[job_id] = proc
-            threading.Thread(target=self._supervise, args=(job_id, proc), daemon=True, name=f"job-{job_id}").start()
+            threading.Thread(
+                target=self._supervise, args=(job_id, proc, cmds[1:]), daemon=True, name=f"job-{job_id}"
+            ).start()
 
-    def _spawn(self, job_id: str) -> subprocess.Popen:
-        job = self.store.get_job(job_id)
-        spec = job["spec"]
+    def _commands(self, job: dict[str, Any]) -> list[list[str]]:
+        """The argument lists a job runs, in order."""
+        job_id, spec = job["id"], job["spec"]
+        if job["kind"] == st.TRAINING:
+            init = spec.get("init")
+            init_ckpt = self.ckpt_dir(init["training"]) / init["checkpoint"] if init else None
+            return trainings.commands(spec, self.job_dir(job_id), self.run_dir(spec["run"]), init_ckpt)
         run_dir = self.run_dir(job_id)
         cmd = [sys.executable, "-m", "edumix.cli", "curate"]
         for path in spec["input_paths"]:
@@ -194,7 +218,9 @@ class JobManager:
         cmd += ["-o", str(run_dir), "-c", str(self.job_dir(job_id) / CONFIG_FILE)]
         if run_dir.exists():  # a restart: replace what the interrupted attempt left
             cmd.append("--overwrite")
-        cmd += beam_args(spec.get("workers", 1))
+        return [cmd + beam_args(spec.get("workers", 1))]
+
+    def _spawn(self, job_id: str, cmd: list[str]) -> subprocess.Popen:
         env = {**os.environ, "EDUMIX_PROGRESS": "0"}
         with open(self.log_path(job_id), "ab") as logf:
             logf.write(f"$ {' '.join(cmd)}\n".encode())
@@ -209,24 +235,46 @@ class JobManager:
                 start_new_session=True,  # its own process group: a cancel reaches Beam's workers too
                 close_fds=True,
             )
-        self.store.update_job(job_id, status=st.RUNNING, started=time.time(), pid=proc.pid)
         return proc
 
-    def _supervise(self, job_id: str, proc: subprocess.Popen) -> None:
+    def _supervise(self, job_id: str, proc: subprocess.Popen, rest: list[list[str]]) -> None:
         code = proc.wait()
-        _signal_group(proc.pid, signal.SIGKILL)  # any worker left behind by the run
+        _signal_group(proc.pid, signal.SIGKILL)  # any worker left behind by the step
+        for cmd in rest:  # the job's next commands, while each succeeds and no cancel came
+            if code != 0:
+                break
+            with self._lock:  # a cancel either sees the next process or stops it from starting
+                if job_id in self._cancelled:
+                    break
+                try:
+                    proc = self._spawn(job_id, cmd)
+                except OSError as e:
+                    log.warning("job %s: cannot start %s: %s", job_id, cmd[3:5], e)
+                    code = -1
+                    break
+                self._procs[job_id] = proc
+            self.store.update_job(job_id, pid=proc.pid)
+            code = proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)
         with self._lock:
             self._procs.pop(job_id, None)
             cancelled = job_id in self._cancelled
             self._cancelled.discard(job_id)
-        summary = report_summary(self.run_dir(job_id))
+        job = self.store.get_job(job_id)
+        if job["kind"] == st.TRAINING:
+            summary = trainings.summary(self.job_dir(job_id), job["spec"].get("steps_total"))
+            complete = summary["latest_checkpoint"] is not None
+            what = "training"
+        else:
+            summary = report_summary(self.run_dir(job_id))
+            complete = summary is not None
+            what = "curate"
         if cancelled:
             status, error = st.CANCELLED, None
-        elif code == 0 and summary is not None:
+        elif code == 0 and complete:
             status, error = st.SUCCEEDED, None
         else:
-            status, error = st.FAILED, f"curate exited with code {code}; see the log"
-        job = self.store.get_job(job_id)
+            status, error = st.FAILED, f"{what} exited with code {code}; see the log"
         if cancelled and job and job["error"] == "the server stopped":
             status, error = st.INTERRUPTED, job["error"]
         self.store.update_job(

@@ -3,6 +3,11 @@
 SQLite in the service's home directory: no server to run, and a job survives a restart of
 `edumix serve`. A PostgreSQL store would implement the same five methods (create_job,
 update_job, get_job, list_jobs, mark_interrupted_on_start) and nothing else would change.
+
+Every job has a `kind` (RUN: a curate run, TRAINING: a pretrain phase) and an optional
+`parent` (a training's source run), so a run can list the trainings made from it. The schema
+version is SQLite's `user_version`: a home written by an older server is migrated on open
+(MIGRATIONS, each step in one transaction); a newer one is refused rather than misread.
 """
 
 from __future__ import annotations
@@ -25,10 +30,29 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
 )
 FINAL = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
 
-_COLUMNS = ("id", "name", "status", "created", "started", "finished", "pid", "exit_code", "error", "spec", "summary")
+# Job kinds.
+RUN, TRAINING = "run", "training"
+KINDS = (RUN, TRAINING)
+
+_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "created",
+    "started",
+    "finished",
+    "pid",
+    "exit_code",
+    "error",
+    "spec",
+    "summary",
+    "kind",
+    "parent",
+)
 _JSON_COLUMNS = ("spec", "summary")
 
-_SCHEMA = """
+# Version 1: the first `edumix serve` (user_version 0 on disk, curate runs only).
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -43,6 +67,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     summary TEXT
 )
 """
+# MIGRATIONS[v] takes a version v-1 database to version v.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        f"ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT '{RUN}'",
+        "ALTER TABLE jobs ADD COLUMN parent TEXT",
+        "CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent)",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+class StoreTooNew(RuntimeError):
+    """The database was written by a newer edumix serve."""
 
 
 class JobStore:
@@ -53,22 +90,49 @@ class JobStore:
         self._lock = threading.Lock()  # one writer at a time; SQLite itself serialises files
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # two servers opening one home migrate once
+            try:
+                self._db.execute(_SCHEMA_V1)
+                version = max(1, self._db.execute("PRAGMA user_version").fetchone()[0])
+                if version > SCHEMA_VERSION:
+                    raise StoreTooNew(
+                        f"{self.path} has schema version {version}; this edumix knows up to {SCHEMA_VERSION}"
+                    )
+                for target in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[target]:
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # an int constant, not input
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def create_job(self, job_id: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    def create_job(
+        self, job_id: str, name: str, spec: dict[str, Any], kind: str = RUN, parent: str | None = None
+    ) -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
         with self._lock:
             self._db.execute(
-                "INSERT INTO jobs (id, name, status, created, spec) VALUES (?, ?, ?, ?, ?)",
-                (job_id, name, QUEUED, time.time(), json.dumps(spec)),
+                "INSERT INTO jobs (id, name, status, created, spec, kind, parent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, name, QUEUED, time.time(), json.dumps(spec), kind, parent),
             )
         return self.get_job(job_id)
 
     def update_job(self, job_id: str, **fields: Any) -> None:
-        unknown = set(fields) - set(_COLUMNS[1:])
+        unknown = set(fields) - set(_COLUMNS[1:]) | ({"kind"} & set(fields))  # a job never changes kind
         if unknown:
             raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
         values = [json.dumps(v) if k in _JSON_COLUMNS and v is not None else v for k, v in fields.items()]
@@ -81,11 +145,19 @@ class JobStore:
             row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _decode(row) if row else None
 
-    def list_jobs(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Newest first."""
+    def list_jobs(self, limit: int = 200, kind: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+        """Newest first; only one kind and/or the children of one job when given."""
+        where, args = [], []
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        if parent is not None:
+            where.append("parent = ?")
+            args.append(parent)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""  # fixed fragments; values are bound
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY created DESC LIMIT ?", (limit,)
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs {clause}ORDER BY created DESC LIMIT ?", (*args, limit)
             ).fetchall()
         return [_decode(r) for r in rows]
 
