@@ -318,10 +318,12 @@ def em_decisions(out: Path) -> tuple[dict[str, dict], dict[str, dict]]:
     without a record id (none in WARC input) are keyed by URL."""
     import pyarrow.parquet as pq
 
+    from edumix.core.record import kv_dict
+
     def rows(path: Path):
         for row in pq.read_table(path).to_pylist():
-            row["metadata"] = dict(row["metadata"] or [])
-            row["signals"] = dict(row["signals"] or [])
+            row["metadata"] = kv_dict(row["metadata"])
+            row["signals"] = kv_dict(row["signals"])
             yield row["metadata"].get("warc_record_id") or f"url:{row['url']}", row
 
     kept = {k: r for path in sorted((out / "shards").glob("*.parquet")) for k, r in rows(path)}

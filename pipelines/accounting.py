@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from edumix import __version__
-from edumix.core.run_dir import REPORT
+from edumix.core.run_dir import REPORT, SCHEMA_VERSION
 from edumix.core.stages import CLASSIFY, MIX, READ, check_stages
 
 from .mix import EDU_THRESHOLDS, HIST_BINS
@@ -187,6 +187,7 @@ def build_mix_manifest(report: dict[str, Any], recipe: str, token_label: str, pl
         }
     return {
         "edumix_version": __version__,
+        "schema_version": SCHEMA_VERSION,
         "recipe_hash": recipe,
         "config_hash": report["config_hash"],
         "input_fingerprint": report["input_fingerprint"],
@@ -222,6 +223,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     return {
         "edumix_version": __version__,
+        "schema_version": SCHEMA_VERSION,
         "config_hash": report["config_hash"],
         "config": config,
         "input_fingerprint": report["input_fingerprint"],

@@ -19,7 +19,17 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from edumix.core.config import RunConfig
 from edumix.core.hashing import input_fingerprint, recipe_hash
-from edumix.core.run_dir import MANIFEST, MIX_MANIFEST, REPORT, RUN_OUTPUTS, read_json, to_json, write_text_atomic
+from edumix.core.run_dir import (
+    CARD,
+    MANIFEST,
+    MIX_MANIFEST,
+    REPORT,
+    RUN_OUTPUTS,
+    dataset_card,
+    read_json,
+    to_json,
+    write_text_atomic,
+)
 from edumix.core.stages import READ
 from edumix.filters.tokens import TokenCounter
 
@@ -130,7 +140,10 @@ def _write_run_files(
         raise AccountingError(f"accounting broken: {accounting_problem(report)}")
     if mix_manifest is not None:
         write_text_atomic(job.output, MIX_MANIFEST, to_json(mix_manifest))
+    phases = [p for p, info in (mix_manifest or {}).get("phases", {}).items() if info["cells"]]
+    write_text_atomic(job.output, CARD, dataset_card(sorted(phases, key=int), bool(shards), bool(rejected)))
     manifest = build_manifest(report, cfg.model_dump(mode="json"), job.inputs, shards, rejected)
+    manifest["card"] = CARD
     if mix_manifest is not None:
         manifest["mix"] = MIX_MANIFEST
     write_text_atomic(job.output, MANIFEST, to_json(manifest))  # last: marks the run complete

@@ -25,3 +25,28 @@ def tokenizer_path(run_dir, tmp_path_factory) -> Path:
     from edumix.trainer.tokenizer import train_tokenizer
 
     return train_tokenizer(run_dir, 400, tmp_path_factory.mktemp("tok") / "tokenizer.json", progress=False)
+
+
+# One real curate run of the demo crawl with a mix (no dedup: more documents per cell), shared
+# by the mix pipeline tests and the reader interop tests (tests/test_interop.py).
+DEMO_MIX_CONFIG = {"dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")}}
+
+
+@pytest.fixture(scope="session")
+def demo_crawl(tmp_path_factory) -> Path:
+    from edumix.demo import write_demo_crawl
+
+    path = tmp_path_factory.mktemp("mixcrawl") / "demo.warc.gz"
+    write_demo_crawl(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_mix_run(demo_crawl, tmp_path_factory) -> tuple[Path, dict]:
+    """(run directory, report) of `curate` on the demo crawl."""
+    from edumix.core.config import RunConfig
+    from edumix.pipelines.curate import run_curate
+
+    out = tmp_path_factory.mktemp("mix") / "run"
+    report = run_curate([str(demo_crawl)], str(out), RunConfig.model_validate(DEMO_MIX_CONFIG))
+    return out, report

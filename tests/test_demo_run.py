@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from edumix.cli import app
 from edumix.core.config import RunConfig
+from edumix.core.record import kv_dict
 from edumix.demo import write_demo_crawl
 from edumix.pipelines.curate import run_curate
 
@@ -36,12 +37,12 @@ def test_demo_curates_the_generated_crawl(tmp_path):
     rows = pq.read_table(tmp_path / "run" / "shards").to_pylist()
     assert len(rows) == 61 and not any("\ufffd" in r["text"] for r in rows)
     by_encoding = {
-        dict(r["metadata"])["encoding"]: r["text"] for r in rows if dict(r["metadata"])["encoding"] != "utf-8"
+        kv_dict(r["metadata"])["encoding"]: r["text"] for r in rows if kv_dict(r["metadata"])["encoding"] != "utf-8"
     }
     assert "Köln" in by_encoding["cp1252"] or "crème brûlée" in by_encoding["cp1252"].lower()
     assert "Самовар" in by_encoding["cp1251"]  # charset only in <meta>
     (big,) = pq.read_table(tmp_path / "run" / "rejected" / "extract.too_large.parquet").to_pylist()
-    assert int(dict(big["metadata"])["body_length"]) > 2_000_000
+    assert int(kv_dict(big["metadata"])["body_length"]) > 2_000_000
 
 
 @pytest.mark.slow

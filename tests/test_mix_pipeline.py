@@ -9,25 +9,23 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from edumix.core.config import RunConfig
-from edumix.demo import write_demo_crawl
+from edumix.core.run_dir import MIX_MANIFEST
 from edumix.filters.tokens import TokenCounter
 from edumix.pipelines.curate import run_curate
 
-NO_DEDUP = {"dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")}}
+NO_DEDUP = {"dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")}}  # as conftest's run
 
 
 @pytest.fixture(scope="module")
-def crawl(tmp_path_factory):
-    path = tmp_path_factory.mktemp("mixcrawl") / "demo.warc.gz"
-    write_demo_crawl(path)
-    return path
+def crawl(demo_crawl):
+    return demo_crawl
 
 
 @pytest.fixture(scope="module")
-def run(crawl, tmp_path_factory):
-    out = tmp_path_factory.mktemp("mix") / "run"
-    report = run_curate([str(crawl)], str(out), RunConfig.model_validate(NO_DEDUP))
-    return out, report, json.loads((out / "mix" / "manifest.json").read_text())
+def run(demo_mix_run):
+    """The session's demo run (conftest.py), shared with tests/test_interop.py."""
+    out, report = demo_mix_run
+    return out, report, json.loads((out / MIX_MANIFEST).read_text())
 
 
 def read_cell(run_dir, cell):
@@ -119,7 +117,7 @@ def test_real_tokenizer_counts_and_a_reported_shortfall(run, crawl, tmp_path):
         }
     )
     report = run_curate([str(crawl)], str(tmp_path / "run"), cfg)
-    manifest = json.loads((tmp_path / "run" / "mix" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "run" / MIX_MANIFEST).read_text())
     assert manifest["token_count"].startswith("tokenizer:") and report["token_count"] == manifest["token_count"]
     for cell in manifest["phases"]["1"]["cells"]:
         rows = read_cell(tmp_path / "run", cell)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from edumix.cli import app
 from edumix.core.config import ReadConfig, RunConfig
-from edumix.core.record import Drop, RawRecord
+from edumix.core.record import Drop, RawRecord, kv_dict
 from edumix.evaluate.fuzz import arc_bytes, check_reader, jsonl_bytes, mutate, parquet_bytes, warc_bytes
 from edumix.pipelines import read as read_module
 from edumix.pipelines.accounting import AccountingError, accounting_problem, build_report
@@ -85,8 +85,8 @@ def test_lone_surrogate_jsonl_run_finishes(tmp_path):
     assert report["accounting_ok"] and report["kept"] == 2
     rows = pq.read_table(next((tmp_path / "out" / "shards").glob("*.parquet"))).to_pylist()
     repaired = [r for r in rows if "\ufffd" in r["text"]]
-    assert len(repaired) == 1 and dict(repaired[0]["signals"])[REPAIRED] == 3.0
-    assert REPAIRED not in dict(repaired[0]["metadata"])
+    assert len(repaired) == 1 and kv_dict(repaired[0]["signals"])[REPAIRED] == 3.0
+    assert REPAIRED not in kv_dict(repaired[0]["metadata"])
 
 
 @pytest.mark.parametrize("compression", [None, "gzip", "zstd"])

@@ -1,7 +1,7 @@
 """Tokenizer, token store and packed loader, on a small synthetic run directory.
 
 `make_run` / `make_mix` write the curate contract (manifest.json + shards/, and
-mix/manifest.json + cell files) directly, so these tests need no Beam run; the other
+mix_manifest.json + cell files) directly, so these tests need no Beam run; the other
 trainer test files import them and the `run_dir` / `tokenizer_path` fixtures.
 """
 

@@ -50,6 +50,7 @@ def make_run(root: Path, docs: int = 120, seed: int = 0) -> Path:
     shard = run / "shards" / "part-00000-of-00001.parquet"
     pq.write_table(pa.Table.from_pylist(rows), shard)
     manifest = {
+        "schema_version": 2,
         "config_hash": "c0ffee0000000000",
         "input_fingerprint": "f00d000000000000",
         "shards": [
@@ -66,7 +67,8 @@ def make_run(root: Path, docs: int = 120, seed: int = 0) -> Path:
 
 
 def make_mix(run: Path, weights: dict[tuple[str, str], float], repeat: dict[str, int] | None = None) -> None:
-    """mix/ for phase 1 from the run's shard: one cell per (domain, tier) in `weights`;
+    """mix/ for phase 1 from the run's shard (curate's layout: mix/phase=1/DOMAIN.TIER.part-*,
+    mix_manifest.json named by manifest.json): one cell per (domain, tier) in `weights`;
     `repeat` maps a document id to its repeat count (default 1)."""
     table = pq.read_table(run / "shards" / "part-00000-of-00001.parquet").to_pylist()
     cells = []
@@ -75,7 +77,7 @@ def make_mix(run: Path, weights: dict[tuple[str, str], float], repeat: dict[str,
         for r in rows:
             r["repeat"] = (repeat or {}).get(r["id"], 1)
             r["n_tokens"] = len(r["text"]) // 4
-        rel = f"mix/phase=1/domain={domain}/tier={tier}/part-00000.parquet"
+        rel = f"mix/phase=1/{domain}.{tier}.part-00000-of-00001.parquet"
         path = run / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows), path)
@@ -89,10 +91,13 @@ def make_mix(run: Path, weights: dict[tuple[str, str], float], repeat: dict[str,
             }
         )
     mix = {
+        "schema_version": 2,
         "recipe_hash": "abcdef0123456789",
         "config_hash": "c0ffee0000000000",
         "input_fingerprint": "f00d",
         "token_count": "estimate",
         "phases": {"1": {"budget_tokens": 1000, "tiers": ["A", "B", "C"], "targets": {}, "cells": cells}},
     }
-    (run / "mix" / "manifest.json").write_text(json.dumps(mix))
+    (run / "mix_manifest.json").write_text(json.dumps(mix))
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 2, "mix": "mix_manifest.json"}))

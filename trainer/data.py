@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from edumix.core.run_dir import MIX_MANIFEST, TOKENS_DIR, read_manifest, read_mix_manifest, shard_entries
+from edumix.core.run_dir import TOKENS_DIR, mix_manifest_path, read_manifest, read_mix_manifest, shard_entries
 from edumix.trainer.tokenizer import TextTokenizer
 
 FORMAT = 1
@@ -79,14 +79,16 @@ class PhaseSource:
 
 
 def phase_source(run_dir: str | Path, phase: int) -> PhaseSource:
-    """RUN_DIR/mix/ when present, else the fallback over shards/ (see mix_layout.md)."""
+    """The run's mix (its mix manifest's cells and files, any schema version) when present,
+    else the fallback over shards/ (see mix_layout.md)."""
     run = Path(run_dir)
     manifest = read_manifest(run)
-    mix = read_mix_manifest(run)
+    mix = read_mix_manifest(run, manifest)
     if mix is not None:
         phases = mix.get("phases", {})
         if str(phase) not in phases:
-            raise DataError(f"{run / MIX_MANIFEST}: no phase {phase} (phases: {', '.join(sorted(phases)) or 'none'})")
+            where = run / mix_manifest_path(run, manifest)
+            raise DataError(f"{where}: no phase {phase} (phases: {', '.join(sorted(phases)) or 'none'})")
         spec = phases[str(phase)]
         cells, files = [], []
         for c in spec["cells"]:
@@ -96,7 +98,7 @@ def phase_source(run_dir: str | Path, phase: int) -> PhaseSource:
         source = PhaseSource(run, phase, True, cells, files, tuple(spec.get("tiers", ())), lineage)
     else:
         if phase not in (1, 2):
-            raise DataError(f"{run} has no mix/ manifest: only phases 1 (all tiers) and 2 (tier A) exist")
+            raise DataError(f"{run} has no mix manifest: only phases 1 (all tiers) and 2 (tier A) exist")
         files = [{"path": s["path"], "sha256": s["sha256"]} for s in shard_entries(run, manifest)]
         tiers = None if phase == 1 else PHASE2_FALLBACK_TIERS
         lineage = {k: manifest.get(k) for k in ("config_hash", "input_fingerprint")}

@@ -188,7 +188,7 @@ A Llama-architecture model pretrained with edumix on a curated data mix.
 Training wrapped every document in BOS ... EOS, so the tokenizer prepends BOS (id {bos}) on
 encode: `model.generate(**tok(prompt, return_tensors="pt"))` and `pipeline("text-generation")`
 see prompts as training did. The `recipe hash` names the exact curated mix (edumix's
-`mix/manifest.json`) the model was trained on.
+`mix_manifest.json`) the model was trained on.
 """
 
 

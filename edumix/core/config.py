@@ -423,7 +423,7 @@ class PhaseMixConfig(_Section):
 
 class MixConfig(_Section):
     """The data mix (filters/mixer.py): target domain weights filled to a token budget per
-    phase, written as mix/phase=P/domain=D/tier=T/ shards (Llama 3's ~50/25/17/8 by
+    phase, written as mix/phase=P/DOMAIN.TIER.part-*.parquet shards (Llama 3's ~50/25/17/8 by
     knowledge domain; Phi-3's phase 2 on the top tier)."""
 
     enabled: bool = True

@@ -14,9 +14,36 @@ import pyarrow as pa
 
 from .hashing import make_doc_id
 
+# Open key sets (`metadata`, `signals`, `scores`) are stored as lists of {key, value} structs,
+# sorted by key. That is how Parquet stores a map anyway, minus the MAP annotation that
+# Hugging Face `datasets` cannot type; every reader (pandas, polars, duckdb, datatrove) reads
+# it, values keep their type, and `kv_dict` gives the exact dict back. Runs of schema version 1
+# (edumix.core.run_dir.SCHEMA_VERSION) stored Arrow maps: `kv_dict` reads those too.
+KV_COLUMNS = ("metadata", "signals", "scores")
+
+
+def kv_type(value: pa.DataType) -> pa.DataType:
+    return pa.list_(pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", value)]))
+
+
+def kv_list(mapping: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A dict as the stored column value: {key, value} items sorted by key."""
+    return [{"key": k, "value": v} for k, v in sorted((mapping or {}).items())]
+
+
+def kv_dict(stored: Any) -> dict[str, Any]:
+    """The stored value back as a dict, from either schema: a list of {key, value} items
+    (version 2) or of (key, value) pairs (pyarrow's to_pylist of a version-1 map)."""
+    if not stored:
+        return {}
+    if isinstance(stored, dict):
+        return dict(stored)
+    return dict((item["key"], item["value"]) if isinstance(item, dict) else tuple(item) for item in stored)
+
+
 # Arrow schema of a curated shard. Per-stage numbers go into `signals` (raw measurements,
 # e.g. a dup ratio) and `scores` (model outputs, e.g. edu level); free-form provenance
-# goes into `metadata`. Maps keep the schema fixed while later stages add keys.
+# goes into `metadata`. Key/value lists keep the schema fixed while later stages add keys.
 DOCUMENT_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -35,9 +62,9 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("domain_score", pa.float64()),
         # Tokens of `text` (filters/tokens.py: the trainer's tokenizer, or a labelled estimate).
         pa.field("n_tokens", pa.int64()),
-        pa.field("metadata", pa.map_(pa.string(), pa.string())),
-        pa.field("signals", pa.map_(pa.string(), pa.float64())),
-        pa.field("scores", pa.map_(pa.string(), pa.float64())),
+        pa.field("metadata", kv_type(pa.string())),
+        pa.field("signals", kv_type(pa.float64())),
+        pa.field("scores", kv_type(pa.float64())),
     ]
 )
 
@@ -49,8 +76,9 @@ REJECTED_SCHEMA = (
 )
 
 
-# A data-mix cell file (mix/phase=P/domain=D/tier=T/): the documents the mixer chose for
-# a phase, each with how many times the phase uses it (deterministic upsampling).
+# A data-mix cell file (mix/phase=P/DOMAIN.TIER.part-*.parquet): the documents the mixer chose
+# for a phase, each with how many times the phase uses it (deterministic upsampling). `phase`
+# is only the directory's hive key, never a column, so no reader sees it twice.
 MIX_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("repeat", pa.int32(), nullable=False))
 
 
@@ -147,4 +175,6 @@ class Drop:
 
 
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema = DOCUMENT_SCHEMA) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=schema)
+    """Rows as the records give them (dicts for the key/value columns) -> the stored table."""
+    kv = [c for c in KV_COLUMNS if c in schema.names]
+    return pa.Table.from_pylist([{**r, **{c: kv_list(r.get(c)) for c in kv}} for r in rows], schema=schema)

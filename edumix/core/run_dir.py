@@ -3,11 +3,22 @@
     RUN/manifest.json           written last: its presence marks a finished run
     RUN/report.json             accounting, per-stage numbers, the mix summary
     RUN/report.html             `edumix report`
+    RUN/mix_manifest.json       the trainer's entry point to each phase
+    RUN/README.md               dataset card: Hugging Face `configs` (shards, phase1, phase2, ...)
     RUN/shards/part-NNNNN-of-MMMMM.parquet
     RUN/rejected/STAGE.REASON.parquet
-    RUN/mix/manifest.json       the trainer's entry point to each phase
-    RUN/mix/phase=P/domain=D/tier=T/part-NNNNN-of-MMMMM.parquet
+    RUN/mix/phase=P/DOMAIN.TIER.part-NNNNN-of-MMMMM.parquet
     RUN/tokens/...              the trainer's token stores
+
+Only Parquet lives under shards/, rejected/ and mix/, so pyarrow, pandas, polars and duckdb
+read each folder as a dataset. mix/ is hive-partitioned by `phase` alone, a key no file holds
+as a column; domain and edu_tier are columns. The card sits at the run root because
+`datasets.load_dataset(RUN, "phase1")` reads README.md only there.
+
+Schema versions (`schema_version` in manifest.json and mix_manifest.json; absent = 1):
+  1  metadata/signals/scores as Arrow maps; mix/manifest.json; mix/phase=P/domain=D/tier=T/
+  2  those columns as {key, value} lists (edumix.core.record.kv_dict); the layout above
+edumix reads both (a manifest names its own mix manifest) and refuses newer ones in one line.
 
 Writers (the pipeline) and readers (report, trainer, annotate) name files only through this
 module. Local paths use plain file calls; `gs://` and other object stores go through Beam's
@@ -31,12 +42,23 @@ REPORT_HTML = "report.html"
 SHARDS_DIR = "shards"
 REJECTED_DIR = "rejected"
 MIX_DIR = "mix"
-MIX_MANIFEST = f"{MIX_DIR}/manifest.json"
+MIX_MANIFEST = "mix_manifest.json"
+MIX_MANIFEST_V1 = f"{MIX_DIR}/manifest.json"  # schema version 1, read only
+CARD = "README.md"
 TOKENS_DIR = "tokens"
 SHARDS_GLOB = f"{SHARDS_DIR}/*.parquet"
 REJECTED_GLOB = f"{REJECTED_DIR}/*.parquet"
+SCHEMA_VERSION = 2
 # What `curate --overwrite` removes: only files edumix writes (staging files included).
-RUN_OUTPUTS = (f"{SHARDS_DIR}/*", f"{REJECTED_DIR}/*", f"{MIX_DIR}/*", f"{REPORT}*", f"{MANIFEST}*")
+RUN_OUTPUTS = (
+    f"{SHARDS_DIR}/*",
+    f"{REJECTED_DIR}/*",
+    f"{MIX_DIR}/*",
+    f"{REPORT}*",
+    f"{MANIFEST}*",
+    f"{MIX_MANIFEST}*",
+    f"{CARD}*",
+)
 
 
 class RunDirError(FileNotFoundError):
@@ -52,8 +74,17 @@ def rejected_path(stage: str, reason: str) -> str:
     return f"{REJECTED_DIR}/{stage}.{re.sub(r'[^A-Za-z0-9_.-]', '-', reason)}.parquet"
 
 
+def _portable(name: object) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", str(name))
+
+
+def mix_phase_glob(phase: int | str) -> str:
+    return f"{MIX_DIR}/phase={phase}/*.parquet"
+
+
 def mix_cell_path(phase: int, domain: str, tier: str, index: int, parts: int) -> str:
-    return f"{MIX_DIR}/phase={phase}/domain={domain}/tier={tier}/part-{index:05d}-of-{parts:05d}.parquet"
+    """The cell is in the name for people; readers take domain and edu_tier from the columns."""
+    return f"{MIX_DIR}/phase={phase}/{_portable(domain)}.{_portable(tier)}.part-{index:05d}-of-{parts:05d}.parquet"
 
 
 def is_remote(path: str) -> bool:
@@ -126,15 +157,30 @@ def write_text_atomic(run_dir: str | os.PathLike, rel_path: str, text: str) -> N
     _fs().rename([staging], [final])
 
 
+def check_schema_version(where: str, manifest: dict[str, Any]) -> int:
+    """The manifest's schema version (absent: 1); a newer one than this edumix reads is a
+    RunDirError of one line, not a KeyError deep in a reader."""
+    version = manifest.get("schema_version", 1)
+    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        raise RunDirError(
+            f"{where}: schema_version {version!r} is not one this edumix reads (1 to {SCHEMA_VERSION}); "
+            "upgrade edumix to read this run"
+        )
+    return version
+
+
 def read_manifest(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """manifest.json of a finished run; RunDirError for a missing or unfinished run."""
+    """manifest.json of a finished run; RunDirError for a missing or unfinished run, or one
+    of a schema version this edumix does not read."""
     if not is_remote(str(run_dir)):
         run = Path(run_dir)
         if not run.is_dir():
             raise RunDirError(f"run directory not found: {run}")
         if not (run / MANIFEST).is_file():
             raise RunDirError(f"not a run directory (no {MANIFEST}): {run}")
-    return read_json(run_dir, MANIFEST)
+    manifest = read_json(run_dir, MANIFEST)
+    check_schema_version(join(run_dir, MANIFEST), manifest)
+    return manifest
 
 
 def shard_entries(run_dir: str | os.PathLike, manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -155,8 +201,62 @@ def shard_files(run_dir: str | os.PathLike) -> list[Path]:
     return [Path(run_dir) / s["path"] for s in shard_entries(run_dir, read_manifest(run_dir))]
 
 
-def read_mix_manifest(run_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """mix/manifest.json, or None for a run written without a mix."""
-    if not is_remote(str(run_dir)) and not (Path(run_dir) / MIX_MANIFEST).is_file():
+def mix_manifest_path(run_dir: str | os.PathLike, manifest: dict[str, Any] | None = None) -> str | None:
+    """Where the run's mix manifest is (relative), as its manifest.json names it; None for a
+    run written without a mix. Version-1 runs kept it in mix/manifest.json."""
+    manifest = read_manifest(run_dir) if manifest is None else manifest
+    if "mix" in manifest or check_schema_version(MANIFEST, manifest) > 1:
+        return manifest.get("mix")
+    local = not is_remote(str(run_dir))
+    return MIX_MANIFEST_V1 if local and (Path(run_dir) / MIX_MANIFEST_V1).is_file() else None
+
+
+def read_mix_manifest(run_dir: str | os.PathLike, manifest: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The mix manifest (mix_manifest.json; mix/manifest.json in version-1 runs), or None for a
+    run written without a mix."""
+    rel = mix_manifest_path(run_dir, manifest)
+    if rel is None:
         return None
-    return read_json(run_dir, MIX_MANIFEST)
+    if not is_remote(str(run_dir)) and not (Path(run_dir) / rel).is_file():
+        raise RunDirError(f"{run_dir}: the manifest names {rel}, which is missing")
+    mix = read_json(run_dir, rel)
+    check_schema_version(join(run_dir, rel), mix)
+    return mix
+
+
+def dataset_card(phases: list[str], shards: bool = True, rejected: bool = True) -> str:
+    """README.md for the run root: one Hugging Face `configs` entry per folder of one schema
+    (shards, each phase of the mix, the ledger), so `load_dataset(RUN, "phase1")` reads
+    exactly phase 1 and never merges phases. Only names go in: reruns write the same bytes."""
+    configs = [("shards", SHARDS_GLOB)] if shards else []
+    configs += [(f"phase{p}", mix_phase_glob(p)) for p in phases]
+    if rejected:
+        configs.append(("rejected", REJECTED_GLOB))
+    yaml = ["---", "configs:" if configs else "configs: []"]
+    for i, (name, glob) in enumerate(configs):
+        yaml += [f"- config_name: {name}", "  data_files:", "  - split: train", f'    path: "{glob}"']
+        if i == 0:
+            yaml.append("  default: true")
+    yaml.append("---")
+    loads = "\n".join(f'load_dataset("RUN", "{name}")  # {glob}' for name, glob in configs)
+    return (
+        "\n".join(yaml)
+        + f"""
+
+# edumix run
+
+Curated by edumix (schema version {SCHEMA_VERSION}). `shards` holds every kept document; `phaseP`
+the documents phase P of the data mix uses, each with `repeat` (how many times the phase uses
+it); `rejected` a sample of the dropped documents with `stage`, `reason` and `detail`.
+`manifest.json` and `{MIX_MANIFEST}` list every file with its rows and sha256.
+
+```python
+from datasets import load_dataset
+{loads}
+```
+
+`metadata`, `signals` and `scores` are lists of {{key, value}} items sorted by key
+(`{{item["key"]: item["value"] for item in row["signals"]}}`). `{MIX_DIR}/` is hive-partitioned
+by `phase` only: `pandas.read_parquet("RUN/{MIX_DIR}")` adds a `phase` column.
+"""
+    )
