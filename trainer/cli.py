@@ -116,7 +116,13 @@ def pretrain(
     data: Annotated[Path, typer.Option(help="Run directory (uses mix/ when present, else shards/).")],
     config: Annotated[Path, typer.Option(help="Training config YAML (trainer/configs/tiny.yaml, 125m.yaml).")],
     out: Annotated[Path, typer.Option(help="Checkpoint directory for this phase.")],
-    phase: Annotated[int, typer.Option(min=1, help="1: all tiers; 2: the top tier, from --init.")] = 1,
+    phase: Annotated[
+        str,
+        typer.Option(
+            help="1: all tiers; 2: the top tier, from --init; long: long-context continuation from --init "
+            "(the config's phases.long: curriculum, RoPE base or variant)."
+        ),
+    ] = "1",
     tokenizer: Annotated[
         Path | None, typer.Option(help="tokenizer.json; default with --init: the checkpoint's.")
     ] = None,
@@ -132,6 +138,9 @@ def pretrain(
     steps: Annotated[int | None, typer.Option(min=1, help="Override the config's steps.")] = None,
     seq_len: Annotated[int | None, typer.Option(min=2, help="Override data.seq_len (long-context extension).")] = None,
     rope_scaling: Annotated[float | None, typer.Option(min=1.0, help="RoPE position interpolation factor.")] = None,
+    rope_base: Annotated[
+        float | None, typer.Option(min=1.0, help="Override model.rope_base (ABF: a larger base on continuation).")
+    ] = None,
     peak_tflops: Annotated[
         float | None, typer.Option(help="Peak bf16 TFLOP/s per device for MFU (default: known GPUs).")
     ] = None,
@@ -144,13 +153,15 @@ def pretrain(
     refuses a config that differs from the checkpoint's unless --allow-config-change.
     """
     from edumix.trainer import checkpoint as ckpt_io
-    from edumix.trainer.config import load_train_config
+    from edumix.trainer.config import LONG_PHASE, load_train_config
     from edumix.trainer.train import pretrain as run
 
     _need_run_dir(data)
-    if phase >= 2 and init is None:
+    phase = _phase(phase)
+    if phase != 1 and init is None:
+        before = "phase-2" if phase == LONG_PHASE else "phase-1"
         raise typer.BadParameter(
-            f"phase {phase} starts from a checkpoint: give --init (the phase-1 --out)", param_hint="--init"
+            f"phase {phase} starts from a checkpoint: give --init (the {before} --out)", param_hint="--init"
         )
     overrides: dict = {}
     if steps is not None:
@@ -159,6 +170,8 @@ def pretrain(
         overrides.setdefault("data", {})["seq_len"] = seq_len
     if rope_scaling is not None:
         overrides.setdefault("model", {})["rope_scaling"] = rope_scaling
+    if rope_base is not None:
+        overrides.setdefault("model", {})["rope_base"] = rope_base
     try:
         if tokenizer is None and init is not None:
             tokenizer = ckpt_io.resolve_checkpoint(init) / "tokenizer.json"
@@ -188,6 +201,17 @@ def pretrain(
         from edumix.trainer.distributed import shutdown
 
         shutdown()
+
+
+def _phase(value: str) -> int | str:
+    """--phase: a positive integer or `long`."""
+    from edumix.trainer.config import LONG_PHASE
+
+    if value == LONG_PHASE:
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise typer.BadParameter(f"must be a positive integer or {LONG_PHASE!r}, got {value!r}", param_hint="--phase")
 
 
 class _Streamer:

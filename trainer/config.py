@@ -3,6 +3,7 @@
 Batch sizes are GLOBAL (rows per optimizer step, whatever the number of processes), so a
 config means the same training run on 1 CPU or 8 GPUs; `phases` holds per-phase
 overrides (e.g. a shorter, lower-LR phase 2) deep-merged over the base sections.
+`phases: {long: ...}` configures the long-context phase (`pretrain --phase long`, LongSection).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from edumix.core.config import read_yaml_mapping
 from edumix.core.hashing import config_digest
@@ -103,6 +104,40 @@ class OptimSection(_Section):
     max_nonfinite_skips: int = Field(0, ge=0)
 
 
+LONG_PHASE = "long"
+
+
+class CurriculumStage(_Section):
+    """Steps before `until_step` (0-based, counted from the phase's start) train at this length."""
+
+    until_step: int = Field(gt=0)
+    seq_len: int = Field(gt=1)
+    batch_size: int | None = Field(None, gt=0)  # rows per step; null = data.batch_size
+
+
+class LongSection(_Section):
+    """A sequence-length curriculum and, for `--phase long`, the data it reads.
+
+    Stages are in order of `until_step`; from the last `until_step` on, `data.seq_len` and
+    `data.batch_size` apply (so data.seq_len is the final, longest length, also the eval's).
+    The loader's stream carries on across a length change (no token skipped or repeated)."""
+
+    curriculum: list[CurriculumStage] = Field(default_factory=list)
+    data_phase: int = Field(1, ge=1)  # --phase long trains on this phase's data (1: the broad mix)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        ends = [s.until_step for s in self.curriculum]
+        if any(b <= a for a, b in zip(ends, ends[1:])):
+            raise ValueError(f"curriculum until_step values must increase, got {ends}")
+        return self
+
+
+# Fields added after checkpoints were written: left out of the dump (meta.json, config hash)
+# while at their default, so a run that does not use them writes the same meta as before.
+_DUMP_ONLY_IF_SET = {"long": None, "activation_checkpointing": False, "loss_chunk": 0}
+
+
 class TrainConfig(_Section):
     model: ModelSection
     data: DataSection = DataSection()
@@ -117,8 +152,21 @@ class TrainConfig(_Section):
     compile: bool = False
     # auto = bf16 autocast on CUDA (when supported), fp32 on CPU; bf16 is refused on CPU.
     dtype: Literal["auto", "bf16", "fp32"] = "auto"
-    # Per-phase overrides, e.g. {2: {steps: 100, optim: {lr: 1e-3}}}.
-    phases: dict[int, dict[str, Any]] = Field(default_factory=dict)
+    # Memory for long rows (same results to float rounding): recompute each block in backward,
+    # and the head + loss over loss_chunk tokens at a time (0 = all at once; trainer/loss.py).
+    activation_checkpointing: bool = False
+    loss_chunk: int = Field(0, ge=0)
+    long: LongSection | None = None
+    # Per-phase overrides, e.g. {2: {steps: 100, optim: {lr: 1e-3}}, long: {...}}.
+    phases: dict[int | Literal["long"], dict[str, Any]] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        d = handler(self)
+        for k, default in _DUMP_ONLY_IF_SET.items():
+            if k in d and getattr(self, k) == default:
+                del d[k]
+        return d
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -131,20 +179,38 @@ class TrainConfig(_Section):
             )
         if self.data.seq_len > self.model.max_seq_len:
             raise ValueError(f"data.seq_len ({self.data.seq_len}) exceeds model.max_seq_len ({self.model.max_seq_len})")
+        for i, st in enumerate(self.long.curriculum if self.long else []):
+            if st.seq_len > self.model.max_seq_len:
+                raise ValueError(
+                    f"long.curriculum[{i}].seq_len ({st.seq_len}) exceeds model.max_seq_len ({self.model.max_seq_len})"
+                )
+            if (st.batch_size or self.data.batch_size) % self.data.grad_accum:
+                raise ValueError(
+                    f"long.curriculum[{i}].batch_size ({st.batch_size}) must be divisible by "
+                    f"data.grad_accum ({self.data.grad_accum})"
+                )
         return self
+
+    def stage_at(self, step: int) -> tuple[int, int]:
+        """(seq_len, batch_size) of 0-based optimizer step `step` under the curriculum."""
+        for st in self.long.curriculum if self.long else []:
+            if step < st.until_step:
+                return st.seq_len, st.batch_size or self.data.batch_size
+        return self.data.seq_len, self.data.batch_size
 
     def config_hash(self) -> str:
         return config_digest(self)
 
-    def micro_batch(self, world_size: int) -> int:
-        """Rows per process per micro-step."""
+    def micro_batch(self, world_size: int, batch_size: int | None = None) -> int:
+        """Rows per process per micro-step (of `batch_size` rows per step; default data's)."""
+        batch_size = batch_size or self.data.batch_size
         per = self.data.grad_accum * world_size
-        if self.data.batch_size % per:
+        if batch_size % per:
             raise TrainConfigError(
-                f"data.batch_size ({self.data.batch_size}) must be divisible by grad_accum x processes "
+                f"data.batch_size ({batch_size}) must be divisible by grad_accum x processes "
                 f"({self.data.grad_accum} x {world_size})"
             )
-        return self.data.batch_size // per
+        return batch_size // per
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -158,7 +224,7 @@ def _problems(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
 
 
-def load_train_config(path: str | Path, phase: int = 1, overrides: dict[str, Any] | None = None) -> TrainConfig:
+def load_train_config(path: str | Path, phase: int | str = 1, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """The config for one phase: YAML, then its `phases[phase]` overrides, then `overrides`
     (CLI flags such as --steps), validated once at the end so errors name the field."""
     path = Path(path)

@@ -8,6 +8,11 @@ restarts per document, so a document sees the same thing packed or alone.
 Two fused projections (q|k|v in `wqkv`, gate|up in `w_gate_up`) give fewer, larger matmuls;
 trainer/export_hf.py splits them back into Llama's q/k/v and gate/up. RoPE uses HF Llama's
 "rotate_half" layout (pairs (i, i + hd/2)), so the export copies weights unpermuted.
+
+Two memory options for long rows, set by the trainer (not architecture, not saved):
+`activation_checkpointing` keeps only each block's input and recomputes the block in the
+backward pass; `loss_chunk` runs the head + loss over that many tokens at a time so the
+(B, T, V) logits never exist (trainer/loss.py; forward then returns logits=None).
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from edumix.trainer.attention import ATTN_IMPLS, KVCache, build_mask
+from edumix.trainer.flops import palm_flops_per_token
+from edumix.trainer.loss import chunked_linear_cross_entropy
 from edumix.trainer.rope import RopeConfig, inv_freq_and_scale
 
 FFN_MULTIPLE_OF = 256  # Llama's rule: ffn_hidden = 8/3 * dim rounded up to a multiple of this
@@ -187,6 +195,8 @@ class Transformer(nn.Module):
         if cfg.tie_embeddings:
             self.lm_head.weight = self.tok_emb.weight
         self.rope = Rotary(cfg)
+        self.activation_checkpointing = False  # recompute each block in backward (training only)
+        self.loss_chunk = 0  # > 0: chunked head + cross-entropy when targets are given
         # nanoGPT / GPT-2 init: N(0, 0.02), residual-branch outputs scaled by 1/sqrt(2 * n_layers)
         for name, p in self.named_parameters():
             if p.dim() == 2:
@@ -200,9 +210,10 @@ class Transformer(nn.Module):
         targets: Tensor | None = None,
         *,
         cache: KVCache | None = None,
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> tuple[Tensor | None, Tensor | None]:
         """idx (B, T); positions (B, T) per-document positions or None (one document per row);
-        targets (B, T) with -100 = ignore. With `cache` (decoding), positions continue it."""
+        targets (B, T) with -100 = ignore. With `cache` (decoding), positions continue it.
+        With targets and `loss_chunk` the logits are not computed: (None, loss)."""
         B, T = idx.shape
         mask = None
         if cache is not None:
@@ -219,10 +230,17 @@ class Transformer(nn.Module):
             raise ValueError(f"positions must stay below max_seq_len={self.cfg.max_seq_len}")
         cos, sin = self.rope(pos)  # (1 or B, T, 1, hd)
         x = self.tok_emb(idx)  # (B, T, C)
+        recompute = self.activation_checkpointing and cache is None and torch.is_grad_enabled()
         for layer in self.layers:
-            x = layer(x, cos, sin, mask, cache)
+            if recompute:  # saves x (B, T, C) per block instead of every intermediate
+                x = checkpoint(layer, x, cos, sin, mask, None, use_reentrant=False)
+            else:
+                x = layer(x, cos, sin, mask, cache)
         if cache is not None:
             cache.advance(T)
+        if targets is not None and self.loss_chunk > 0:
+            h = self.norm(x).view(B * T, -1)  # (B*T, C)
+            return None, chunked_linear_cross_entropy(h, self.lm_head.weight, targets.reshape(B * T), self.loss_chunk)
         logits = self.lm_head(self.norm(x))  # (B, T, V)
         if logits.element_size() < 4:  # bf16 / fp16 weights: loss and sampling in float32
             logits = logits.float()
@@ -245,7 +263,7 @@ class Transformer(nn.Module):
         the attention term counts the full T x T as PaLM does (no discount for causality)."""
         c = self.cfg
         n_matmul = self.num_params(non_embedding=True) + c.vocab_size * c.dim
-        return 6.0 * n_matmul + 12.0 * c.n_layers * c.n_heads * c.head_dim * seq_len
+        return palm_flops_per_token(n_matmul, c.n_layers, c.n_heads, c.head_dim, seq_len)
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:
         """A static KV cache for `batch` rows of up to `max_len` tokens, in the model's dtype."""

@@ -10,6 +10,10 @@ Nothing non-finite is ever saved: a step whose loss or gradient norm is NaN/inf 
 applied and stops the run (or is skipped, up to optim.max_nonfinite_skips), and the weights
 and optimizer state are checked before every checkpoint. --resume and --init read only
 verified checkpoints, and --resume refuses a changed config unless allow_config_change.
+
+The long-context phase (`phase="long"`, from --init) trains on `long.data_phase`'s data with
+`long.curriculum`'s sequence lengths (trainer/config.py); MFU is reported twice: PaLM's
+formula (`mfu`) and with the attention the document mask really computes (trainer/flops.py).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from edumix import __version__
 from edumix.core.progress import progress_bar, progress_enabled
 from edumix.trainer import checkpoint as ckpt_io
-from edumix.trainer.config import TrainConfig
+from edumix.trainer import flops as flop_count
+from edumix.trainer.config import LONG_PHASE, TrainConfig
 from edumix.trainer.data import PackedLoader, TokenStore, ensure_tokenized, eval_rows, heldout_masks
 from edumix.trainer.distributed import Dist, all_reduce_sum, barrier, init_distributed
 from edumix.trainer.model import ModelConfig, Transformer
@@ -66,6 +71,8 @@ RESUME_MAY_CHANGE = frozenset(
         "log_every",
         "compile",
         "optim.max_nonfinite_skips",
+        "activation_checkpointing",  # memory options: the same step, to float rounding
+        "loss_chunk",
     }
 )
 
@@ -205,7 +212,7 @@ class _Phase:
     """Everything one phase's loop works with, built by `_setup`."""
 
     cfg: TrainConfig
-    phase: int
+    phase: int | str
     dist: Dist
     say: Callable[[str], None]
     out: Path
@@ -224,6 +231,8 @@ class _Phase:
     resumed: int | None = None
     tokens_seen: int = 0
     nonfinite_skips: int = 0  # steps skipped for a NaN/inf loss or gradient, over the whole run
+    done: int = 0  # optimizer steps taken (resumes included): picks the curriculum stage
+    last: _StepStats | None = None  # what the last step ran, for throughput and MFU
 
     @property
     def seq_len(self) -> int:
@@ -236,6 +245,17 @@ class _Phase:
     @property
     def step_tokens(self) -> int:
         return self.cfg.data.batch_size * self.seq_len
+
+
+@dataclass
+class _StepStats:
+    seq_len: int
+    rows: int  # over all processes
+    attn_pairs: int  # causal in-document (query, key) pairs over all processes (trainer/flops.py)
+
+    @property
+    def tokens(self) -> int:
+        return self.rows * self.seq_len
 
 
 def _load_store(cfg, run_dir, phase, tokenizer, tokens_dir, progress, dist, say) -> TokenStore:
@@ -356,9 +376,11 @@ def _resume(
         )
         if bad:
             raise NonFiniteError(f"--resume: {ck.path / ckpt_io.STATE} holds NaN or infinite values in {bad[:5]}")
+        ph.loader.seq_len = ph.cfg.stage_at(state["step"] - 1)[0]  # the length the saved stream last had
         ph.loader.load_state_dict(state["loader"])
         ckpt_io.set_rng_state(state["rng"])
         ph.start, ph.resumed, ph.tokens_seen = state["step"], state["step"], state["tokens"]
+        ph.done = ph.start
         ph.nonfinite_skips = int(state.get("nonfinite_skips", 0))
         if changes:
             _apply_optim_config(ph)
@@ -389,7 +411,8 @@ def _setup(
 ) -> _Phase:
     """Data, model (fresh, or phase 2's --init weights; fresh optimizer and schedule either
     way), optimizer, resume state and the metadata every checkpoint carries. The --init and
-    --resume checkpoints are verified (every file's sha256) before anything is read from them."""
+    --resume checkpoints are verified (every file's sha256) before anything is read from them.
+    The long phase reads `long.data_phase`'s data and starts at the curriculum's first length."""
     dist = init_distributed(device)
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     say = log if dist.is_main else (lambda msg: None)
@@ -404,10 +427,16 @@ def _setup(
     if dist.device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    store = _load_store(cfg, run_dir, phase, tokenizer, tokens_dir, progress, dist, say)
+    if phase == LONG_PHASE and init is None and resume_ck is None:
+        raise TrainError("the long phase continues a checkpoint: give --init (the phase-2 --out)")
+    data_phase = (cfg.long.data_phase if cfg.long else 1) if phase == LONG_PHASE else phase
+    store = _load_store(cfg, run_dir, data_phase, tokenizer, tokens_dir, progress, dist, say)
     held = heldout_masks(store, cfg.data.eval_fraction)
     T, micro = cfg.data.seq_len, cfg.micro_batch(dist.world_size)
-    loader = PackedLoader(store, T, seed=cfg.seed, heldout=held, rank=dist.rank, world_size=dist.world_size)
+    for st in cfg.long.curriculum if cfg.long else []:  # every stage's rows split over the processes
+        cfg.micro_batch(dist.world_size, st.batch_size)
+    first_len = cfg.stage_at(0)[0]  # = T without a curriculum
+    loader = PackedLoader(store, first_len, seed=cfg.seed, heldout=held, rank=dist.rank, world_size=dist.world_size)
     evals = eval_rows(store, held, T, max_rows=cfg.eval_batches * micro * dist.world_size)
 
     init_meta = init_ck.meta if init_ck is not None else None
@@ -420,6 +449,7 @@ def _setup(
     model = Transformer(mcfg)
     if init_ck is not None:
         init_ck.load_weights(model)
+    model.activation_checkpointing, model.loss_chunk = cfg.activation_checkpointing, cfg.loss_chunk
     model.to(dist.device)
     optimizer = _optimizer(model, cfg, dist.device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.optim.lr)
@@ -450,6 +480,8 @@ def _setup(
         "store_key": store.key,
         "tokenizer_sha256": tokenizer.sha256,
     }
+    if data_phase != phase:
+        lineage["data_phase"] = data_phase
     if init_meta is not None:
         lineage["init_from"] = {
             "path": str(init_ck.path.resolve()),
@@ -484,9 +516,13 @@ def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor, bool]:
     does not step (the weights stay as they were) and `finite` is False. Both values are the
     same on every rank (all-reduced), so every rank takes the same branch."""
     cfg, dist, accum = ph.cfg, ph.dist, ph.cfg.data.grad_accum
-    batches = [ph.loader.next_batch(ph.micro) for _ in range(accum)]
+    seq_len, rows = cfg.stage_at(ph.done)  # the curriculum's stage (data.* without one)
+    ph.loader.seq_len = seq_len  # the stream carries on at the new length
+    batches = [ph.loader.next_batch(cfg.micro_batch(dist.world_size, rows)) for _ in range(accum)]
     n_global = sum(int(b.pop("group_valid")) for b in batches)
-    loss_sum = torch.zeros((), dtype=torch.float64, device=dist.device)
+    pairs = sum(flop_count.attn_pairs(b["positions"]) for b in batches)  # this rank's, on the host
+    sums = torch.tensor([0.0, pairs], dtype=torch.float64, device=dist.device)  # [loss sum, attention pairs]
+    loss_sum = sums[0]
     for m, b in enumerate(batches):
         n = int((b["targets"] != -100).sum())  # counted on the host: no device sync
         b = _to(b, dist.device)
@@ -496,7 +532,8 @@ def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor, bool]:
                 _, loss = ph.net(b["idx"], b["positions"], b["targets"])  # (B, T) -> scalar
             (loss * (n * dist.world_size / n_global)).backward()
         loss_sum += loss.detach().double() * n
-    loss = all_reduce_sum(loss_sum) / n_global
+    all_reduce_sum(sums)  # one collective for both
+    loss = sums[0] / n_global
     clip = cfg.optim.grad_clip if cfg.optim.grad_clip is not None else float("inf")
     grad_norm = torch.nn.utils.clip_grad_norm_(ph.model.parameters(), clip)
     finite = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))  # one host sync per step
@@ -508,7 +545,9 @@ def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor, bool]:
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
             ph.scheduler.step()
     ph.optimizer.zero_grad(set_to_none=True)
-    ph.tokens_seen += ph.step_tokens
+    ph.last = _StepStats(seq_len, rows, int(sums[1]))  # int(): a host sync, as `finite` already made
+    ph.tokens_seen += ph.last.tokens
+    ph.done += 1
     return loss, grad_norm, finite
 
 
@@ -560,26 +599,55 @@ def _check_finite_before_save(ph: _Phase, done: int) -> None:
     raise NonFiniteError(_stop_message(ph, f"step {done}: NaN or infinite values in {', '.join(bad[:5])}"))
 
 
+@dataclass
+class _Window:
+    rate: float  # tokens/s over all processes
+    mfu: float | None  # PaLM: 6N + 12 L H hd T per token (full T x T attention)
+    mfu_attn_actual: float | None  # 6N per token + the causal in-document attention pairs run
+    attn_pairs_frac: float  # those pairs / PaLM's T x T per row
+
+
 class _Throughput:
     """tokens/s per log window and its mean over the windows after the first (warm-up,
-    compile), plus MFU against the device's peak."""
+    compile), plus MFU against the device's peak, counted two ways (trainer/flops.py)."""
 
     def __init__(self, ph: _Phase, peak_tflops: float | None):
         self.peak = peak_flops(ph.dist.device, peak_tflops)
-        self.flops_tok = ph.model.flops_per_token(ph.seq_len)
-        self.world = ph.dist.world_size
-        self.t, self.tokens, self.rate_sum, self.rate_n = time.perf_counter(), 0, 0.0, 0
+        self.model, self.world = ph.model, ph.dist.world_size
+        self.t, self.rate_sum, self.rate_n = time.perf_counter(), 0.0, 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self.tokens, self.flops_palm, self.pairs, self.pairs_full = 0, 0.0, 0, 0
+
+    def add(self, st: _StepStats) -> None:
+        self.tokens += st.tokens
+        self.flops_palm += st.tokens * self.model.flops_per_token(st.seq_len)
+        self.pairs += st.attn_pairs
+        self.pairs_full += flop_count.full_pairs(st.rows, st.seq_len)
 
     def restart(self) -> None:  # eval and checkpoint time is not training throughput
         self.t = time.perf_counter()
 
-    def window(self, counted: bool) -> tuple[float, float | None]:
+    def window(self, counted: bool) -> _Window:
         elapsed = time.perf_counter() - self.t
         rate = self.tokens / elapsed if elapsed > 0 else 0.0
         if counted:
             self.rate_sum, self.rate_n = self.rate_sum + rate, self.rate_n + 1
-        self.t, self.tokens = time.perf_counter(), 0
-        return rate, (self.flops_tok * rate / (self.peak * self.world) if self.peak else None)
+        c = self.model.cfg
+        actual = self.tokens * self.model.flops_per_token(0) + flop_count.attn_flops(
+            self.pairs, c.n_layers, c.n_heads, c.head_dim
+        )
+        per_s = self.peak * self.world * elapsed if self.peak and elapsed > 0 else None
+        w = _Window(
+            rate,
+            self.flops_palm / per_s if per_s else None,
+            actual / per_s if per_s else None,
+            self.pairs / self.pairs_full if self.pairs_full else 0.0,
+        )
+        self.t = time.perf_counter()
+        self._clear()
+        return w
 
     @property
     def mean(self) -> float:
@@ -587,7 +655,8 @@ class _Throughput:
 
 
 def _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show) -> None:
-    rate, mfu = speed.window(done > ph.start + ph.cfg.log_every or is_last)
+    w = speed.window(done > ph.start + ph.cfg.log_every or is_last)
+    rate, mfu = w.rate, w.mfu
     lr = ph.scheduler.get_last_lr()[0]
     metrics.write(
         {
@@ -599,13 +668,24 @@ def _log_window(ph, done, is_last, losses, grad_norm, speed, metrics, bar, show)
             "tokens_per_s": round(rate, 1),
             "grad_norm": _finite_or_none(float(grad_norm)),
             "mfu": mfu,
+            "mfu_attn_actual": w.mfu_attn_actual,
+            "attn_pairs_frac": round(w.attn_pairs_frac, 6),
+            "seq_len": ph.last.seq_len if ph.last else ph.seq_len,
         }
     )
-    shown_mfu = f"{mfu:.1%}" if mfu is not None else "n/a"
-    bar.set_postfix_str(f"loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown_mfu}")
+    shown = _shown_mfu(w, "n/a")
+    bar.set_postfix_str(f"loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown}")
     if not show:
-        shown_mfu = f"{mfu:.1%}" if mfu is not None else "n/a (give --peak-tflops)"
-        ph.say(f"step {done}/{ph.cfg.steps} loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown_mfu}")
+        shown = _shown_mfu(w, "n/a (give --peak-tflops)")
+        ph.say(f"step {done}/{ph.cfg.steps} loss {losses[-1]:.4f} lr {lr:.2e} {rate:,.0f} tok/s MFU {shown}")
+
+
+def _shown_mfu(w: _Window, missing: str) -> str:
+    """'41.2% (attn actual 30.5%, 12% of T^2 attended)': PaLM's count, then what ran."""
+    frac = f"{w.attn_pairs_frac:.0%} of T^2 attended"
+    if w.mfu is None:
+        return f"{missing} ({frac})"
+    return f"{w.mfu:.1%} (attn actual {w.mfu_attn_actual:.1%}, {frac})"
 
 
 def _eval_and_log(ph: _Phase, done: int, metrics: _Metrics) -> dict[str, float]:
@@ -656,7 +736,7 @@ def pretrain(
     run_dir: str | Path,
     out_dir: str | Path,
     tokenizer_path: str | Path,
-    phase: int = 1,
+    phase: int | str = 1,
     init: str | Path | None = None,
     resume: bool = False,
     tokens_dir: str | Path | None = None,
@@ -707,6 +787,11 @@ def pretrain(
         f"documents / {ph.store.index['tokens']:,} tokens in {len(ph.store.cells)} cells, {ph.step_tokens:,} tokens "
         f"per step, {dist.world_size} process(es) on {dist.device}, steps {start}->{cfg.steps}"
     )
+    if cfg.long and cfg.long.curriculum:
+        stages = [
+            f"<{st.until_step}: T={st.seq_len} x {st.batch_size or cfg.data.batch_size}" for st in cfg.long.curriculum
+        ]
+        ph.say(f"curriculum: {', '.join(stages)}, then T={cfg.data.seq_len} x {cfg.data.batch_size} rows")
 
     show = progress_enabled(progress)
     bar = progress_bar(
@@ -723,7 +808,7 @@ def pretrain(
             if not finite:  # skipped (counted) or NonFiniteError: before any save of this step
                 _nonfinite_step(ph, step + 1, loss, grad_norm, metrics)
             pending.append(loss)
-            speed.tokens += ph.step_tokens
+            speed.add(ph.last)
             done = step + 1
             is_last = done == end
             if done % cfg.log_every == 0 or is_last:

@@ -1,0 +1,84 @@
+"""Training FLOP accounting for MFU: PaLM's formula and the attention a packed batch really runs.
+
+PaLM (Chowdhery et al. 2022, appendix B) counts 6N + 12·L·H·hd·T FLOPs per token: the
+attention term assumes every token attends to all T positions of its row. With document
+masking a token attends only to the earlier tokens of ITS document, so at T=8192 on short
+documents PaLM's count can be several times what runs (an H200 run printed 82.5% MFU). Here:
+
+- `attn_pairs(positions)`: the (query, key) pairs causal document-masked attention needs,
+  sum over documents of n(n+1)/2 (a document cut by a row boundary counts per row, as the
+  model sees it: positions restart there);
+- `attn_block_pairs(positions, block)`: the pairs a block-sparse kernel (FlexAttention's
+  BlockMask, 128 x 128 tiles) visits: every tile holding at least one allowed pair, whole;
+- `attn_flops(pairs, ...)`: 12·L·H·hd FLOPs per pair (QK^T and AV, 2·hd each, forward;
+  backward twice that), the unit PaLM's term uses, so full T x T pairs give PaLM's number back.
+
+`positions` (B, T) restart at 0 at each document start (trainer/data.py); None = one
+document per row. Everything runs on the host (NumPy) from the batch the loader made.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLEX_BLOCK = 128  # FlexAttention's default BLOCK_SIZE (create_block_mask)
+
+
+def palm_flops_per_token(n_matmul: int, n_layers: int, n_heads: int, head_dim: int, seq_len: int) -> float:
+    """PaLM's training FLOPs per token: 6 * matmul weights + 12 * L * H * hd * T (full T x T)."""
+    return 6.0 * n_matmul + 12.0 * n_layers * n_heads * head_dim * seq_len
+
+
+def attn_flops(pairs: float, n_layers: int, n_heads: int, head_dim: int) -> float:
+    """Training FLOPs (forward + backward) of attention over `pairs` (query, key) pairs."""
+    return 12.0 * n_layers * n_heads * head_dim * pairs
+
+
+def doc_lengths(positions: np.ndarray) -> np.ndarray:
+    """(B, T) positions -> the lengths of the row segments attention treats as documents,
+    row by row (a row always starts one)."""
+    positions = np.asarray(positions)
+    starts = positions == 0
+    starts[:, 0] = True
+    B, T = positions.shape
+    first = np.flatnonzero(starts.ravel())  # (D,) flat index of each document start
+    return np.diff(first, append=B * T)  # (D,)
+
+
+def attn_pairs(positions: np.ndarray | None, shape: tuple[int, int] | None = None) -> int:
+    """Causal pairs within documents: sum of n(n+1)/2. positions None: `shape` (B, T) rows of
+    one document each."""
+    if positions is None:
+        B, T = shape
+        return B * T * (T + 1) // 2
+    n = doc_lengths(positions).astype(np.int64)
+    return int((n * (n + 1) // 2).sum())
+
+
+def full_pairs(batch: int, seq_len: int) -> int:
+    """The pairs PaLM's term counts: T x T per row."""
+    return batch * seq_len * seq_len
+
+
+def attn_block_pairs(
+    positions: np.ndarray | None, shape: tuple[int, int] | None = None, block: int = FLEX_BLOCK
+) -> int:
+    """Pairs in the (block x block) tiles a block-sparse causal document mask keeps: a tile is
+    computed whole when any of its pairs is allowed. T is padded up to a whole block, as
+    FlexAttention does. Documents are contiguous, so a tile (i, j < i) is active iff the first
+    query of block i and the last key of block j share a document."""
+    if positions is None:
+        B, T = shape
+        positions = np.broadcast_to(np.arange(T), (B, T))
+    positions = np.asarray(positions)
+    B, T = positions.shape
+    starts = positions == 0
+    starts[:, 0] = True
+    docs = np.cumsum(starts, axis=1)  # (B, T) document index within the row
+    nb = -(-T // block)
+    first = docs[:, ::block]  # (B, nb) document of each block's first token
+    last = docs[:, np.minimum(np.arange(1, nb + 1) * block, T) - 1]  # (B, nb) ... of its last token
+    below = np.tril(np.ones((nb, nb), dtype=bool), k=-1)  # (nb, nb) j < i
+    active = below[None] & (first[:, :, None] == last[:, None, :])  # (B, nb, nb)
+    tiles = int(active.sum()) + B * nb  # + the diagonal tiles, always active
+    return tiles * block * block
