@@ -44,6 +44,8 @@ def edu_section(args) -> None:
             f"{res.danish.mean / ceiling.mean:.2f}x",
         ],
         ["English pages (LLM)", f"{res.n_english}", str(res.english), "-", "-"],
+        ["Danish, fastText part alone", "", str(res.danish_fasttext_only), "", ""],
+        ["English, fastText part alone", "", str(res.english_fasttext_only), "", ""],
     ]
     print_table(
         f"edu_score: Spearman on held-out folds ({args.folds} folds x {args.repeats} repeats)",
@@ -53,6 +55,8 @@ def edu_section(args) -> None:
             "human ceiling: one annotator against the mean of the others (FineWeb-C pages with 2-3 labels); "
             "the model is scored against the mean of all labels, so it can exceed it",
             f"problematic Danish pages score below the others: AUC {res.problematic_auc}",
+            f"English pages scored >= 3 (tier A): {res.english_tier_a} (by the LLM's scores: "
+            f"{res.english_label_tier_a:.2f})",
         ],
     )
     confusion = [[f"label {a}", *(str(res.confusion[(a, b)]) for b in J.TIERS)] for a in J.TIERS]

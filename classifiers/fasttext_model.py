@@ -52,6 +52,7 @@ class Example:
     label: str
     key: str  # split key: rows with the same key always land on the same side
     source: str = ""
+    value: float | None = None  # the unrounded score behind an edu label (the mean of annotators)
 
 
 def split(rows: Iterable[Example], heldout_fraction: float = 0.2) -> tuple[list[Example], list[Example]]:

@@ -65,9 +65,10 @@ class Judge:
 
     def __init__(self, cfg: ClassifyConfig):
         from edumix.classifiers.fasttext_model import normalize
-        from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier
+        from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier, embed
 
         self._normalize = normalize
+        self._embed = embed
         self.cfg = cfg
         self._quality = QualityClassifier.load(cfg.quality_model)
         self._edu = EduClassifier.load(cfg.edu_model)
@@ -77,8 +78,10 @@ class Judge:
         cfg = self.cfg
         texts = [d.text for d in docs]
         lines = [self._normalize(t) for t in texts]  # once for the three models (~10% of the stage)
-        quality = self._quality.predict(texts, lines)
-        edu = self._edu.predict(texts, lines)
+        heads = self._quality.head is not None or self._edu.head is not None
+        emb = self._embed(texts) if heads and texts else None  # (n, d), once for both heads
+        quality = self._quality.predict(texts, lines, emb)
+        edu = self._edu.predict(texts, lines, emb)
         domains = self._domain.predict(texts, lines)
         out = []
         for doc, q, e, pred in zip(docs, quality, edu, domains, strict=True):

@@ -30,8 +30,16 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
+def embed(texts: Sequence[str]):
+    """The shipped static embedding of `texts`, (n, d): what the heads read."""
+    from edumix.classifiers.static_embed import shipped_embedder
+
+    return shipped_embedder().embed(list(texts))
+
+
 class _FastTextClassifier:
     task: ClassVar[str]
+    head = None  # LinearHead | None: the static-embedding head beside the model file, if any
 
     def __init__(self, model, path: Path):
         self.model = model
@@ -54,12 +62,29 @@ class _FastTextClassifier:
                 f"`python scripts/train_default_classifiers.py` or pass path=..."
             )
         fasttext.FastText.eprint = lambda *a, **k: None  # silence fastText's load_model warning
-        return cls(fasttext.load_model(str(p)), p)
+        clf = cls(fasttext.load_model(str(p)), p)
+        from edumix.classifiers.linear_head import HEAD_TASKS, LinearHead, head_path
+
+        hp = head_path(p)
+        if cls.task in HEAD_TASKS and hp.is_file():
+            clf.head = LinearHead.load(hp)
+        return clf
 
     def predict_proba(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[dict[str, float]]:
         """Per text, {label: probability} over all labels of the model (`lines`: the texts
         through `fasttext_model.normalize`, when the caller has them)."""
         return predict_proba(self.model, list(texts), self.labels, lines)
+
+    def _with_head(self, fast: list[float], texts: Sequence[str], embedding=None) -> list[float]:
+        """fastText's scores combined with the head's (`linear_head.blend`), when there is one.
+        `embedding`: the texts' static embedding (n, d), when the caller has it."""
+        if self.head is None or not fast:
+            return fast
+        from edumix.classifiers.linear_head import blend
+
+        if embedding is None:
+            embedding = embed(texts)
+        return blend(self.task, fast, self.head.predict(embedding)).tolist()
 
 
 class QualityClassifier(_FastTextClassifier):
@@ -68,37 +93,25 @@ class QualityClassifier(_FastTextClassifier):
     a multilingual encoder knows about fluent text, fastText the n-grams."""
 
     task = "quality"
-    head = None  # LinearHead | None
 
-    @classmethod
-    def load(cls, path: str | os.PathLike | None = None):
-        clf = super().load(path)
-        from edumix.classifiers.linear_head import LinearHead, head_path
-
-        hp = head_path(clf.path)
-        clf.head = LinearHead.load(hp) if hp.is_file() else None
-        return clf
-
-    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[float]:
+    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None) -> list[float]:
         """P(high quality) in [0, 1] per text."""
-        fast = [p["high"] for p in self.predict_proba(texts, lines)]
-        if self.head is None or not fast:
-            return fast
-        from edumix.classifiers.linear_head import blend
-        from edumix.classifiers.static_embed import shipped_embedder
-
-        static = self.head.predict(shipped_embedder().embed(list(texts)))  # (n,)
-        return blend(fast, static).tolist()
+        return self._with_head([p["high"] for p in self.predict_proba(texts, lines)], texts, embedding)
 
 
 class EduClassifier(_FastTextClassifier):
+    """fastText's expected 0-5 score (it carries the level) plus, when the model file has a head
+    beside it (the shipped one does), the head's within-language offset (it sharpens the order
+    of pages inside a language); clipped to [0, 5]."""
+
     task = "edu"
     DEFAULT_THRESHOLDS: ClassVar[tuple[float, float]] = (3.0, 2.0)  # (A, B)
 
-    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None) -> list[float]:
-        """Educational value in [0, 5]: expected score sum_k k * P(k) over the class probabilities."""
+    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None) -> list[float]:
+        """Educational value in [0, 5]: fastText's expected score sum_k k * P(k), plus the head's."""
         probs = self.predict_proba(texts, lines)
-        return [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
+        fast = [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
+        return self._with_head(fast, texts, embedding)
 
     @staticmethod
     def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:

@@ -127,9 +127,10 @@ def edu_examples(root: Path | None = None) -> list[Example]:
     for r in read_fineweb_c(root):
         label = edu_label(r.get("score"), bool(r.get("problematic")))
         if label is not None:
-            rows.append(Example(r["text"], label, f"fineweb-c:{r['id']}", "fineweb_c_da"))
+            value = float(r["score"]) if r.get("score") is not None else 0.0
+            rows.append(Example(r["text"], label, f"fineweb-c:{r['id']}", "fineweb_c_da", value))
     for r in read_fineweb_edu_llm(root):
-        rows.append(Example(r["text"], edu_label(r["score"]), r["text"], "fineweb_edu_en_llm"))
+        rows.append(Example(r["text"], edu_label(r["score"]), r["text"], "fineweb_edu_en_llm", float(r["score"])))
     for r in read_hplt(root):
         if r["low"] and r["lang"] in EDU_HPLT_LANGS:
             rows.append(Example(r["text"], "0", f"hplt:{r['id']}", "hplt_low"))
@@ -180,13 +181,16 @@ def read_user_labels(path: Path, task: str) -> list[Example]:
                 continue
             try:
                 obj = json.loads(line)
+                value = None
                 if "label" in obj:
                     label = str(obj["label"])
                 elif task == "edu" and isinstance(obj.get("score"), int | float):
-                    label = edu_label(float(obj["score"]))
+                    value = float(obj["score"])
+                    label = edu_label(value)
                 else:
                     raise KeyError("label" if task != "edu" else "label or a numeric score")
-                rows.append(Example(obj["text"], label, str(obj.get("id") or obj["text"]), obj.get("lang") or ""))
+                key = str(obj.get("id") or obj["text"])
+                rows.append(Example(obj["text"], label, key, obj.get("lang") or "", value))
             except (ValueError, KeyError, TypeError) as e:
                 want = "text and label" if task != "edu" else "text and label (or score, 0-5)"
                 raise ValueError(f"{path}:{n}: expected a JSON object with {want} ({e})") from e

@@ -243,7 +243,7 @@ def classifiers_train(
     Use the model in a run with `classify.<task>_model: PATH` in the run config.
     """
     from edumix.classifiers.fasttext_model import TASK_LABELS, train
-    from edumix.classifiers.linear_head import train_head
+    from edumix.classifiers.linear_head import head_path, train_head
     from edumix.classifiers.training_data import read_user_labels
 
     if task not in TASK_LABELS:
@@ -258,7 +258,12 @@ def classifiers_train(
     metrics = train(task, rows, out, seed=seed, epochs=epochs, heldout_fraction=heldout)
     typer.echo(metrics.table())
     typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes)")
-    head = train_head(task, rows, out)
+    try:
+        head = train_head(task, rows, out)
+    except ValueError as e:  # e.g. edu labels that never vary: fastText is used alone
+        head_path(out).unlink(missing_ok=True)  # never leave an older head beside the new model
+        typer.echo(f"no static-embedding head ({e}): {out.name} is used alone")
+        return
     if head:
         typer.echo(f"wrote {head} (the static-embedding head, blended in when {out.name} is used)")
 

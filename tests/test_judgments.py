@@ -4,7 +4,9 @@ Cross-validated on the dev data with the shipped training recipe (edumix.evaluat
 the full table: `.venv/bin/python benchmarks/judgments_eval.py`). Here one repeat of 5 folds,
 with full-size (unquantized) fastText models in the folds to keep the test short; quantized, as
 shipped, the figures move by about 0.01. Measured (repeat 0, unquantized):
-    edu: Danish Spearman vs the human mean 0.421, problematic pages AUC 0.864
+    edu (fastText + static head's within-set offset): Danish Spearman vs the human mean 0.469
+    (fastText alone 0.421), problematic pages AUC 0.864, English pages scored >= 3: 85% (the
+    LLM scored 89% of them >= 3)
     quality (fastText + static head): HPLT AUC low vs the rest 0.842 (fastText alone 0.792, the
     head alone 0.815); Danish problematic pages (never trained on) 0.910
     human ceiling (one Danish annotator vs the mean of the others) 0.460 ± 0.014, 376 pages
@@ -42,8 +44,11 @@ def test_human_ceiling(data):
 def test_edu_score_follows_judgments_on_unseen_pages(data):
     res = J.edu_cv(repeats=1, quantize=False)
     assert res.n_danish == 449 and res.n_english == 75
-    assert res.danish.mean >= 0.39
-    assert res.problematic_auc.mean >= 0.82
+    assert res.danish.mean >= 0.44
+    assert res.danish.mean >= res.danish_fasttext_only.mean + 0.02  # the head earns its place
+    assert res.problematic_auc.mean >= 0.83
+    # the head ranks within a language and leaves the level to fastText: English stays tier A
+    assert res.english_tier_a.mean >= 0.75 and res.english_label_tier_a > 0.85
     assert sum(res.confusion.values()) == 449 + 75
     # the tier diagonal holds most pages, and no page people put in C lands in A
     assert sum(res.confusion[(t, t)] for t in J.TIERS) >= 0.8 * (449 + 75)

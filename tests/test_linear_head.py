@@ -1,12 +1,22 @@
 """The linear heads on the static embedding: exact fits on known data, the saved file, and the
-shipped quality head (blended into quality_score)."""
+shipped quality and edu heads (blended into quality_score and edu_score)."""
 
 import numpy as np
 import pytest
 from shared_data import shared
 
-from edumix.classifiers.linear_head import HEAD_TASKS, LinearHead, fit_logistic, fit_ridge, head_path, train_head
-from edumix.classifiers.models import QualityClassifier, default_model_path
+from edumix.classifiers.linear_head import (
+    HEAD_TASKS,
+    LinearHead,
+    blend,
+    fit_head,
+    fit_logistic,
+    fit_ridge,
+    head_path,
+    train_head,
+    within_set_targets,
+)
+from edumix.classifiers.models import EduClassifier, QualityClassifier, default_model_path
 
 
 def test_ridge_recovers_a_linear_rule_on_raw_features():
@@ -46,12 +56,46 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_shipped_quality_blends_its_head():
     clf = QualityClassifier.load()
-    assert HEAD_TASKS == ("quality",) and clf.head is not None
+    assert HEAD_TASKS == ("quality", "edu") and clf.head is not None
     assert head_path(default_model_path("quality")).is_file()
     texts = ["The mitochondrion produces most of the cell's ATP through oxidative phosphorylation.", ""]
     fast = [p["high"] for p in clf.predict_proba(texts)]
     blended = clf.predict(texts)
     assert all(0 <= x <= 1 for x in blended) and blended != fast
+
+
+def test_within_set_targets_rank_inside_each_set_on_the_point_scale():
+    # Two sets at different levels with the same spread inside: the offsets are equal, so the head
+    # learns the order inside a set, not which set scores high. A constant set (known 0s) is left out.
+    labels = ["0", "1", "2", "3", "4", "5", "0", "0"]
+    sets = ["da", "da", "da", "en", "en", "en", "hplt", "hplt"]
+    y = within_set_targets(labels, sets)
+    assert y[:3] == pytest.approx(y[3:6]) and y[:3] == pytest.approx([-1.0, 0.0, 1.0])  # pooled sd is 1 point
+    assert np.isnan(y[6:]).all()
+    with pytest.raises(ValueError, match="vary"):
+        within_set_targets(["0", "0"], ["x", "x"])
+
+
+def test_edu_head_ignores_the_language_level():
+    # Feature 0 says the language (English pages score 3 points higher), feature 1 the quality
+    # inside a language: the head must follow feature 1 and give feature 0 (almost) nothing.
+    rng = np.random.default_rng(2)
+    lang = np.repeat([0.0, 1.0], 200)
+    within = rng.normal(size=400)
+    X = np.column_stack([lang + rng.normal(scale=0.01, size=400), within, rng.normal(size=400)])
+    labels = [str(int(np.clip(round(1 + 3 * g + w), 0, 5))) for g, w in zip(lang, within)]
+    head = fit_head("edu", X, labels, np.where(lang == 1, "en", "da"))
+    assert abs(head.weights[0]) * 1.0 < 0.2 and head.weights[1] > 0.5
+    assert blend("edu", [4.9, 0.1], [0.5, -0.5]).tolist() == [5.0, 0.0]  # clipped to the 0-5 scale
+
+
+def test_shipped_edu_blends_its_head():
+    clf = EduClassifier.load()
+    assert clf.head is not None and head_path(default_model_path("edu")).is_file()
+    texts = ["Photosynthesis turns light energy into chemical energy stored in glucose.", "buy now cheap"]
+    fast = [sum(int(k) * v for k, v in p.items()) for p in clf.predict_proba(texts)]
+    scores = clf.predict(texts)
+    assert all(0 <= x <= 5 for x in scores) and scores != pytest.approx(fast)
 
 
 def test_a_model_without_head_is_fasttext_alone(tmp_path):
@@ -71,3 +115,13 @@ def test_shipped_quality_head_is_reproducible(tmp_path):
 
     out = train_head("quality", quality_examples(), tmp_path / "quality.ftz")
     assert out.read_bytes() == head_path(default_model_path("quality")).read_bytes()
+
+
+@pytest.mark.slow
+def test_shipped_edu_head_is_reproducible(tmp_path):
+    """Same rows -> the same head file as the one in the repository (beside edu.ftz)."""
+    shared("edu"), shared("quality", "hplt_v2_dev")
+    from edumix.classifiers.training_data import edu_examples
+
+    out = train_head("edu", edu_examples(), tmp_path / "edu.ftz")
+    assert out.read_bytes() == head_path(default_model_path("edu")).read_bytes()

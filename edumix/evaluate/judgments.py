@@ -6,8 +6,9 @@ through the same path as the shipped one (`classifiers.fasttext_model.fit`) on K
 scores the held-out fold; repeats use other hash seeds. Pooled out-of-fold scores give one
 figure per repeat; results are the mean and spread over repeats.
 
-    edu_cv(...)      Spearman vs the Danish human mean and the English LLM score, tier confusion,
-                     how low problematic pages score
+    edu_cv(...)      Spearman vs the Danish human mean and the English LLM score (the shipped
+                     score: fastText + the static head's within-set offset; fastText alone
+                     beside it), tier confusion, how low problematic pages score
     quality_cv(...)  AUC (low vs the rest) on HPLT's human labels, pooled and per language, of
                      the shipped blend and of its two parts; Danish problematic pages scored by
                      models trained on all of HPLT
@@ -31,7 +32,7 @@ import numpy as np
 from scipy.stats import rankdata, spearmanr
 
 from edumix.classifiers.fasttext_model import TASK_LABELS, Example, fit, predict_proba
-from edumix.classifiers.linear_head import blend, fit_head
+from edumix.classifiers.linear_head import blend, fit_head, head_target
 from edumix.classifiers.training_data import (
     FINEWEB_C_LEVELS,
     edu_examples,
@@ -129,6 +130,10 @@ def expected_edu(p: dict[str, float]) -> float:
 class EduCV:
     danish: Spread = field(default_factory=Spread)  # Spearman vs the human mean label
     english: Spread = field(default_factory=Spread)  # Spearman vs the LLM score
+    danish_fasttext_only: Spread = field(default_factory=Spread)  # the blend's fastText part alone
+    english_fasttext_only: Spread = field(default_factory=Spread)
+    english_tier_a: Spread = field(default_factory=Spread)  # share of English pages scored >= 3
+    english_label_tier_a: float = float("nan")  # ... and share the LLM scored >= 3
     problematic_auc: Spread = field(default_factory=Spread)  # problematic pages score below the rest
     confusion: dict[tuple[str, str], int] = field(default_factory=dict)  # (label tier, predicted tier), repeat 0
     n_danish: int = 0
@@ -148,19 +153,34 @@ def edu_cv(
     rows = edu_examples(root)
     da = {f"fineweb-c:{r['id']}": r for r in read_fineweb_c(root)}
     en = {r["text"]: r for r in read_fineweb_edu_llm(root)}
+    X = _embed([r.text for r in rows])
     res = EduCV()
+
+    def judged_da(pred):
+        return [
+            (p, da[r.key]["score"]) for p, r in zip(pred, rows) if r.key in da and da[r.key].get("score") is not None
+        ]
+
+    def judged_en(pred):
+        return [(p, en[r.key]["score"]) for p, r in zip(pred, rows) if r.key in en]
+
     for rep in range(repeats):
-        pred = out_of_fold(rows, "edu", expected_edu, folds, rep, seed, epochs, quantize)
+        fast = out_of_fold(rows, "edu", expected_edu, folds, rep, seed, epochs, quantize)
+        pred = blend("edu", fast, head_out_of_fold(X, rows, "edu", folds, rep)).tolist()
         scored_da = [(p, da[r.key]) for p, r in zip(pred, rows) if r.key in da]
-        judged = [(p, d["score"]) for p, d in scored_da if d.get("score") is not None]
-        res.danish.values.append(spearman([p for p, _ in judged], [s for _, s in judged]))
+        judged = judged_da(pred)
+        res.danish.values.append(spearman(*zip(*judged)))
+        res.danish_fasttext_only.values.append(spearman(*zip(*judged_da(fast))))
         res.problematic_auc.values.append(
             auc([-p for p, _ in scored_da], [bool(d["problematic"]) for _, d in scored_da])
         )
-        llm = [(p, en[r.key]["score"]) for p, r in zip(pred, rows) if r.key in en]
-        res.english.values.append(spearman([p for p, _ in llm], [s for _, s in llm]))
+        llm = judged_en(pred)
+        res.english.values.append(spearman(*zip(*llm)))
+        res.english_fasttext_only.values.append(spearman(*zip(*judged_en(fast))))
+        res.english_tier_a.values.append(sum(p >= 3 for p, _ in llm) / len(llm))
         if rep == 0:
             res.n_danish, res.n_english = len(judged), len(llm)
+            res.english_label_tier_a = sum(s >= 3 for _, s in llm) / len(llm)
             pairs = [(tier_of(s), tier_of(p)) for p, s in judged + llm]
             res.confusion = {(a, b): sum(1 for x in pairs if x == (a, b)) for a in TIERS for b in TIERS}
             res.misses = _largest_misses(rows, pred, da, en)
@@ -194,10 +214,12 @@ def head_out_of_fold(X: np.ndarray, rows: Sequence[Example], task: str, folds: i
     """Each row's static-head score from the head fitted on the other folds (same folds as
     `out_of_fold`); the embedding itself saw no labels."""
     fold = np.array([fold_of(r.key, folds, repeat) for r in rows])
-    labels = np.array([r.label for r in rows])
+    labels = np.array([head_target(r) for r in rows], dtype=object)
+    sets = np.array([r.source for r in rows])
     out = np.zeros(len(rows))
     for f in range(folds):
-        out[fold == f] = fit_head(task, X[fold != f], labels[fold != f]).predict(X[fold == f])
+        tr = fold != f
+        out[fold == f] = fit_head(task, X[tr], labels[tr], sets[tr]).predict(X[fold == f])
     return out
 
 
@@ -220,7 +242,7 @@ def quality_cv(
     for rep in range(repeats):
         fast = np.array(out_of_fold(rows, "quality", p_high, folds, rep, seed, epochs, quantize))
         static = head_out_of_fold(X, rows, "quality", folds, rep)
-        high = blend(fast, static)
+        high = blend("quality", fast, static)
         res.fasttext_only.values.append(auc(fast, [not x for x in low]))
         res.head_only.values.append(auc(static, [not x for x in low]))
         res.pooled.values.append(auc(high, [not x for x in low]))
@@ -231,7 +253,7 @@ def quality_cv(
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         q = pool.submit(_fold_scores, "quality", rows, [r["text"] for r in da], p_high, seed, epochs, quantize).result()
     head = fit_head("quality", X, [r.label for r in rows])
-    q = blend(q, head.predict(_embed([r["text"] for r in da])))
+    q = blend("quality", q, head.predict(_embed([r["text"] for r in da])))
     res.danish_problematic_auc = auc(-q, [bool(r["problematic"]) for r in da])
     return res
 
