@@ -7,9 +7,11 @@ which is what makes the accounting exact.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +21,17 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from edumix.core.config import RunConfig
 from edumix.core.hashing import input_fingerprint, recipe_hash
+from edumix.core.progress import DROPPED as DROPPED_KIND
+from edumix.core.progress import FILES as FILES_KIND
+from edumix.core.progress import OUT as OUT_KIND
+from edumix.core.progress import RunMonitor, worker_bars_off
 from edumix.core.run_dir import (
     CARD,
     MANIFEST,
     MIX_MANIFEST,
     REPORT,
     RUN_OUTPUTS,
+    TIMING,
     dataset_card,
     read_json,
     to_json,
@@ -46,7 +53,7 @@ from .mix import CountTokens, DropTokens, MixShards
 from .options import DEFAULT_RUNNER, LaunchPlan, describe_job, resolve_runner, validate_pipeline_options
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
 from .registry import enabled_stages
-from .stage import DROPPED, STATS
+from .stage import DROPPED, STATS, CountProgress
 from .write import WriteRejected, WriteShards
 
 log = logging.getLogger(__name__)
@@ -63,7 +70,9 @@ class CurateJob:
         return input_fingerprint(self.inputs)
 
 
-def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
+def curate_graph(p: beam.Pipeline, job: CurateJob, progress_dir: str | None = None) -> list[str]:
+    """Build the run's graph; returns the funnel stages in order. With `progress_dir`, every
+    stage's outputs are also counted there as they flow (edumix.core.progress)."""
     cfg = job.config
     stages: list[str] = []
     drops, stats = [], []
@@ -73,10 +82,15 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
         drops.append(result[DROPPED])
         if STATS in result:  # the reader reports none
             stats.append(result[STATS])
+        if progress_dir is not None:
+            _ = result["docs"] | f"Progress{name}Out" >> CountProgress(progress_dir, name, OUT_KIND)
+            _ = result[DROPPED] | f"Progress{name}Dropped" >> CountProgress(progress_dir, name, DROPPED_KIND)
         return result["docs"]
 
     read = p | "Read" >> ReadDocuments(job.inputs, cfg.read)
     docs = stage(READ, read)
+    if progress_dir is not None:
+        _ = read[FILES] | f"Progress{READ}Files" >> CountProgress(progress_dir, READ, FILES_KIND)
     for name, transform in enabled_stages(cfg):
         docs = stage(name, docs | name >> transform)
 
@@ -120,6 +134,7 @@ def curate_graph(p: beam.Pipeline, job: CurateJob) -> None:
             mix_table=as_list(mix["table"]),
         )
     )
+    return stages
 
 
 def _write_run_files(
@@ -204,10 +219,15 @@ def run_curate(
     beam_args: list[str] = (),
     overwrite: bool = False,
     plan: LaunchPlan | None = None,
+    progress: bool | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline to completion and return the report; for a dry run or a job not
     waited for (flex template, --no_wait_until_finish), return describe_job's summary.
-    `plan` is the launcher's validated plan; without one the options are checked here."""
+    `plan` is the launcher's validated plan; without one the options are checked here.
+    A local run shows one progress line (`progress`: edumix.core.progress's rule), keeps
+    RUN/.progress.json while it executes, passes each reading to `on_progress` (the last
+    one has status "done"), and writes RUN/timing.json at the end."""
     if plan is None:  # before any GCS call
         plan = validate_pipeline_options(beam_args, inputs, output, config=config)
     if plan.dry_run:  # no globbing, no output check, no report: each would call GCS
@@ -217,14 +237,74 @@ def run_curate(
         prepare_output(output, overwrite)
     job = CurateJob(files, output, config)
     log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)
-    p = beam.Pipeline(options=beam_options(list(beam_args)))
+    options = beam_options(list(beam_args))
+    p = beam.Pipeline(options=options)
+    # Live counts need workers on this machine: the local runner, waited for.
+    local = options.view_as(StandardOptions).runner == DEFAULT_RUNNER and plan.waits and not plan.dry_run
+    monitor = RunMonitor([], len(files), output, show=progress, on_update=on_progress) if local else None
     try:
-        with p:
-            curate_graph(p, job)
+        with worker_bars_off() if monitor is not None else contextlib.nullcontext():
+            if monitor is not None:  # on screen from now: building the graph imports every stage's code
+                monitor.start()
+            with p:
+                stages = curate_graph(p, job, monitor.directory if monitor is not None else None)
+                if monitor is not None:
+                    monitor.stages = stages
     except BaseException:  # a failure, Ctrl-C, or SIGTERM (the CLI turns it into SystemExit)
+        if monitor is not None:
+            monitor.close("failed")
         remove_staging_files(output)
         shutil.rmtree(p.local_tempdir, ignore_errors=True)  # Beam leaves it when interrupted
         raise
+    if monitor is not None:
+        final = monitor.close()
+        write_text_atomic(output, TIMING, to_json(stage_timing(final, getattr(p, "result", None))))
     if not plan.waits:
         return describe_job(p, plan)
     return read_json(output, REPORT)
+
+
+EXECUTION_MSECS = "metric:ptransform_execution_time:total_msecs:v1"
+
+
+def stage_timing(record: dict[str, Any], result) -> dict[str, Any]:
+    """timing.json: per stage, wall seconds (first document in to last out, from the live
+    counts) and CPU seconds: Beam's execution time of the stage's own transforms (the
+    worker thread's time inside them, downstream work excluded), summed over workers.
+    Transforms outside the funnel (tokens, writes, mix, the counters) are under `other`."""
+    msecs: dict[str, int] = {}
+    try:
+        counters = result.monitoring_metrics().query()["counters"] if result is not None else []
+    except Exception as e:  # noqa: BLE001 - a runner without execution-time metrics
+        log.info("no execution-time metrics from the runner: %s", e)
+        counters = []
+    for m in counters:
+        if m.key.metric.name == EXECUTION_MSECS and m.key.step:
+            top = m.key.step.split("/", 1)[0]
+            msecs[top] = msecs.get(top, 0) + int(m.committed or 0)
+    labels = {READ: "Read"}
+    rows = []
+    for row in record.get("stages") or []:
+        name = row["stage"]
+        label = labels.get(name, name)
+        cpu = msecs.pop(label, None)
+        rows.append(
+            {
+                "stage": name,
+                "documents_in": row["in"],
+                "wall_s": row.get("wall_s", 0.0),
+                "cpu_s": round(cpu / 1000, 3) if cpu is not None else None,
+            }
+        )
+    other: dict[str, float] = {}
+    for label, ms in msecs.items():
+        if label.startswith("ref_") and not ms:  # Beam's internal PCollection nodes
+            continue
+        key = "progress" if label.startswith("Progress") else label
+        other[key] = round(other.get(key, 0.0) + ms / 1000, 3)
+    return {
+        "total_wall_s": record.get("elapsed_s"),
+        "workers": record.get("workers"),
+        "stages": rows,
+        "other_cpu_s": dict(sorted(other.items())),
+    }

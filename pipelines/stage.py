@@ -5,6 +5,9 @@ once per worker by a factory (so a model loads once, in `setup`). `ApplyStage` w
 into the graph with its drops on a tagged output, so the accounting is automatic.
 A stage may also report numbers: `stats_fn(doc_out)` yields (name, value) pairs that are
 summed into report.json under the stage's name.
+
+`CountProgress` is the live side of the accounting: a leaf on a stage's outputs that
+counts what leaves it, for the one progress display (edumix.core.progress).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
+from edumix.core import progress
 from edumix.core.record import Drop
 
 DROPPED = "dropped"
@@ -81,3 +85,30 @@ class ApplyBatched(beam.PTransform):
             | self._step >> beam.ParDo(self._dofn).with_outputs(DROPPED, STATS, main="docs")
         )
         return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}
+
+
+class _CountFn(beam.DoFn):
+    def __init__(self, directory: str, stage: str, kind: str):
+        self._dir = directory
+        self._stage = stage
+        self._kind = kind
+
+    def process(self, _item):
+        progress.count(self._dir, self._stage, self._kind)
+        return ()
+
+    def finish_bundle(self):
+        progress.flush(self._dir)
+
+
+class CountProgress(beam.PTransform):
+    """A leaf that counts the elements of a PCollection (a stage's kept documents, its
+    drops, or the reader's files) into `directory`, for progress.RunMonitor. It outputs
+    nothing and changes nothing downstream."""
+
+    def __init__(self, directory: str, stage: str, kind: str):
+        super().__init__()
+        self._fn = _CountFn(directory, stage, kind)
+
+    def expand(self, pcoll):
+        return pcoll | beam.ParDo(self._fn)

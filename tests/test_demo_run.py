@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from edumix.cli import app
 from edumix.core.config import RunConfig
 from edumix.core.record import kv_dict
+from edumix.core.run_dir import TIMING
 from edumix.demo import write_demo_crawl
 from edumix.pipelines.curate import run_curate
 
@@ -53,6 +54,6 @@ def test_demo_run_is_identical_on_two_worker_processes(tmp_path):
     outputs = []
     for name, args in (("inproc", []), ("mp", ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])):
         run_curate([str(crawl)], str(tmp_path / name), RunConfig(), args)
-        files = sorted(p for p in (tmp_path / name).rglob("*") if p.is_file())
+        files = sorted(p for p in (tmp_path / name).rglob("*") if p.is_file() and p.name != TIMING)
         outputs.append({p.relative_to(tmp_path / name): p.read_bytes() for p in files})
     assert outputs[0] == outputs[1]

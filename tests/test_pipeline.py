@@ -12,6 +12,7 @@ from shared_data import shared
 
 from edumix.core.config import OutputConfig, ReadConfig, RunConfig
 from edumix.core.record import Drop, RawRecord
+from edumix.core.run_dir import TIMING
 from edumix.pipelines.curate import OutputExists, beam_options, run_curate
 from edumix.pipelines.formats import iter_records
 from edumix.pipelines.read import InputError
@@ -30,11 +31,13 @@ def real_inputs() -> list[str]:
 
 
 def run_files(run_dir: Path) -> dict[str, str]:
-    """sha256 of every file the run wrote, by relative path."""
+    """sha256 of every file the run wrote, by relative path (timing.json, seconds measured
+    run to run, aside: it must exist and is the one file allowed to differ)."""
+    assert (run_dir / TIMING).is_file()
     return {
         str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(run_dir.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.relative_to(run_dir) != Path(TIMING)
     }
 
 

@@ -241,9 +241,22 @@ def write_run(path: Path, report: dict, config: dict | None = None) -> Path:
     return path
 
 
+SYNTHETIC_TIMING = {
+    "total_wall_s": 12.5,
+    "workers": 2,
+    "stages": [
+        {"stage": "read", "documents_in": 100, "wall_s": 1.5, "cpu_s": 0.5},
+        {"stage": "quality", "documents_in": 80, "wall_s": 9.25, "cpu_s": 8.0},
+    ],
+    "other_cpu_s": {"WriteShards": 0.25, "progress": 0.01},
+}
+
+
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory) -> Path:
-    return write_run(tmp_path_factory.mktemp("synthetic") / "run", synthetic_report())
+    path = write_run(tmp_path_factory.mktemp("synthetic") / "run", synthetic_report())
+    (path / "timing.json").write_text(json.dumps(SYNTHETIC_TIMING))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +271,18 @@ def sections(page: str) -> dict[str, str]:
 def test_every_section_renders_from_a_full_report(synthetic_html):
     report = synthetic_report()
     parts = sections(synthetic_html)
-    assert list(parts) == ["summary", "funnel", "ledger", "scores", "content", "mix", "dedup", "pii"]
+    assert list(parts) == [
+        "summary",
+        "funnel",
+        "ledger",
+        "scores",
+        "content",
+        "documents",
+        "mix",
+        "dedup",
+        "pii",
+        "timing",
+    ]
     assert NOT_AVAILABLE not in synthetic_html
     # every token number names its counter (here a tokenizer, by the first 12 hex of its sha)
     assert "tokens (tokenizer abababababab)" in parts["funnel"]
@@ -289,7 +313,10 @@ def test_dropped_excerpts_are_pii_scrubbed_escaped_and_short(synthetic_html):
     assert "&lt;EMAIL_ADDRESS&gt;" in synthetic_html and "&lt;PHONE_NUMBER&gt;" in synthetic_html
     assert "<script" not in synthetic_html and "<img" not in synthetic_html  # the page has no script at all
     assert "&lt;script&gt;alert(" in synthetic_html and "&lt;img src=x onerror" in synthetic_html
-    excerpts = [html.unescape(x) for x in re.findall(r'<pre class="excerpt">(.*?)</pre>', synthetic_html, re.DOTALL)]
+    excerpts = [
+        html.unescape(x)
+        for x in re.findall(r'<pre class="excerpt">(.*?)</pre>', sections(synthetic_html)["ledger"], re.DOTALL)
+    ]
     assert len(excerpts) == 2 and all(len(x) <= EXCERPT_CHARS + 1 for x in excerpts)
     assert excerpts[0].endswith("…") and excerpts[1] == "Short page."  # documents with text come first
     assert "(no text: dropped before extraction)" in synthetic_html  # read.non_response
@@ -322,7 +349,7 @@ def test_a_bare_report_still_renders(tmp_path, report):
     run.mkdir()
     (run / "report.json").write_text(json.dumps(report))
     page = write_report_html(run, compare_dir=run).read_text()
-    assert page.count("<section") == 9 and NOT_AVAILABLE in page  # 8 + compare
+    assert page.count("<section") == 11 and NOT_AVAILABLE in page  # 10 + compare
 
 
 def test_compare_reports_deltas_are_a_minus_b():
@@ -532,3 +559,30 @@ def test_real_crawl_report_in_headless_chromium(tmp_path):
         seen = screenshot(driver, page, ARTIFACTS / "report-real.png")
     check_page(seen, page.read_text())
     assert "Phase 1" in sections(page.read_text())["mix"]
+
+
+def test_kept_documents_and_timing_sections(synthetic_html):
+    parts = sections(synthetic_html)
+    docs = parts["documents"]
+    assert 'aria-label="Length of kept documents"' in docs and 'aria-label="Words per kept document"' in docs
+    # 8 kept documents of "kept text": 9 characters, 2 words each
+    assert "<td>characters</td><td class=n>9</td>" in docs and "<td>words</td><td class=n>2</td>" in docs
+    assert "<td>site.example.org</td><td class=n>8</td>" in docs and "<td>.org</td><td class=n>8</td>" in docs
+    # one domain x tier cell (the synthetic shards have none): the 2 smallest ids, escaped
+    assert docs.count('<div class="sample">') == 2 and f"{10:032x}" in docs and f"{12:032x}" not in docs
+    timing = parts["timing"]
+    assert 'aria-label="CPU seconds per stage"' in timing
+    assert "<td>quality</td><td class=n>80</td><td class=n>9.25</td><td class=n>8.00</td><td class=n>10</td>" in timing
+    assert "12.5 s on 2 worker" in timing and "WriteShards 0.25 s" in timing
+
+
+def test_kept_samples_are_scrubbed_and_escaped(tmp_path):
+    from edumix.core.record import DOCUMENT_SCHEMA, to_table
+
+    run = write_run(tmp_path / "run", synthetic_report())
+    text = f"Mail {SECRET_EMAIL} now. {HOSTILE} " + "More words here. " * 100
+    import pyarrow.parquet as pq
+
+    pq.write_table(to_table([_doc(1, text).to_row()], DOCUMENT_SCHEMA), run / "shards" / "part-00000-of-00001.parquet")
+    docs = sections(write_report_html(run).read_text())["documents"]
+    assert SECRET_EMAIL not in docs and HOSTILE not in docs and "…" in docs

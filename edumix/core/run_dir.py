@@ -2,6 +2,8 @@
 
     RUN/manifest.json           written last: its presence marks a finished run
     RUN/report.json             accounting, per-stage numbers, the mix summary
+    RUN/timing.json             per-stage wall and CPU seconds (local runs; differs run to run,
+                                so it is in no manifest and outside the byte-identical files)
     RUN/report.html             `edumix report`
     RUN/mix_manifest.json       the trainer's entry point to each phase
     RUN/README.md               dataset card: Hugging Face `configs` (shards, phase1, phase2, ...)
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 REPORT = "report.json"
+TIMING = "timing.json"
 MANIFEST = "manifest.json"
 REPORT_HTML = "report.html"
 SHARDS_DIR = "shards"
@@ -55,6 +58,7 @@ RUN_OUTPUTS = (
     f"{REJECTED_DIR}/*",
     f"{MIX_DIR}/*",
     f"{REPORT}*",
+    f"{TIMING}*",
     f"{MANIFEST}*",
     f"{MIX_MANIFEST}*",
     f"{CARD}*",

@@ -14,12 +14,14 @@ and every string from the data is HTML-escaped.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow.compute as pc
 
@@ -30,6 +32,7 @@ from edumix.core.run_dir import (
     REPORT,
     REPORT_HTML,
     SHARDS_GLOB,
+    TIMING,
     match,
     open_parquet,
     read_json,
@@ -63,6 +66,68 @@ SAMPLES_PER_RULE = 3
 MATRIX_RULES = 15  # rules in the overlap heat map (most flagged first)
 CHART_ROWS = 25  # bars in a horizontal bar chart before the rest is left to the table
 LANG_COLUMNS = 8  # languages given their own column in the tier x domain table
+TOP_HOSTS = 20  # hosts (and TLDs) in the kept-documents tables
+KEPT_SAMPLES = 2  # kept documents shown per domain x tier (the smallest ids: the same every time)
+LENGTH_BINS = 20
+
+
+@dataclass
+class KeptDocs:
+    """What the shards hold, read once for the report: lengths, hosts, a few samples."""
+
+    chars: list[int] = field(default_factory=list)
+    words: list[int] = field(default_factory=list)
+    hosts: Counter = field(default_factory=Counter)
+    tlds: Counter = field(default_factory=Counter)
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _host(url: str | None) -> str | None:
+    try:
+        host = urlsplit(url or "").hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host else None
+
+
+def kept_documents(run_dir: str, per_cell: int = KEPT_SAMPLES) -> KeptDocs | None:
+    """Lengths (characters, whitespace-separated words), hosts and the `per_cell` kept
+    documents with the smallest ids per (domain, edu tier), from the shards."""
+    paths = match(run_dir, SHARDS_GLOB)
+    if not paths:
+        return None
+    kept = KeptDocs()
+    wanted = ("id", "url", "text", "lang", "domain", "edu_tier")
+    try:
+        for path in paths:
+            with open_parquet(path) as pf:
+                cols = [c for c in wanted if c in pf.schema_arrow.names]
+                if "text" not in cols:
+                    return None
+                t = pf.read(columns=cols)
+            text = t.column("text")
+            kept.chars += pc.utf8_length(text).fill_null(0).to_pylist()
+            kept.words += pc.list_value_length(pc.utf8_split_whitespace(text)).fill_null(0).to_pylist()
+            if "url" in cols:
+                for url in t.column("url").to_pylist():
+                    host = _host(url)
+                    if host:
+                        kept.hosts[host] += 1
+                        kept.tlds["." + host.rsplit(".", 1)[-1]] += 1
+            doms = t.column("domain").to_pylist() if "domain" in cols else [None] * t.num_rows
+            tiers = t.column("edu_tier").to_pylist() if "edu_tier" in cols else [None] * t.num_rows
+            ids = t.column("id").to_pylist() if "id" in cols else [str(i) for i in range(t.num_rows)]
+            for i, (doc_id, dom, tier) in enumerate(zip(ids, doms, tiers, strict=True)):
+                cell = kept.samples.setdefault((str(dom or "–"), str(tier or "–")), [])
+                if len(cell) < per_cell or doc_id < cell[-1]["id"]:
+                    row = {c: t.column(c)[i].as_py() for c in cols}
+                    cell.append(row)
+                    cell.sort(key=lambda r: r["id"])
+                    del cell[per_cell:]
+    except (OSError, ValueError) as e:
+        log.warning("report: cannot read shards of %s: %s", run_dir, e)
+        return None
+    return kept
 
 
 @dataclass
@@ -72,6 +137,8 @@ class RunView:
     config: dict[str, Any] | None = None
     samples: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     kept_by_lang: Counter | None = None
+    kept: KeptDocs | None = None
+    timing: dict[str, Any] | None = None
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -178,7 +245,18 @@ def load_run(run_dir: str, scrubber: ExcerptScrubber | None = None) -> RunView:
                 r["text"] = scrubber.excerpt(r.get("text"))
                 r["url"] = scrubber.short(r.get("url"))
                 r["detail"] = scrubber.short(r.get("detail"))
-    return RunView(run_dir, report, config, samples, kept_languages(run_dir))
+    kept = kept_documents(run_dir)
+    if kept is not None and kept.samples:
+        scrubber = scrubber or ExcerptScrubber(config)
+        for rows in kept.samples.values():
+            for r in rows:
+                r["text"] = scrubber.excerpt(r.get("text"))
+                r["url"] = scrubber.short(r.get("url"))
+    try:
+        timing = read_json(run_dir, TIMING)
+    except (OSError, ValueError):
+        timing = None
+    return RunView(run_dir, report, config, samples, kept_languages(run_dir), kept, timing)
 
 
 # ---------------------------------------------------------------------------------------
@@ -823,6 +901,120 @@ def compare_section(cmp: dict[str, Any], this: str, other: str, unit: TokenUnit)
     return section("compare", "Compared with another run", parts)
 
 
+def _quantiles(values: list[int]) -> list[str]:
+    ordered = sorted(values)
+    picks = [ordered[min(len(ordered) - 1, math.floor(q * len(ordered)))] for q in (0.1, 0.5, 0.9, 0.99)]
+    return (
+        [fmt_int(ordered[0])]
+        + [fmt_int(x) for x in picks]
+        + [fmt_int(ordered[-1]), fmt_int(sum(ordered) / len(ordered))]
+    )
+
+
+def _length_histogram(title: str, values: list[int], x_label: str) -> Raw:
+    """LENGTH_BINS equal bins up to the 99th percentile; longer documents in the last bin."""
+    ordered = sorted(values)
+    top = max(1, ordered[min(len(ordered) - 1, math.floor(0.99 * len(ordered)))])
+    step = max(1, math.ceil(top / LENGTH_BINS))
+    edges = [i * step for i in range(LENGTH_BINS + 1)]
+    counts = [0] * LENGTH_BINS
+    for x in values:
+        counts[min(LENGTH_BINS - 1, x // step)] += 1
+    return histogram(title, edges, counts, x_label, "documents")
+
+
+def documents_section(v: RunView) -> Raw:
+    """Kept documents: length distributions, top hosts and TLDs, samples per domain x tier."""
+    k = v.kept
+    if k is None or not k.chars:
+        return section("documents", "Kept documents", [na("kept documents (shards/)")])
+    parts: list[str] = [
+        grid(
+            _length_histogram("Length of kept documents", k.chars, "characters"),
+            _length_histogram("Words per kept document", k.words, "words (whitespace-separated)"),
+        ),
+        table(
+            ["", "min", "p10", "median", "p90", "p99", "max", "mean"],
+            [["characters"] + _quantiles(k.chars), ["words"] + _quantiles(k.words)],
+            "lrrrrrrrr",
+        ),
+        note("The last bar of each histogram also holds the documents above the 99th percentile."),
+    ]
+    if k.hosts:
+        total = sum(k.hosts.values())
+        hosts = [[h, fmt_int(n), fmt_pct(n / total)] for h, n in k.hosts.most_common(TOP_HOSTS)]
+        tlds = [[t, fmt_int(n), fmt_pct(n / total)] for t, n in k.tlds.most_common(TOP_HOSTS)]
+        parts.append(
+            grid(
+                Raw("<h3>Top hosts</h3>" + table(["host", "documents", "share"], hosts, "lrr")),
+                Raw("<h3>Top TLDs</h3>" + table(["TLD", "documents", "share"], tlds, "lrr")),
+            )
+        )
+        parts.append(note(f"{len(k.hosts):,} hosts in all; the {TOP_HOSTS} with most kept documents shown."))
+    else:
+        parts.append(na("document URLs"))
+    if k.samples:
+        blocks = []
+        for (dom, tier), rows in sorted(k.samples.items()):
+            inner = "".join(
+                f'<div class="sample"><div class="meta">{esc(r.get("url") or "–")} · {esc(r.get("lang") or "–")}'
+                f' · {esc(r.get("id"))}</div><pre class="excerpt">{esc(r.get("text") or "")}</pre></div>'
+                for r in rows
+            )
+            blocks.append(f"<details><summary>{esc(dom)} · tier {esc(tier)}</summary>{inner}</details>")
+        parts.append(Raw("<h3>Samples per domain and tier</h3>" + "".join(blocks)))
+        parts.append(
+            note(
+                f"The {KEPT_SAMPLES} kept documents with the smallest ids in each cell (the same on every "
+                f"rerun), first {EXCERPT_CHARS} characters, scrubbed with the run's PII settings."
+            )
+        )
+    return section("documents", "Kept documents", parts)
+
+
+def timing_section(v: RunView) -> Raw:
+    t = v.timing or {}
+    rows_in = t.get("stages") or []
+    if not rows_in:
+        return section("timing", "Timing", [na("stage timings (timing.json)")])
+    rows = []
+    for r in rows_in:
+        cpu = r.get("cpu_s")
+        rate = r.get("documents_in", 0) / cpu if cpu else None
+        rows.append(
+            [
+                r.get("stage"),
+                fmt_int(r.get("documents_in")),
+                f"{r.get('wall_s', 0):.2f}",
+                "–" if cpu is None else f"{cpu:.2f}",
+                "–" if rate is None else fmt_int(rate),
+            ]
+        )
+    other = t.get("other_cpu_s") or {}
+    busy = [(r["stage"], r.get("cpu_s") or 0) for r in rows_in]
+    parts = [
+        grid(
+            hbars(
+                "CPU seconds per stage",
+                [b[0] for b in busy],
+                [("CPU s", [b[1] for b in busy])],
+                "seconds",
+                "stage",
+                fmt=lambda x: f"{x:.2f}",
+            ),
+            table(["stage", "documents in", "wall s", "CPU s", "docs / CPU s"], rows, "lrrrr"),
+        ),
+        note(
+            f"Run wall time {t.get('total_wall_s') or 0:.1f} s on {fmt_int(t.get('workers'))} worker process(es). "
+            "Wall: first document into the stage to the last out (stages overlap). CPU: Beam's execution time "
+            "of the stage's own transforms, summed over workers. Outside the funnel: "
+            + (", ".join(f"{k} {x:.2f} s" for k, x in sorted(other.items()) if x) or "–")
+            + ". From timing.json, which differs run to run and is in no manifest."
+        ),
+    ]
+    return section("timing", "Timing", parts)
+
+
 # ---------------------------------------------------------------------------------------
 # The page
 
@@ -875,9 +1067,11 @@ NAV = (
     ("ledger", "Removal ledger"),
     ("scores", "Scores"),
     ("content", "Tiers & domains"),
+    ("documents", "Documents"),
     ("mix", "Mix"),
     ("dedup", "Dedup"),
     ("pii", "PII"),
+    ("timing", "Timing"),
 )
 
 
@@ -890,9 +1084,11 @@ def render_html(v: RunView, cmp: dict[str, Any] | None = None, other: str | None
         ledger_section(v),
         scores_section(v),
         content_section(v),
+        documents_section(v),
         mix_section(v),
         dedup_section(v),
         pii_section(v),
+        timing_section(v),
     ]
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in NAV if a != "compare" or cmp is not None)
     name = os.path.basename(v.run_dir.rstrip("/")) or v.run_dir

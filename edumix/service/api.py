@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from edumix import __version__
 from edumix.core.config import RunConfig, parse_yaml
+from edumix.core.progress import read_progress
 from edumix.demo import write_demo_crawl
 from edumix.report.compare import compare_runs
 from edumix.report.html import write_report_html
@@ -263,6 +264,8 @@ def run_detail(svc: Service, job: dict[str, Any]) -> dict[str, Any]:
     done = job["status"] == st.SUCCEEDED
     out["lineage"] = tr.run_lineage(svc.manager.run_dir(job["id"])) if done else None
     out["trainings"] = [training_item(svc, t) for t in svc.store.list_jobs(kind=st.TRAINING, parent=job["id"])]
+    # Live per-stage counts (RUN/.progress.json, only while the run executes).
+    out["progress"] = read_progress(svc.manager.run_dir(job["id"])) if job["status"] == st.RUNNING else None
     return out
 
 

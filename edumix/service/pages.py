@@ -166,6 +166,24 @@ async def create(request: Request):
     return RedirectResponse(f"/runs/{job['id']}", status_code=303)
 
 
+def _progress_table(progress: dict | None) -> str:
+    """Documents through each stage so far, from the run's live progress record."""
+    if not progress or not progress.get("stages"):
+        return ""
+    files = progress.get("files") or {}
+    rows = "".join(
+        f"<tr><td>{escape(str(r.get('stage')))}</td><td>{_num(r.get('in'))}</td><td>{_num(r.get('dropped'))}</td>"
+        f"<td>{_num(r.get('out'))}</td></tr>"
+        for r in progress["stages"]
+    )
+    elapsed = int(progress.get("elapsed_s") or 0)
+    return (
+        f'<h2 id="progress">Progress</h2><p>{elapsed // 60}:{elapsed % 60:02d} elapsed · '
+        f"{_num(files.get('done'))} of {_num(files.get('total'))} input files read</p>"
+        f"<table><tr><th>stage</th><th>in</th><th>dropped</th><th>out</th></tr>{rows}</table>"
+    )
+
+
 @router.get("/runs/{job_id}", response_class=HTMLResponse)
 def run_page(job_id: str, request: Request) -> HTMLResponse:
     svc = service(request)
@@ -206,10 +224,11 @@ def run_page(job_id: str, request: Request) -> HTMLResponse:
     )
     log = escape(tail(svc.manager.log_path(job_id), 16_000))
     live = job["status"] in (st.QUEUED, st.RUNNING)
+    progress = _progress_table(job.get("progress")) if live else ""
     trains = f'<h2 id="trainings">Trainings from this run</h2>{_trainings_table(job["trainings"])}'
     body = (
         f'<h1>{escape(job["name"])} <small class="{escape(job["status"])}">{escape(job["status"])}</small></h1>'
-        f"{error}<p>{actions}{report}</p><table>{facts}</table>{trains}<h2>Log (tail)</h2><pre>{log}</pre>"
+        f"{error}<p>{actions}{report}</p><table>{facts}</table>{progress}{trains}<h2>Log (tail)</h2><pre>{log}</pre>"
     )
     return _page(f"run {job['name']}", body, refresh=3 if live else None)
 
