@@ -11,6 +11,9 @@ returns (B, T, H, hd). KV heads are never copied: SDPA / FlexAttention get `enab
 - `FlexMask` ("flex", the GPU path): compiled FlexAttention with a block-sparse BlockMask.
 - `DenseMask` ("dense"): SDPA with the full (T, T) block-diagonal causal mask; the reference.
 - `KVCache`: the static cache used by `trainer.generate` (prefill, then one token a step).
+
+Blocksparse layers (phi-3-small's local + vertical-stride blocks) have their own masks and
+cache in trainer/blocksparse.py, built on the pieces here.
 """
 
 from __future__ import annotations
@@ -160,24 +163,29 @@ def _flex(name: str, on_cuda: bool):
     return _COMPILED[name]
 
 
+def doc_causal_mod(positions: Tensor | None):
+    """FlexAttention mask_mod: causal and same document (positions None: causal only); other
+    patterns (trainer/blocksparse.py) compose with it through and_masks."""
+    if positions is None:
+        return lambda b, h, q, kv: q >= kv
+    docs = doc_ids(positions)  # (B, T)
+
+    def mask_mod(b, h, q, kv):
+        return (docs[b, q] == docs[b, kv]) & (q >= kv)
+
+    return mask_mod
+
+
 @dataclass
 class FlexMask:
     block_mask: object  # torch.nn.attention.flex_attention.BlockMask
 
     @classmethod
     def from_positions(cls, positions: Tensor | None, T: int, device: torch.device) -> FlexMask:
-        if positions is None:
-            B, mask_mod = None, lambda b, h, q, kv: q >= kv
-        else:
-            docs = doc_ids(positions)  # (B, T)
-            B = positions.shape[0]
-
-            def mask_mod(b, h, q, kv):
-                return (docs[b, q] == docs[b, kv]) & (q >= kv)
-
+        B = None if positions is None else positions.shape[0]
         # compiled, the builder works block by block instead of materialising (B, T, T)
         create_block_mask = _flex("create_block_mask", device.type == "cuda")
-        return cls(create_block_mask(mask_mod, B, None, T, T, device=device))
+        return cls(create_block_mask(doc_causal_mod(positions), B, None, T, T, device=device))
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         flex = _flex("flex_attention", q.is_cuda)
@@ -204,7 +212,10 @@ def build_mask(positions: Tensor | None, impl: str, T: int, device: torch.device
 
 class KVCache:
     """Static per-layer K/V buffers (B, KV, max_len, hd): allocated once, so decoding never
-    reallocates; with GQA they are n_heads / n_kv_heads times smaller than with MHA."""
+    reallocates; with GQA they are n_heads / n_kv_heads times smaller than with MHA. Dense
+    attention only: a blocksparse layer refuses it (trainer/blocksparse.BlocksparseKVCache)."""
+
+    supports_blocksparse = False
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
 """The trainer's commands (`edumix tokenizer train`, `tokenize`, `pretrain`, `generate`,
-`export`), registered on the edumix app by `register(app)`.
+`export`, `eval long`), registered on the edumix app by `register(app)`.
 
 Also runnable alone, which is how torchrun launches it on several processes:
     torchrun --nproc_per_node=2 -m trainer.cli pretrain --phase 1 --data RUN --config ... --out ...
@@ -146,6 +146,14 @@ def pretrain(
     ] = None,
     tokens_dir: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<sha>.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1; default cuda when available.")] = None,
+    tensorboard: Annotated[
+        bool | None,
+        typer.Option(
+            "--tensorboard/--no-tensorboard",
+            help="Also write TensorBoard event files beside metrics.jsonl (needs edumix[tensorboard]); "
+            "default: the config's `tensorboard`.",
+        ),
+    ] = None,
 ) -> None:
     """Pretrain one phase. Under torchrun every process trains its share of each batch (DDP).
 
@@ -194,6 +202,7 @@ def pretrain(
             peak_tflops=peak_tflops,
             device=device,
             allow_config_change=allow_config_change,
+            tensorboard=tensorboard,
         )
     except _errors() as e:
         _fail(str(e))
@@ -328,12 +337,103 @@ def export(
         raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
     model, tok, meta = _load_checkpoint(ckpt)
     special = {"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id}
-    path = export_hf(model, out, tokenizer_json=tok.path, special_tokens=special, meta=meta)
+    try:
+        path = export_hf(model, out, tokenizer_json=tok.path, special_tokens=special, meta=meta)
+    except ValueError as e:  # a model Llama cannot express (blocksparse layers): one line, nothing written
+        _fail(str(e))
     # Add the chat template and chat tokens to the exporter's tokenizer_config.json.
     cfg_path = Path(path) / "tokenizer_config.json"
     written = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
     cfg_path.write_text(json.dumps({**tokenizer_config(), **written}, indent=2) + "\n")
     typer.echo(f"wrote {path} (Hugging Face Llama, {model.num_params(non_embedding=False):,} parameters)")
+
+
+eval_app = typer.Typer(help="Evaluate a checkpoint.", no_args_is_help=True)
+
+
+def _csv(value: str | None, kind, hint: str) -> list | None:
+    if value is None:
+        return None
+    try:
+        items = [kind(v) for v in value.split(",") if v.strip()]
+    except ValueError as e:
+        raise typer.BadParameter(f"a comma-separated list, got {value!r}", param_hint=hint) from e
+    if not items:
+        raise typer.BadParameter("empty list", param_hint=hint)
+    return items
+
+
+@eval_app.command("long")
+def eval_long(
+    ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
+    data: Annotated[Path, typer.Option(help="Run directory (held-out documents for the loss / filler).")],
+    lengths: Annotated[
+        str | None,
+        typer.Option(help="Context lengths, e.g. 256,512,1024; default powers of two up to max_seq_len."),
+    ] = None,
+    depths: Annotated[str, typer.Option(help="Needle depths in [0, 1] (0 = start of the filler).")] = (
+        "0,0.25,0.5,0.75,1"
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory for eval_long.json + passkey_heatmap.png; default eval_long/STEP beside the checkpoint."
+        ),
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Passkey trials (seeded keys) per length x depth.")] = 5,
+    new_tokens: Annotated[int, typer.Option(min=1, help="Tokens decoded for each answer.")] = 8,
+    filler: Annotated[str, typer.Option(help="fixed (the passkey papers' sentences) or heldout (run documents).")] = (
+        "fixed"
+    ),
+    loss_len: Annotated[
+        int | None, typer.Option(min=2, help="Row length for the position loss; default the longest length.")
+    ] = None,
+    max_rows: Annotated[int, typer.Option(min=1, help="Rows for the position loss at most.")] = 32,
+    min_docs: Annotated[
+        int, typer.Option(min=1, help="Held-out documents >= loss-len needed to use whole documents, else packed.")
+    ] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per forward pass.")] = 4,
+    passkey: Annotated[bool, typer.Option("--passkey/--no-passkey", help="Run the passkey grid.")] = True,
+    loss: Annotated[bool, typer.Option("--loss/--no-loss", help="Run the position loss.")] = True,
+    phase: Annotated[int | None, typer.Option(min=1, help="Data phase; default the checkpoint's.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the passkeys.")] = 0,
+    tokens_dir: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<sha>.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda; default cuda when available.")] = None,
+) -> None:
+    """Long-context evaluation: passkey retrieval per context length x depth (table, heat map)
+    and held-out loss by context length with a power-law fit loss(pos) = a + b * pos^-c."""
+    import torch
+
+    from edumix.trainer.checkpoint import open_checkpoint
+    from edumix.trainer.eval_long import EvalLongError, LongEvalOptions, evaluate_long
+    from edumix.trainer.tokenizer import TextTokenizer
+
+    _need_run_dir(data)
+    opts = LongEvalOptions(
+        lengths=_csv(lengths, int, "--lengths"),
+        depths=_csv(depths, float, "--depths"),
+        trials=trials,
+        new_tokens=new_tokens,
+        filler=filler,
+        seed=seed,
+        loss_len=loss_len,
+        max_rows=max_rows,
+        min_docs=min_docs,
+        batch_size=batch_size,
+        passkey=passkey,
+        loss=loss,
+        phase=phase,
+        tokens_dir=str(tokens_dir) if tokens_dir else None,
+    )
+    if opts.lengths is not None and min(opts.lengths) < 2:
+        raise typer.BadParameter("lengths must be at least 2", param_hint="--lengths")
+    try:
+        ck = open_checkpoint(ckpt, warn=lambda msg: typer.echo(f"warning: {msg}", err=True))
+        tok = TextTokenizer(ck.tokenizer_path)
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        evaluate_long(ck, tok, data, out or ck.path.parent / "eval_long" / ck.path.name, opts, dev, say=typer.echo)
+    except (*_errors(), EvalLongError) as e:
+        _fail(str(e))
 
 
 def register(app: typer.Typer) -> None:
@@ -343,6 +443,7 @@ def register(app: typer.Typer) -> None:
     app.command("pretrain")(pretrain)
     app.command("generate")(generate)
     app.command("export")(export)
+    app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

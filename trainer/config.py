@@ -48,6 +48,22 @@ class RopeSection(_Section):
         return self
 
 
+class BlocksparseSection(_Section):
+    """Mirrors trainer.blocksparse.BlocksparseConfig (phi-3-small local + vertical-stride blocks)."""
+
+    block_size: int = Field(64, gt=0)
+    local_blocks: int = Field(4, gt=0)
+    vert_stride: int = Field(8, gt=0)
+    every: int = Field(2, ge=0)  # every n-th layer stays dense; 0 = all layers blocksparse
+
+    @model_validator(mode="after")
+    def _same_checks(self):
+        from edumix.trainer.blocksparse import BlocksparseConfig
+
+        BlocksparseConfig(**self.model_dump())
+        return self
+
+
 class ModelSection(_Section):
     """Mirrors trainer.model.ModelConfig; vocab_size null = the tokenizer's, rounded up to 64."""
 
@@ -64,6 +80,14 @@ class ModelSection(_Section):
     norm_eps: float = Field(1e-5, gt=0)
     tie_embeddings: bool = False
     attn_impl: str = "auto"
+    blocksparse: BlocksparseSection | None = None  # absent = every layer dense
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        d = handler(self)
+        if d.get("blocksparse", ...) is None:  # a dense model dumps (meta.json, hash) as before
+            d.pop("blocksparse", None)
+        return d
 
     @model_validator(mode="after")
     def _heads(self):
@@ -135,7 +159,7 @@ class LongSection(_Section):
 
 # Fields added after checkpoints were written: left out of the dump (meta.json, config hash)
 # while at their default, so a run that does not use them writes the same meta as before.
-_DUMP_ONLY_IF_SET = {"long": None, "activation_checkpointing": False, "loss_chunk": 0}
+_DUMP_ONLY_IF_SET = {"long": None, "activation_checkpointing": False, "loss_chunk": 0, "tensorboard": False}
 
 
 class TrainConfig(_Section):
@@ -156,6 +180,8 @@ class TrainConfig(_Section):
     # and the head + loss over loss_chunk tokens at a time (0 = all at once; trainer/loss.py).
     activation_checkpointing: bool = False
     loss_chunk: int = Field(0, ge=0)
+    # TensorBoard event files beside metrics.jsonl (the optional tensorboard package).
+    tensorboard: bool = False
     long: LongSection | None = None
     # Per-phase overrides, e.g. {2: {steps: 100, optim: {lr: 1e-3}}, long: {...}}.
     phases: dict[int | Literal["long"], dict[str, Any]] = Field(default_factory=dict)

@@ -33,6 +33,7 @@ def hf_config(model: Transformer, special_tokens: dict | None = None) -> dict:
     factors (max_seq_len > original), writes them as short_factor too, since HF re-chooses per
     forward call and would use the short ones on inputs up to the original length."""
     c = model.cfg
+    _refuse_blocksparse(c)
     spec = c.rope_spec
     theta = ntk_base(c.rope_base, c.head_dim, spec.factor) if spec.type == "ntk" else c.rope_base
     scaling: dict | None = None
@@ -81,6 +82,14 @@ def hf_config(model: Transformer, special_tokens: dict | None = None) -> dict:
     return cfg
 
 
+def _refuse_blocksparse(c) -> None:
+    if c.blocksparse is not None:
+        raise ValueError(
+            "cannot export a blocksparse model (model.blocksparse) as HF Llama: Llama has no "
+            "blocksparse attention, so its logits would differ"
+        )
+
+
 def _special_id(special_tokens: dict | None, name: str) -> int | None:
     """special_tokens may say {"bos": 1} or {"bos_token_id": 1}."""
     if not special_tokens:
@@ -123,6 +132,7 @@ def export_hf(
     With tokenizer_json, also writes tokenizer_config.json so AutoTokenizer loads it too.
     meta: the checkpoint's meta.json (phase, step, tokens, lineage) for the model card."""
     out = Path(out_dir)
+    _refuse_blocksparse(model.cfg)  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(hf_config(model, special_tokens), indent=2) + "\n")
     save_file(hf_state_dict(model), str(out / "model.safetensors"), metadata={"format": "pt"})

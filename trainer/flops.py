@@ -10,6 +10,9 @@ documents PaLM's count can be several times what runs (an H200 run printed 82.5%
   model sees it: positions restart there);
 - `attn_block_pairs(positions, block)`: the pairs a block-sparse kernel (FlexAttention's
   BlockMask, 128 x 128 tiles) visits: every tile holding at least one allowed pair, whole;
+- `blocksparse_pairs(positions, ...)`: for a blocksparse layer (trainer/blocksparse.py), the
+  pairs its mask allows and the pairs its CPU path computes (active blocks x block^2);
+  `model_attn_pairs` averages dense and blocksparse layers into one per-layer count;
 - `attn_flops(pairs, ...)`: 12·L·H·hd FLOPs per pair (QK^T and AV, 2·hd each, forward;
   backward twice that), the unit PaLM's term uses, so full T x T pairs give PaLM's number back.
 
@@ -82,3 +85,55 @@ def attn_block_pairs(
     active = below[None] & (first[:, :, None] == last[:, None, :])  # (B, nb, nb)
     tiles = int(active.sum()) + B * nb  # + the diagonal tiles, always active
     return tiles * block * block
+
+
+def _doc_segments(positions: np.ndarray | None, shape: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(first position, length) of each row segment attention treats as a document."""
+    if positions is None:
+        B, T = shape
+        return np.zeros(B, dtype=np.int64), np.full(B, T, dtype=np.int64)
+    positions = np.asarray(positions)
+    starts = positions == 0
+    starts[:, 0] = True
+    return positions.ravel()[np.flatnonzero(starts.ravel())].astype(np.int64), doc_lengths(positions).astype(np.int64)
+
+
+def blocksparse_pairs(
+    positions: np.ndarray | None,
+    shape: tuple[int, int] | None = None,
+    *,
+    block_size: int,
+    local_blocks: int,
+    vert_stride: int,
+) -> tuple[int, int]:
+    """(allowed, computed) (query, key) pairs of one blocksparse layer: allowed = causal, same
+    document and the block rule; computed = active (query block, key block) pairs x block^2,
+    what the CPU path's SDPA calls run (blocks by position in the document, as the model)."""
+    allowed = computed = 0
+    bs = block_size
+    for p0, n in zip(*_doc_segments(positions, shape)):
+        ub, cnt = np.unique(np.arange(p0, p0 + n) // bs, return_counts=True)  # (nb,) blocks, tokens in each
+        qb, kb = ub[:, None], ub[None, :]
+        act = (kb <= qb) & ((qb - kb < local_blocks) | ((kb + 1) % vert_stride == 0))  # (nb, nb)
+        below = act & (kb < qb)
+        allowed += int((cnt[:, None] * cnt[None, :] * below).sum() + (cnt * (cnt + 1) // 2).sum())
+        computed += int(act.sum()) * bs * bs
+    return allowed, computed
+
+
+def model_attn_pairs(positions: np.ndarray | None, shape: tuple[int, int] | None, n_layers: int, blocksparse) -> float:
+    """Allowed pairs per layer, averaged over the layers (dense ones: attn_pairs), so
+    attn_flops(model_attn_pairs(...), n_layers, ...) counts a mixed dense/blocksparse model.
+    blocksparse: a trainer.blocksparse.BlocksparseConfig or None."""
+    dense = attn_pairs(positions, shape)
+    if blocksparse is None:
+        return float(dense)
+    n_sparse = sum(blocksparse.is_sparse(i) for i in range(n_layers))
+    sparse, _ = blocksparse_pairs(
+        positions,
+        shape,
+        block_size=blocksparse.block_size,
+        local_blocks=blocksparse.local_blocks,
+        vert_stride=blocksparse.vert_stride,
+    )
+    return ((n_layers - n_sparse) * dense + n_sparse * sparse) / n_layers

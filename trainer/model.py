@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from edumix.trainer.attention import ATTN_IMPLS, KVCache, build_mask
+from edumix.trainer.blocksparse import BlocksparseConfig, BlocksparseKVCache, build_blocksparse_mask
 from edumix.trainer.flops import palm_flops_per_token
 from edumix.trainer.loss import chunked_linear_cross_entropy
 from edumix.trainer.rope import RopeConfig, inv_freq_and_scale
@@ -48,6 +49,7 @@ class ModelConfig:
     norm_eps: float = 1e-5
     tie_embeddings: bool = False
     attn_impl: str = "auto"  # "auto" | "docs" (CPU) | "flex" (GPU) | "dense" (reference)
+    blocksparse: BlocksparseConfig | None = None  # phi-3-small local + vertical blocks (trainer/blocksparse.py)
 
     def __post_init__(self) -> None:
         if self.dim % self.n_heads or self.n_heads % self.n_kv_heads or (self.dim // self.n_heads) % 2:
@@ -56,6 +58,8 @@ class ModelConfig:
             raise ValueError(f"attn_impl must be one of {ATTN_IMPLS}, got {self.attn_impl!r}")
         if isinstance(self.rope, dict):  # from YAML / meta.json
             self.rope = RopeConfig.from_dict(self.rope)
+        if isinstance(self.blocksparse, dict):
+            self.blocksparse = BlocksparseConfig(**self.blocksparse)
         if self.rope_scaling != 1.0 and self.rope.type != "default":
             raise ValueError(
                 f"rope_scaling={self.rope_scaling} (legacy linear) and rope.type={self.rope.type!r} are both set; "
@@ -80,11 +84,14 @@ class ModelConfig:
         return -(-int(8 * self.dim / 3) // FFN_MULTIPLE_OF) * FFN_MULTIPLE_OF
 
     def to_dict(self) -> dict:
-        """A plain-RoPE model writes no `rope` key, so its meta.json reads as before the variants."""
+        """A plain-RoPE model writes no `rope` key, and a dense one no `blocksparse` key, so its
+        meta.json reads as before those options."""
         d = asdict(self)
         d.pop("rope")
         if self.rope != RopeConfig():
             d["rope"] = self.rope.to_dict()
+        if self.blocksparse is None:
+            d.pop("blocksparse")
         return d
 
     @classmethod
@@ -99,6 +106,10 @@ class ModelConfig:
         elif d.get("rope", ...) is None:
             d.pop("rope")
         return cls(**d)
+
+    def is_sparse(self, layer_idx: int) -> bool:
+        """Whether layer `layer_idx` runs blocksparse attention."""
+        return self.blocksparse is not None and self.blocksparse.is_sparse(layer_idx)
 
 
 class RMSNorm(nn.Module):
@@ -144,6 +155,7 @@ class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig, layer_idx: int):
         super().__init__()
         self.layer_idx = layer_idx
+        self.sparse = cfg.is_sparse(layer_idx)
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         self.wqkv = nn.Linear(cfg.dim, (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=False)
@@ -155,6 +167,11 @@ class Attention(nn.Module):
         qk = apply_rope(qkv[:, :, : H + KV], cos, sin)  # (B, T, H+KV, hd): RoPE on q and k at once
         q, k = qk.split([H, KV], dim=2)  # (B, T, H, hd), (B, T, KV, hd)
         v = qkv[:, :, H + KV :]  # (B, T, KV, hd)
+        if cache is not None and self.sparse and not getattr(cache, "supports_blocksparse", False):
+            raise NotImplementedError(
+                f"layer {self.layer_idx} is blocksparse and {type(cache).__name__} attends densely; "
+                "use model.new_cache / trainer.generate.generate (no batched static decoder yet)"
+            )
         y = cache.attend(self.layer_idx, q, k, v) if cache is not None else mask.attend(q, k, v)  # (B, T, H, hd)
         return self.wo(y.reshape(B, T, H * self.head_dim))  # (B, T, C)
 
@@ -215,7 +232,7 @@ class Transformer(nn.Module):
         targets (B, T) with -100 = ignore. With `cache` (decoding), positions continue it.
         With targets and `loss_chunk` the logits are not computed: (None, loss)."""
         B, T = idx.shape
-        mask = None
+        mask = sparse_mask = None
         if cache is not None:
             if positions is not None:
                 raise ValueError("with a KV cache, positions continue the cache; pass positions=None")
@@ -223,6 +240,8 @@ class Transformer(nn.Module):
         else:
             pos = torch.arange(T, device=idx.device) if positions is None else positions  # (T,) or (B, T)
             mask = build_mask(positions, self.cfg.attn_impl, T, idx.device)
+            if self.cfg.blocksparse is not None:  # a second mask, shared by the blocksparse layers
+                sparse_mask = build_blocksparse_mask(positions, self.cfg.attn_impl, T, idx.device, self.cfg.blocksparse)
         too_long = T > self.cfg.max_seq_len or (  # a data-dependent check: skipped under torch.compile
             positions is not None and not torch.compiler.is_compiling() and int(positions.max()) >= self.cfg.max_seq_len
         )
@@ -232,10 +251,11 @@ class Transformer(nn.Module):
         x = self.tok_emb(idx)  # (B, T, C)
         recompute = self.activation_checkpointing and cache is None and torch.is_grad_enabled()
         for layer in self.layers:
+            m = sparse_mask if layer.attn.sparse else mask
             if recompute:  # saves x (B, T, C) per block instead of every intermediate
-                x = checkpoint(layer, x, cos, sin, mask, None, use_reentrant=False)
+                x = checkpoint(layer, x, cos, sin, m, None, use_reentrant=False)
             else:
-                x = layer(x, cos, sin, mask, cache)
+                x = layer(x, cos, sin, m, cache)
         if cache is not None:
             cache.advance(T)
         if targets is not None and self.loss_chunk > 0:
@@ -266,7 +286,12 @@ class Transformer(nn.Module):
         return palm_flops_per_token(n_matmul, c.n_layers, c.n_heads, c.head_dim, seq_len)
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:
-        """A static KV cache for `batch` rows of up to `max_len` tokens, in the model's dtype."""
+        """A static KV cache for `batch` rows of up to `max_len` tokens, in the model's dtype;
+        blocksparse layers keep only the blocks they can still read."""
         w = self.tok_emb.weight  # never quantized, unlike lm_head
         c = self.cfg
+        if c.blocksparse is not None:
+            return BlocksparseKVCache(
+                c.n_layers, batch, c.n_kv_heads, max_len, c.head_dim, c.blocksparse, dtype=w.dtype, device=w.device
+            )
         return KVCache(c.n_layers, batch, c.n_kv_heads, max_len, c.head_dim, dtype=w.dtype, device=w.device)

