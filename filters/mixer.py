@@ -43,15 +43,30 @@ class CellSupply:
 
 
 def supply_from_histogram(
-    rows: Iterable[tuple[tuple[str, str, int], tuple[int, int]]], buckets: int
+    rows: Iterable[tuple[tuple, tuple[int, int]]], buckets: int, min_length_class: int = 0
 ) -> dict[tuple[str, str], CellSupply]:
-    """((domain, tier, bucket), (docs, tokens)) rows -> supply per cell."""
+    """((domain, tier, bucket[, length class]), (docs, tokens)) rows -> supply per cell,
+    counting only rows of at least `min_length_class` (see `length_class`)."""
     out: dict[tuple[str, str], CellSupply] = {}
-    for (domain, tier, bucket), (docs, tokens) in rows:
+    for key, (docs, tokens) in rows:
+        domain, tier, bucket = key[:3]
+        if (key[3] if len(key) > 3 else 0) < min_length_class:
+            continue
         cell = out.setdefault((domain, tier), CellSupply.empty(buckets))
         cell.docs[bucket] += docs
         cell.tokens[bucket] += tokens
     return out
+
+
+def length_thresholds(cfg: MixConfig) -> tuple[int, ...]:
+    """The distinct `min_tokens` of the phases, ascending: the histogram's length classes."""
+    return tuple(sorted({p.min_tokens for p in cfg.phases.values() if p.min_tokens is not None}))
+
+
+def length_class(n_tokens: int, thresholds: tuple[int, ...]) -> int:
+    """How many of the thresholds a document of n_tokens reaches (0: none)."""
+    return sum(1 for t in thresholds if n_tokens >= t)
+
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,7 @@ class PhasePlan:
     targets: dict[str, float]
     cells: list[CellPlan]
     shortfall: dict[str, int] = field(default_factory=dict)  # domain -> tokens missing at max_epochs
+    min_tokens: int | None = None  # only documents this long (long-document sampling)
 
     @property
     def tokens(self) -> int:
@@ -147,8 +163,21 @@ def plan_phase(
         for tier in pcfg.tiers:
             if (domain, tier) in supply and rate > 0:
                 cells.append(_cell_plan(phase, domain, tier, supply[(domain, tier)], rate))
-    return PhasePlan(phase, tuple(pcfg.tiers), budget, auto, targets, cells, shortfall)
+    return PhasePlan(phase, tuple(pcfg.tiers), budget, auto, targets, cells, shortfall, pcfg.min_tokens)
 
 
 def plan_mix(supply: Mapping[tuple[str, str], CellSupply], cfg: MixConfig) -> dict[int, PhasePlan]:
+    """Every phase from one supply (no phase has `min_tokens`)."""
     return {phase: plan_phase(phase, pcfg, cfg, supply) for phase, pcfg in sorted(cfg.phases.items())}
+
+
+def plan_mix_from_histogram(rows, cfg: MixConfig) -> dict[int, PhasePlan]:
+    """Every phase from the pipeline's histogram, ((domain, tier, bucket, length class),
+    (docs, tokens)) rows: a phase with `min_tokens` plans from the documents that long only."""
+    rows = list(rows)
+    thresholds = length_thresholds(cfg)
+    plans = {}
+    for phase, pcfg in sorted(cfg.phases.items()):
+        least = length_class(pcfg.min_tokens, thresholds) if pcfg.min_tokens is not None else 0
+        plans[phase] = plan_phase(phase, pcfg, cfg, supply_from_histogram(rows, cfg.hash_buckets, least))
+    return plans

@@ -185,6 +185,8 @@ def build_mix_manifest(report: dict[str, Any], recipe: str, token_label: str, pl
             "shortfall": plan.shortfall,
             "cells": cells,
         }
+        if plan.min_tokens is not None:  # long-document sampling: only documents this long
+            phases[str(phase)]["min_tokens"] = plan.min_tokens
     return {
         "edumix_version": __version__,
         "schema_version": SCHEMA_VERSION,

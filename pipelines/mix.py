@@ -19,7 +19,7 @@ from edumix.core.config import MixConfig, OutputConfig
 from edumix.core.record import MIX_SCHEMA, Document, Drop, to_table
 from edumix.core.run_dir import mix_cell_path
 from edumix.core.stages import MIX
-from edumix.filters.mixer import mix_bucket, plan_mix, supply_from_histogram
+from edumix.filters.mixer import length_class, length_thresholds, mix_bucket, plan_mix_from_histogram
 from edumix.filters.tokens import TokenCounter
 
 from .stage import STATS, ApplyBatched
@@ -119,9 +119,16 @@ class MixShards(beam.PTransform):
     def expand(self, docs):
         cfg = self._cfg
         k = cfg.hash_buckets
+        lengths = length_thresholds(cfg)  # () unless a phase samples long documents
         hist = (
             docs
-            | "HistKey" >> beam.Map(lambda d: ((d.domain, d.edu_tier, mix_bucket(d.id, k)), (1, d.n_tokens)))
+            | "HistKey"
+            >> beam.Map(
+                lambda d: (
+                    (d.domain, d.edu_tier, mix_bucket(d.id, k), length_class(d.n_tokens, lengths)),
+                    (1, d.n_tokens),
+                )
+            )
             | "Hist" >> beam.CombinePerKey(_sum_pairs)
         )
         table = (
@@ -132,7 +139,7 @@ class MixShards(beam.PTransform):
         plan = (
             docs.pipeline
             | "PlanOnce" >> beam.Create([None])
-            | "Plan" >> beam.Map(lambda _, h: plan_mix(supply_from_histogram(h, k), cfg), h=beam.pvalue.AsList(hist))
+            | "Plan" >> beam.Map(lambda _, h: plan_mix_from_histogram(h, cfg), h=beam.pvalue.AsList(hist))
         )
         files = (
             docs
@@ -157,6 +164,8 @@ class MixShards(beam.PTransform):
 def _assign(doc: Document, plans, buckets: int, per_part: int):
     bucket = mix_bucket(doc.id, buckets)
     for phase, plan in plans.items():
+        if plan.min_tokens is not None and doc.n_tokens < plan.min_tokens:
+            continue  # a long-document phase
         for cell in plan.cells:
             if cell.domain == doc.domain and cell.tier == doc.edu_tier:
                 repeat = cell.repeat(bucket)

@@ -140,3 +140,30 @@ def test_missing_tokenizer_is_a_clear_error_before_the_run(crawl, tmp_path):
     with pytest.raises(PipelineOptionsError, match="mix.tokenizer=.*no such file"):
         run_curate([str(crawl)], str(tmp_path / "run"), cfg)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_long_document_phase_in_the_pipeline(run, crawl, tmp_path):
+    """A third phase with `min_tokens` (long-document sampling, e.g. for `--phase long`):
+    only documents that long, reported in the manifest; phases 1 and 2 are byte for byte
+    those of the same run without it."""
+    base_dir, _, base = run
+    lengths = sorted(pq.read_table(base_dir / "shards", columns=["n_tokens"]).column("n_tokens").to_pylist())
+    cut = lengths[len(lengths) // 2]
+    cfg = {**NO_DEDUP, "mix": {"phases": {1: {"tiers": ["A", "B", "C"]}, 2: {"tiers": ["A"]}, 3: {"min_tokens": cut}}}}
+    out = tmp_path / "run"
+    run_curate([str(crawl)], str(out), RunConfig.model_validate(cfg))
+    manifest = json.loads((out / MIX_MANIFEST).read_text())
+    assert manifest["phases"]["3"]["min_tokens"] == cut and "min_tokens" not in manifest["phases"]["1"]
+    rows = [r for c in manifest["phases"]["3"]["cells"] for r in read_cell(out, c)]
+    assert rows and min(r["n_tokens"] for r in rows) >= cut
+    kept = pq.read_table(base_dir / "shards").to_pylist()
+    assert {r["id"] for r in rows} <= {r["id"] for r in kept if r["n_tokens"] >= cut}
+    long_supply = defaultdict(int)  # the phase planned from the long documents only
+    for r in kept:
+        if r["n_tokens"] >= cut:
+            long_supply[(r["domain"], r["edu_tier"])] += r["n_tokens"]
+    for c in manifest["phases"]["3"]["cells"]:
+        assert c["supply_tokens"] == long_supply[(c["domain"], c["tier"])]
+    for phase in ("1", "2"):
+        assert manifest["phases"][phase]["cells"] == base["phases"][phase]["cells"]  # same files, sha256

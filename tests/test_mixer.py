@@ -6,7 +6,15 @@ import pytest
 from pydantic import ValidationError
 
 from edumix.core.config import MixConfig, PhaseMixConfig
-from edumix.filters.mixer import mix_bucket, plan_mix, plan_phase, supply_from_histogram
+from edumix.filters.mixer import (
+    length_class,
+    length_thresholds,
+    mix_bucket,
+    plan_mix,
+    plan_mix_from_histogram,
+    plan_phase,
+    supply_from_histogram,
+)
 
 K = 1024
 TIERS = ("A", "B", "C")
@@ -134,3 +142,28 @@ def test_bucket_is_deterministic_and_uniform():
 def test_bad_mix_config_is_refused(bad):
     with pytest.raises(ValidationError):
         MixConfig.model_validate(bad)
+
+
+def test_a_long_document_phase_plans_from_long_documents_only():
+    """`min_tokens` (long-document sampling): the phase's supply, plan and shortfall count
+    only documents that long; the other phases plan exactly as without it."""
+    docs = make_docs({"general": 600, "math": 300, "code": 200, "multilingual": 100})
+    cut = int(np.median([n for *_, n in docs]))
+    plain = MixConfig()
+    cfg = MixConfig(phases={**plain.phases, 3: PhaseMixConfig(min_tokens=cut)})
+    assert length_thresholds(cfg) == (cut,) and length_class(cut - 1, (cut,)) == 0 and length_class(cut, (cut,)) == 1
+    rows = [((d, t, mix_bucket(i, K), length_class(n, (cut,))), (1, n)) for i, d, t, n in docs]
+    plans = plan_mix_from_histogram(rows, cfg)
+    before = plan_mix(supply_of(docs), plain)
+    assert plans[1] == before[1] and plans[2] == before[2]
+    long_docs = [x for x in docs if x[3] >= cut]
+    assert plans[3] == plan_phase(3, cfg.phases[3], cfg, supply_of(long_docs))
+    assert plans[3].min_tokens == cut
+    assert sum(c.supply_tokens for c in plans[3].cells) == sum(n for *_, n in long_docs)
+    # unset, the key is not in the dump, so configs without it keep their hash
+    assert (
+        "min_tokens" not in PhaseMixConfig().model_dump()
+        and PhaseMixConfig(min_tokens=5).model_dump()["min_tokens"] == 5
+    )
+    with pytest.raises(ValidationError):
+        PhaseMixConfig(min_tokens=0)

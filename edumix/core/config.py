@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from .hashing import config_digest
 
@@ -413,12 +413,24 @@ class PhaseMixConfig(_Section):
     # null = the largest budget that meets every target weight without repeating any
     # domain (the domain in shortest supply relative to its weight sets it).
     budget_tokens: int | None = Field(None, gt=0)
+    # Long-document sampling: only documents of at least this many tokens (n_tokens) enter
+    # the phase, e.g. a phase for `edumix pretrain --phase long` (its `long.data_phase`).
+    # null = every length (the default; the long-context paper found long data not the key).
+    min_tokens: int | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _some_tiers(self):
         if not self.tiers:
             raise ValueError("a phase needs at least one tier")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        """`min_tokens` only when set: configs without it keep their config hash."""
+        d = handler(self)
+        if self.min_tokens is None:
+            d.pop("min_tokens", None)
+        return d
 
 
 class MixConfig(_Section):
