@@ -17,7 +17,7 @@ from edumix.pipelines.options import (
     validate_config_files,
     validate_pipeline_options,
 )
-from edumix.pipelines.read import InputError
+from edumix.pipelines.read import InputError, s3_problem
 
 
 class UsageError(ValueError):
@@ -35,7 +35,15 @@ LAUNCH_ERRORS = (UsageError, ConfigError, InputError, OutputExists, OutputPathEr
 def check_output_dir(output: str) -> None:
     """A local --output must be a directory, or one that can be created: checked before the
     run starts, so a file in the way is one line, not a traceback from deep in the run.
-    Object stores (gs://) have no directories to check."""
+    Object stores (gs://) have no directories to check; an s3:// bucket is reached once, so
+    a missing bucket or credential is one line rather than minutes of Beam's retries."""
+    if output.startswith("s3://"):
+        problem = s3_problem(output)
+        if problem and problem.startswith("no bucket"):
+            problem += " (create it first: Beam's S3 filesystem writes objects, not buckets)"
+        if problem:
+            raise OutputPathError(f"--output {output}: {problem}")
+        return
     if "://" in output:
         return
     path = Path(output)

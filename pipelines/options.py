@@ -26,6 +26,7 @@ from typing import Any
 from apache_beam.io.filesystem import FileSystem
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
+    DirectOptions,
     GoogleCloudOptions,
     PipelineOptions,
     PortableOptions,
@@ -112,10 +113,13 @@ def validate_pipeline_options(
     config_path: str | os.PathLike | None = None,
 ) -> LaunchPlan:
     """Check runner options and paths together; raise PipelineOptionsError on the first
-    problem. Pure: reads option strings and local files, never a cloud service."""
+    problem. Reads option strings and local files, never a cloud service; hands the options
+    to Beam's filesystems, so listing the inputs, checking the output and reading a remote
+    config use the run's endpoints and credentials (--s3_endpoint_url ...), as its workers do."""
     args = list(beam_args)
     dry_run = _dry_run_flag(args)
     options = PipelineOptions(args)
+    FileSystems.set_options(options)
     runner = resolve_runner(options.view_as(StandardOptions).runner)
     env = (options.view_as(PortableOptions).environment_type or "").upper()
     remote = runner in DATAFLOW or (runner in PORTABLE and env != "LOOPBACK")
@@ -129,6 +133,7 @@ def validate_pipeline_options(
         _check_dry_run_stays_offline(options.view_as(SetupOptions))
     _check_staging_files(options.view_as(SetupOptions))
     _check_paths(runner, remote, inputs, output)
+    _check_s3_options(args, options, [*inputs, output])
     if config_path is not None:
         _check_config_path(str(config_path), dry_run)
     gcp = options.view_as(GoogleCloudOptions)
@@ -268,6 +273,30 @@ def _check_paths(runner: str, remote: bool, inputs: Sequence[str], output: str) 
                 f"{flag} {path}: {runner}'s workers cannot read or write this machine's files; use a path "
                 "every worker can reach (gs://, s3://, hdfs://), or --environment_type=LOOPBACK for a local cluster"
             )
+        if scheme == "s3" and not _has_boto3():
+            raise PipelineOptionsError(
+                f"{flag} {path}: s3:// needs Beam's S3 filesystem, which needs boto3: pip install 'edumix[aws]'"
+            )
+
+
+def _check_s3_options(args: list[str], options: PipelineOptions, paths: list[str]) -> None:
+    """Beam's multi_processing workers build their S3 client from default options: --s3_*
+    values reach the launcher's listing but not the reads and writes (checked with Beam 2.77:
+    the workers fall back to AWS's own endpoint and find no credentials). The AWS_* variables
+    reach them, as child processes inherit the environment."""
+    given = sorted({a.split("=", 1)[0] for a in args if a.startswith("--s3_")})
+    mode = options.view_as(DirectOptions).direct_running_mode
+    if given and mode == "multi_processing" and any(FileSystems.get_scheme(p) == "s3" for p in paths):
+        raise PipelineOptionsError(
+            f"{', '.join(given)} do not reach --direct_running_mode=multi_processing workers; set AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL_S3 in the environment instead"
+        )
+
+
+def _has_boto3() -> bool:
+    from apache_beam.io.aws.clients.s3 import boto3_client  # Beam's S3 client: boto3 is None without it
+
+    return boto3_client.boto3 is not None
 
 
 def _check_config_path(path: str, dry_run: bool) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, S3Options
 from apache_beam.pvalue import TaggedOutput
 
 from edumix.core.config import ReadConfig
@@ -83,6 +84,7 @@ def expand_inputs(patterns: list[str], paths_prefix: str = ReadConfig().paths_pr
     is an error: a typo would otherwise curate an empty crawl without complaint."""
     if not patterns:
         raise InputError("no --input given")
+    _S3_CHECKED.clear()
     found: dict[str, int] = {}
     for pattern in patterns:
         expanded = _path_list(pattern, paths_prefix) if _is_path_list(pattern) else _expand_one(pattern)
@@ -103,6 +105,7 @@ def _path_list(listing: str, prefix: str) -> list[tuple[str, int]]:
     """The files a Common Crawl path list names (warc.paths.gz: `crawl-data/CC-MAIN-.../x.warc.gz`
     a line), each under `prefix`; a line naming no file is an error with its line number."""
     compression = CompressionTypes.GZIP if listing.endswith(".gz") else CompressionTypes.UNCOMPRESSED
+    _check_reachable(listing)
     try:
         with FileSystems.open(listing, compression_type=compression) as fh:
             lines = fh.read().decode("utf-8").splitlines()
@@ -143,19 +146,99 @@ def _expand_one(pattern: str) -> list[tuple[str, int]]:
 
 
 SUPPORTED_INPUTS = (
-    "local paths, gs:// (Google Cloud Storage), and s3:// / azfs:// / hdfs:// with Beam's aws / azure / "
-    "hadoop extra installed and credentials set"
+    "local paths, gs:// (Google Cloud Storage), s3:// (AWS or any S3-compatible store: pip install 'edumix[aws]', "
+    "endpoint and credentials from --s3_endpoint_url / --s3_access_key_id / --s3_secret_access_key or the AWS_* "
+    "variables), and azfs:// / hdfs:// with Beam's azure / hadoop extra installed and credentials set"
 )
+AWS_EXTRA = "pip install 'edumix[aws]'"
+_S3_CHECKED: set[tuple] = set()  # (options, bucket) already reached in this expand_inputs call
 
 
 def _match(pattern: str) -> list[tuple[str, int]]:
     """Beam's filesystems list the pattern; a scheme they cannot serve (unknown, or without its
     client library or credentials) is one line naming what is supported, not a traceback."""
+    _check_reachable(pattern)
     try:
         (result,) = FileSystems.match([pattern])
     except (BeamIOError, ValueError) as e:
         raise InputError(f"--input {pattern!r}: cannot list it ({_innermost(e)}). Supported: {SUPPORTED_INPUTS}") from e
     return [(m.path, m.size_in_bytes) for m in result.metadata_list if not m.path.endswith("/")]
+
+
+def _check_reachable(url: str) -> None:
+    """An s3:// input's bucket, reached once before Beam lists it: Beam's S3 client retries
+    any error without an HTTP status (no credentials, endpoint down) with backoff for about
+    seven minutes, where this is one line at once."""
+    if FileSystems.get_scheme(url) != "s3":
+        return
+    problem = s3_problem(url)
+    if problem:
+        raise InputError(f"--input {url!r}: cannot list it ({problem}). Supported: {SUPPORTED_INPUTS}")
+
+
+def filesystem_options() -> PipelineOptions:
+    """The options Beam's filesystems use (FileSystems.get_filesystem reads the same two
+    places); set to the defaults when nothing set them yet, as Beam's S3 filesystem refuses
+    to work without options (the launcher sets the run's: options.validate_pipeline_options)."""
+    from apache_beam.options.value_provider import RuntimeValueProvider
+
+    options = FileSystems._pipeline_options or RuntimeValueProvider.runtime_options
+    if not isinstance(options, PipelineOptions):
+        options = PipelineOptions([])
+        FileSystems.set_options(options)
+    return options
+
+
+def s3_problem(url: str) -> str | None:
+    """Why Beam's S3 filesystem cannot serve `url` (s3://BUCKET/...), in one line, or None.
+    One list call on the bucket with the endpoint, region and credentials Beam's client would
+    use (S3Options, else boto3's usual chain: AWS_* variables, ~/.aws, instance roles) and no
+    retries. Messages name the endpoint and the bucket, never a key or secret."""
+    from apache_beam.io.aws.clients.s3 import boto3_client  # Beam's S3 client; boto3 is None without the extra
+
+    boto3 = boto3_client.boto3
+    if boto3 is None:
+        return f"s3:// needs Beam's S3 filesystem, which needs boto3: {AWS_EXTRA}"
+    bucket = url[len("s3://") :].split("/", 1)[0]
+    if not bucket:
+        return "an s3:// path needs a bucket: s3://BUCKET/PATH"
+    options = filesystem_options()
+    s3 = options.view_as(S3Options)
+    key = (s3.s3_endpoint_url, s3.s3_region_name, s3.s3_access_key_id, s3.s3_verify, bucket)
+    if key in _S3_CHECKED:
+        return None
+    client = boto3.session.Session().client(
+        "s3",
+        region_name=s3.s3_region_name,
+        api_version=s3.s3_api_version,
+        use_ssl=not s3.s3_disable_ssl,
+        verify=s3.s3_verify,
+        endpoint_url=s3.s3_endpoint_url,
+        aws_access_key_id=s3.s3_access_key_id,
+        aws_secret_access_key=s3.s3_secret_access_key,
+        aws_session_token=s3.s3_session_token,
+        config=boto3.session.Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=30),
+    )
+    where = client.meta.endpoint_url  # as resolved: --s3_endpoint_url, AWS_ENDPOINT_URL(_S3), or AWS's own
+    try:
+        client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+    except Exception as e:  # noqa: BLE001 - botocore's errors, classified by name (boto3 is an extra)
+        name = type(e).__name__
+        code = str((getattr(e, "response", None) or {}).get("Error", {}).get("Code", ""))
+        if name in ("NoCredentialsError", "PartialCredentialsError"):
+            return (
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+                "or pass --s3_access_key_id and --s3_secret_access_key"
+            )
+        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "SSLError"):
+            return f"cannot reach the S3 endpoint {where} ({name}; set it with --s3_endpoint_url=URL)"
+        if code in ("NoSuchBucket", "404"):
+            return f"no bucket {bucket!r} at {where}"
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+            return f"access to bucket {bucket!r} at {where} refused ({code}): check the credentials"
+        return f"{name}{' ' + code if code else ''} on bucket {bucket!r} at {where}: {e}"
+    _S3_CHECKED.add(key)
+    return None
 
 
 def _innermost(e: BaseException) -> str:
