@@ -6,10 +6,12 @@
 
 CPU (1 thread by default): tokens/s of greedy decoding, batch 1, each ratio against HF
 `LlamaForCausalLM.generate` (sdpa, dynamic cache) on the same weights (trainer/export_hf.py),
-measured in the same run. "ours" = trainer.generate.generate (KVCache, eager); "static" =
-trainer.generate.Decoder (fixed-shape steps), eager or torch.compile'd. int8/int4 rows also
-give the quality cost against our float model: teacher-forced top-1 agreement and the largest
-logit difference on a random batch, and how many greedy tokens match before the first change.
+measured in the same run ("batch 8": tokens/s summed over 8 rows of one generate_batch,
+the `--prompts-file` path). "ours" = trainer.generate.generate (KVCache, eager); "static" =
+trainer.generate.Decoder (fixed-shape steps), eager or torch.compile'd. int8/int4 rows (CPU
+kernels with bf16 activations) also give the quality cost against our float model:
+teacher-forced top-1 agreement and the largest logit difference on a random batch, and how many
+greedy tokens match before the first change.
 
 CUDA: the 125M config (trainer/configs/125m.yaml) in bf16, batch 1, 256 new tokens. Decoding
 one token reads every weight once, so memory bandwidth sets a ceiling: measured copy
@@ -46,6 +48,7 @@ CPU_RUNS = {  # name -> (dims, prompt tokens, new tokens)
     "full": [("tiny", TINY, 32, 128), ("base", BASE, 32, 128)],
 }
 GROUP = 64  # int4 group size
+BATCH = 8  # the batch row: prompts of lengths P .. P-7, as `edumix generate --prompts-file` would batch them
 
 
 def load_125m() -> dict:
@@ -111,6 +114,12 @@ def cpu_section(name: str, dims: dict, P: int, n: int, repeat: int, compile_: bo
         f"ours int4 g{GROUP}, kernel": ours(int4, "int4"),
         f"ours int4 g{GROUP}, dequant fallback": ours(int4_deq, "int4_deq"),
     }
+    batch = [
+        torch.randint(0, dims["vocab_size"], (P - i,), generator=torch.Generator().manual_seed(i)).tolist()
+        for i in range(BATCH)
+    ]
+    static_b = Decoder(model)
+    fns[f"ours, static decoder eager, batch {BATCH} (all rows)"] = lambda: static_b.generate(batch, n, temperature=0)
     if compile_:
         comp = Decoder(model, compile=True)
         t0 = time.perf_counter()
@@ -123,7 +132,8 @@ def cpu_section(name: str, dims: dict, P: int, n: int, repeat: int, compile_: bo
     base = n / times["HF generate (baseline)"]
     rows = []
     for label, t in times.items():
-        rows.append(dict(section=f"cpu {name}", what=label, tok_s=n / t, ratio_vs_hf=(n / t) / base))
+        tok_s = n * (BATCH if f"batch {BATCH}" in label else 1) / t  # a batch row counts every row's tokens
+        rows.append(dict(section=f"cpu {name}", what=label, tok_s=tok_s, ratio_vs_hf=tok_s / base))
     ref = outs["ours"]
     notes = {
         "same greedy tokens as HF": outs["hf"] == ref,

@@ -68,7 +68,6 @@ def length_class(n_tokens: int, thresholds: tuple[int, ...]) -> int:
     return sum(1 for t in thresholds if n_tokens >= t)
 
 
-
 @dataclass(frozen=True)
 class CellPlan:
     phase: int

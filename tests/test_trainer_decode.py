@@ -12,7 +12,16 @@ from edumix.cli import app
 from edumix.trainer.config import load_train_config
 from edumix.trainer.generate import Decoder, generate, generate_batch
 from edumix.trainer.model import ModelConfig, Transformer
-from edumix.trainer.quantize import Int4Linear, linear_weight_bytes, quantize_int4, quantize_int8
+from edumix.trainer.quantize import (
+    Int4Linear,
+    Int8Linear,
+    is_int4_artifact,
+    linear_weight_bytes,
+    load_int4,
+    quantize_int4,
+    quantize_int8,
+    save_int4,
+)
 from edumix.trainer.train import pretrain
 
 V = 96
@@ -72,6 +81,30 @@ def test_int4_weight_bytes_about_a_quarter_of_bf16_and_tied_head_stays_shared():
     assert isinstance(tied.lm_head, nn.Linear) and tied.lm_head.weight is tied.tok_emb.weight
     assert sum(isinstance(m, Int4Linear) for m in tied.modules()) == 2 * 4  # wqkv, wo, w_gate_up, w_down
     assert isinstance(quantize_int8(tiny()).lm_head, nn.Module)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_int8_matches_its_dequantized_weights_and_float(dtype):
+    """The CPU kernel runs in bf16 activations (fast) and returns the input's dtype."""
+    torch.manual_seed(0)
+    lin = nn.Linear(256, 96, bias=True)
+    q = Int8Linear(lin)
+    deq = q.weight_int8.float() * q.scale[:, None]  # (N, K)
+    assert (deq - lin.weight).abs().max() <= q.scale.max() / 2 + 1e-7  # half a step per channel
+    x = torch.randn(3, 5, 256)
+    y = q(x.to(dtype))
+    assert y.dtype == dtype and y.shape == (3, 5, 96)
+    torch.testing.assert_close(y.float(), x @ deq.T + lin.bias.detach(), atol=0.03, rtol=0.02)
+    assert "scale_bf16" not in q.state_dict()  # derived, not saved
+
+
+def test_int8_model_logits_close_to_float():
+    model = tiny(dim=128)
+    idx = torch.randint(0, V, (2, 32), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        ref, got = model(idx)[0], quantize_int8(tiny(dim=128))(idx)[0]  # (2, 32, V)
+    assert (got - ref).norm() < 0.03 * ref.norm()
+    assert (got.argmax(-1) == ref.argmax(-1)).float().mean() > 0.9  # random weights: near-ties are common
 
 
 def test_int4_rejects_a_group_that_does_not_divide():
@@ -163,3 +196,59 @@ def test_cli_generate_compile_equals_no_compile(tiny_ckpt):
     outs = [runner.invoke(app, [*base, "--temperature", "0", flag]) for flag in ("--no-compile", "--compile")]
     assert all(r.exit_code == 0 for r in outs), [r.output for r in outs]
     assert outs[0].output == outs[1].output
+
+
+# --------------------------------------------------------------------------- blocksparse in the Decoder
+
+SPARSE = dict(block_size=4, local_blocks=2, vert_stride=3, every=2)  # layer 0 sparse, layer 1 dense
+
+
+def no_cache(model: Transformer, ps: list[list[int]], n: int) -> list[list[int]]:
+    """The reference: each prompt alone, the whole sequence re-run every step (no cache)."""
+    return [generate(model, torch.tensor([p]), n, temperature=0, use_cache=False)[0].tolist() for p in ps]
+
+
+def test_blocksparse_batch_equals_the_no_cache_forward():
+    model = tiny(blocksparse=SPARSE, n_layers=3)  # sparse, dense, sparse
+    ps = prompts(13, 1, 6, 22)  # pads 9, 21, 16, 0: block boundaries fall mid-slot for most rows
+    ref = no_cache(model, ps, 30)  # up to position 51: 13 blocks, several past the local window
+    assert generate_batch(model, ps, 30, temperature=0) == ref
+    dense = tiny(n_layers=3)  # same weights (same seed), no block rule: the rule must matter
+    assert no_cache(dense, ps, 30) != ref
+
+
+def test_blocksparse_every_layer_sparse_and_eos():
+    model = tiny(blocksparse=SPARSE | {"every": 0})
+    ps = prompts(9, 3)
+    ref = no_cache(model, ps, 20)
+    eos = ref[0][9 + 5]
+    got = generate_batch(model, ps, 20, temperature=0, eos_id=eos)
+    assert got == [r[: r.index(eos, len(p)) + 1] if eos in r[len(p) :] else r for p, r in zip(ps, ref)]
+
+
+@pytest.mark.slow  # torch.compile on CPU
+def test_blocksparse_compiled_decoder_equals_the_no_cache_forward():
+    model = tiny(blocksparse=SPARSE, n_layers=3)
+    ps = prompts(13, 1, 6, 22)
+    assert Decoder(model, compile=True).generate(ps, 30, temperature=0) == no_cache(model, ps, 30)
+
+
+# --------------------------------------------------------------------------- int4 artifacts
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_int4_artifact_round_trip_equals_quantize_at_load(tmp_path, tie):
+    model = tiny(tie_embeddings=tie)
+    save_int4(model, tmp_path / "a", 32)
+    loaded, cfg = load_int4(tmp_path / "a")
+    assert cfg["group_size"] == 32 and is_int4_artifact(tmp_path / "a")
+    at_load = quantize_int4(tiny(tie_embeddings=tie), 32)
+    for (name, a), (_, b) in zip(loaded.state_dict().items(), at_load.state_dict().items()):
+        assert torch.equal(a, b), name  # the same packed buffers for this device's kernel
+    assert not tie or loaded.lm_head.weight is loaded.tok_emb.weight
+    ps = prompts(5, 11)
+    assert generate_batch(loaded, ps, 12, temperature=0) == generate_batch(at_load, ps, 12, temperature=0)
+    weights = tmp_path / "a" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ValueError, match="corrupt"):
+        load_int4(tmp_path / "a")

@@ -250,7 +250,13 @@ class _Streamer:
 
 def generate(
     ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
-    prompt: Annotated[str, typer.Option(help="Text to continue.")],
+    prompt: Annotated[str | None, typer.Option(help="Text to continue.")] = None,
+    prompts_file: Annotated[
+        Path | None,
+        typer.Option(help='Many prompts, batched: .txt (one a line) or .jsonl (strings or {"prompt": ...}).'),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="--prompts-file: prompts decoded at once.")] = 8,
+    out: Annotated[Path | None, typer.Option(help="--prompts-file: JSON lines file to write (default stdout).")] = None,
     max_new_tokens: Annotated[int, typer.Option(min=1)] = 64,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.8,
     top_k: Annotated[int | None, typer.Option(min=1)] = None,
@@ -267,20 +273,29 @@ def generate(
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu or cuda; default cuda when available.")] = None,
 ) -> None:
-    """Sample a continuation of --prompt from a checkpoint."""
+    """Sample a continuation of --prompt (or of each line of --prompts-file) from a checkpoint."""
     import torch
 
     from edumix.trainer.generate import Decoder
     from edumix.trainer.generate import generate as sample
-    from edumix.trainer.quantize import INT4_GROUP_SIZES, quantize_int4, quantize_int8
+    from edumix.trainer.quantize import INT4_GROUP_SIZES, is_int4_artifact, quantize_int4, quantize_int8
 
     if int8 and int4:
         raise typer.BadParameter("choose one of --int8 and --int4", param_hint="--int4")
     if group_size not in INT4_GROUP_SIZES:
         raise typer.BadParameter(f"must be one of {INT4_GROUP_SIZES}", param_hint="--group-size")
-    model, tok, _ = _load_checkpoint(ckpt)
+    if (prompt is None) == (prompts_file is None):
+        raise typer.BadParameter("give one of --prompt and --prompts-file", param_hint="--prompt")
+    records = _read_prompts(prompts_file) if prompts_file is not None else None
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model.to(dev).eval()
+    if is_int4_artifact(ckpt):  # `edumix export --format int4`: already quantized, packed here for `dev`
+        if int8:
+            raise typer.BadParameter(f"{ckpt} is an int4 artifact", param_hint="--int8")
+        model, tok = _load_int4_artifact(ckpt, dev)
+        int4 = False
+    else:
+        model, tok, _ = _load_checkpoint(ckpt)
+        model.to(dev).eval()
     if int8:
         model = quantize_int8(model)
     if int4:
@@ -288,6 +303,12 @@ def generate(
             model = quantize_int4(model, group_size)
         except ValueError as e:
             _fail(str(e))
+    if records is not None:
+        eos = tok.special_ids["<|end|>"] if chat else tok.eos_id
+        sample_kw = dict(temperature=temperature, top_k=top_k, top_p=top_p, eos_id=eos, seed=seed)
+        compiled = compile if compile is not None else dev.type == "cuda"
+        _generate_file(model, tok, records, out, batch_size, max_new_tokens, chat, compiled, sample_kw)
+        return
     ids = tok.encode_chat([{"role": "user", "content": prompt}]) if chat else [tok.bos_id] + tok.encode(prompt)
     room = model.cfg.max_seq_len - len(ids)
     if room < 1:
@@ -309,6 +330,93 @@ def generate(
         typer.echo(text if chat else prompt + text)
 
 
+def _read_prompts(path: Path) -> list[dict]:
+    """--prompts-file as records with a "prompt" string (other keys of a .jsonl object are kept
+    and written back): .jsonl lines are JSON strings or objects; any other file is one prompt a
+    non-empty line."""
+    if not path.is_file():
+        raise typer.BadParameter(f"not found: {path}", param_hint="--prompts-file")
+    lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+    records = [] if path.suffix == ".jsonl" else [{"prompt": line} for _, line in lines]
+    for n, line in lines if path.suffix == ".jsonl" else ():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise typer.BadParameter(f"{path}:{n}: not JSON ({e.msg})", param_hint="--prompts-file") from e
+        rec = {"prompt": rec} if isinstance(rec, str) else rec
+        if not isinstance(rec, dict) or not isinstance(rec.get("prompt"), str):
+            raise typer.BadParameter(f'{path}:{n}: need a string or {{"prompt": "..."}}', param_hint="--prompts-file")
+        records.append(rec)
+    if not records:
+        raise typer.BadParameter(f"no prompts in {path}", param_hint="--prompts-file")
+    return records
+
+
+def batch_plan(lengths: list[int], batch_size: int, max_new_tokens: int, max_seq_len: int) -> list[list[int]]:
+    """Prompt indices per batch. Sorted by length, so a batch pads little; a prompt joins the
+    current batch only while the batch's longest prompt + the most new tokens any of its rows
+    may take (max_new_tokens, or less near the context end) still fit in max_seq_len, so every
+    row gets as many tokens as it would alone."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        cur = batches[-1] if batches else None
+        if cur and len(cur) < batch_size:
+            want = min(max_new_tokens, max_seq_len - lengths[cur[0]])  # the shortest row wants the most
+            if lengths[i] + want <= max_seq_len:
+                cur.append(i)
+                continue
+        batches.append([i])
+    return batches
+
+
+def _generate_file(model, tok, records, out, batch_size, max_new_tokens, chat, compile, sample_kw) -> None:
+    """Batches of --prompts-file through one Decoder (left padding, per-row EOS); writes one
+    JSON line per prompt, in the file's order, once all are done."""
+    import torch
+
+    from edumix.trainer.generate import Decoder
+
+    ctx = model.cfg.max_seq_len
+    enc = [
+        tok.encode_chat([{"role": "user", "content": r["prompt"]}]) if chat else [tok.bos_id] + tok.encode(r["prompt"])
+        for r in records
+    ]
+    too_long = [n for n, ids in enumerate(enc, 1) if len(ids) >= ctx]
+    if too_long:
+        _fail(f"prompt(s) {too_long[:5]} fill the model's context ({ctx} tokens)")
+    dev = model.tok_emb.weight.device
+    eos, seed = sample_kw.pop("eos_id"), sample_kw.pop("seed")
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    dec = Decoder(model, compile=compile)
+    results: list[dict | None] = [None] * len(records)
+    for batch in batch_plan([len(e) for e in enc], batch_size, max_new_tokens, ctx):
+        room = [min(max_new_tokens, ctx - len(enc[i])) for i in batch]  # what each row gets alone
+        rows = dec.generate([enc[i] for i in batch], max(room), eos_id=eos, generator=gen, **sample_kw)
+        for i, row, n in zip(batch, rows, room):
+            new = row[len(enc[i]) : len(enc[i]) + n]
+            text = tok.decode([t for t in new if t != eos])
+            results[i] = {**records[i], "completion": text, "new_tokens": len(new)}
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
+    if out is None:
+        sys.stdout.write(lines)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(lines, encoding="utf-8")
+        typer.echo(f"wrote {out} ({len(results)} prompts)", err=True)
+
+
+def _load_int4_artifact(path: Path, device):
+    from edumix.trainer.quantize import load_int4
+    from edumix.trainer.tokenizer import TextTokenizer
+
+    try:
+        model, _ = load_int4(path, device)
+        tok = TextTokenizer(path / "tokenizer.json")
+    except (*_errors(), ValueError, KeyError, OSError) as e:
+        _fail(f"{path}: {e}")
+    return model, tok
+
+
 def _load_checkpoint(ckpt: Path):
     """(model, tokenizer, meta) of a checkpoint or a pretrain --out, every file verified against
     the sha256 recorded at save time; a clear one-line error (exit 2) otherwise."""
@@ -327,15 +435,22 @@ def _load_checkpoint(ckpt: Path):
 def export(
     ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
     out: Annotated[Path, typer.Option(help="Directory to write.")],
-    format: Annotated[str, typer.Option("--format", help="Only hf (Hugging Face Llama) for now.")] = "hf",
+    format: Annotated[
+        str, typer.Option("--format", help="hf (Hugging Face Llama) or int4 (for `edumix generate --ckpt OUT`).")
+    ] = "hf",
+    group_size: Annotated[int, typer.Option(help="--format int4 group size: 32, 64, 128 or 256.")] = 64,
 ) -> None:
-    """Export a checkpoint (e.g. for LlamaForCausalLM.from_pretrained / AutoTokenizer)."""
+    """Export a checkpoint: a Hugging Face Llama (LlamaForCausalLM.from_pretrained / AutoTokenizer),
+    or int4 weights that `edumix generate --ckpt OUT` loads without quantizing again."""
     from edumix.trainer.export_hf import export_hf
     from edumix.trainer.tokenizer import tokenizer_config
 
-    if format != "hf":
-        raise typer.BadParameter(f"unknown format {format!r} (only hf)", param_hint="--format")
+    if format not in ("hf", "int4"):
+        raise typer.BadParameter(f"unknown format {format!r} (hf or int4)", param_hint="--format")
     model, tok, meta = _load_checkpoint(ckpt)
+    if format == "int4":
+        _export_int4(model, tok, meta, ckpt, out, group_size)
+        return
     special = {"bos": tok.bos_id, "eos": tok.eos_id, "pad": tok.pad_id}
     try:
         path = export_hf(model, out, tokenizer_json=tok.path, special_tokens=special, meta=meta)
@@ -346,6 +461,35 @@ def export(
     written = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
     cfg_path.write_text(json.dumps({**tokenizer_config(), **written}, indent=2) + "\n")
     typer.echo(f"wrote {path} (Hugging Face Llama, {model.num_params(non_embedding=False):,} parameters)")
+
+
+def _export_int4(model, tok, meta, ckpt: Path, out: Path, group_size: int) -> None:
+    """OUT/model.safetensors (int4 codes + bf16 scales/zeros; embedding and norms float),
+    int4.json (config, group size, lineage, sha256 of each file) and the tokenizer."""
+    import shutil
+
+    from edumix.trainer.quantize import INT4_CONFIG, INT4_GROUP_SIZES, linear_weight_bytes, save_int4
+    from edumix.trainer.tokenizer import sidecar_path
+
+    if group_size not in INT4_GROUP_SIZES:
+        raise typer.BadParameter(f"must be one of {INT4_GROUP_SIZES}", param_hint="--group-size")
+    if out.exists() and any(out.iterdir()):
+        _fail(f"{out} exists and is not empty")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in (tok.path, sidecar_path(tok.path)):
+        if Path(f).is_file():
+            shutil.copyfile(f, out / ("tokenizer.json" if f == tok.path else "tokenizer_config.json"))
+    lineage = {k: meta[k] for k in ("step", "phase") if k in meta}
+    try:
+        save_int4(model, out, group_size, extra={"source": {"checkpoint": str(ckpt.resolve()), **lineage}})
+    except ValueError as e:  # a layer whose width the group does not divide: nothing usable written
+        shutil.rmtree(out, ignore_errors=True)
+        _fail(str(e))
+    size = sum(f.stat().st_size for f in out.iterdir())
+    typer.echo(
+        f"wrote {out / INT4_CONFIG} (int4 group {group_size}, {size / 1e6:.2f} MB in all; "
+        f"matmul weights {linear_weight_bytes(model) / 1e6:.2f} MB in float32 before)"
+    )
 
 
 eval_app = typer.Typer(help="Evaluate a checkpoint.", no_args_is_help=True)

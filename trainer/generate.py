@@ -3,7 +3,9 @@ step. use_cache=False re-runs the whole sequence every step: the slow reference 
 path must match token for token under greedy decoding.
 
 `generate_batch` / `Decoder`: several prompts at once (left padding, per-row EOS) over a static
-cache with fixed-shape decode steps, optionally torch.compile'd (`edumix generate --compile`)."""
+cache with fixed-shape decode steps, optionally torch.compile'd (`edumix generate --compile`,
+`--prompts-file`). Blocksparse models run there too: their sparse layers AND the block rule
+into the slot mask (the cache keeps every key; BlocksparseKVCache is the memory-saving one)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from edumix.trainer import blocksparse
 from edumix.trainer.model import Transformer
 
 
@@ -110,28 +113,46 @@ class StaticKV:
 
 
 class _SlotAttend:
-    """What Attention.forward calls as `cache.attend`: write k/v at `slots`, attend under `mask`."""
+    """What Attention.forward calls as `cache.attend`: write k/v at `slots`, attend under the
+    layer's mask. Blocksparse layers get `sparse_mask` (the dense one AND the block rule): the
+    full-length cache holds every key, so the rule is only a mask here, never an eviction."""
 
-    def __init__(self, kv: StaticKV, slots: Tensor, mask: Tensor):
+    supports_blocksparse = True  # Attention.forward refuses dense-only caches for sparse layers
+
+    def __init__(self, kv: StaticKV, slots: Tensor, mask: Tensor, sparse_mask: Tensor | None, sparse: list[bool]):
         self.kv, self.slots, self.mask = kv, slots, mask  # slots (T,), mask (B, 1, T, S)
+        self.sparse_mask, self.sparse = sparse_mask, sparse  # (B, 1, T, S) or None; per layer
 
     def attend(self, layer: int, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         keys, values = self.kv.k[layer], self.kv.v[layer]  # (B, KV, S, hd)
         keys.index_copy_(2, self.slots, k.transpose(1, 2))
         values.index_copy_(2, self.slots, v.transpose(1, 2))
-        y = F.scaled_dot_product_attention(q.transpose(1, 2), keys, values, attn_mask=self.mask, enable_gqa=True)
+        mask = self.sparse_mask if self.sparse[layer] else self.mask
+        y = F.scaled_dot_product_attention(q.transpose(1, 2), keys, values, attn_mask=mask, enable_gqa=True)
         return y.transpose(1, 2)  # (B, T, H, hd)
 
 
-def forward_slots(model: Transformer, kv: StaticKV, idx: Tensor, pos: Tensor, slots: Tensor, mask: Tensor) -> Tensor:
+def forward_slots(
+    model: Transformer, kv: StaticKV, idx: Tensor, pos: Tensor, slots: Tensor, mask: Tensor, sparse_mask: Tensor | None
+) -> Tensor:
     """The model's blocks over the static cache with per-row positions; idx, pos (B, T) ->
     logits of the last column (B, V), float32 (the lm_head runs on that column only)."""
     cos, sin = model.rope(pos)  # (B, T, 1, hd)
     x = model.tok_emb(idx)  # (B, T, C)
-    att = _SlotAttend(kv, slots, mask)
+    att = _SlotAttend(kv, slots, mask, sparse_mask, [layer.attn.sparse for layer in model.layers])
     for layer in model.layers:
         x = layer(x, cos, sin, None, att)
     return model.lm_head(model.norm(x[:, -1])).float()  # (B, V)
+
+
+def _with_blocksparse(model: Transformer, allowed: Tensor, q_pos: Tensor, k_pos: Tensor, is_self: Tensor):
+    """The blocksparse layers' mask: `allowed` AND the block rule by position inside the prompt's
+    document (slot - pad, as training's per-document positions), the self-key kept so a padded
+    query (negative position) is never all-masked. None for a dense model."""
+    sp = model.cfg.blocksparse
+    if sp is None:
+        return None
+    return (allowed & blocksparse.allowed(q_pos, k_pos, sp)) | is_self
 
 
 def prefill(model: Transformer, kv: StaticKV, idx: Tensor, pad: Tensor) -> Tensor:
@@ -139,10 +160,13 @@ def prefill(model: Transformer, kv: StaticKV, idx: Tensor, pad: Tensor) -> Tenso
     B, P = idx.shape
     ar = torch.arange(kv.max_len, device=idx.device)  # (S,)
     q = ar[:P, None]  # (P, 1) query slots
+    is_self = ar == q  # (P, S)
     allowed = (ar <= q) & (ar >= pad[:, None, None])  # (B, P, S): causal, never a pad key
-    allowed |= ar == q  # a padded query sees itself: no all-masked (NaN) rows
+    k_pos = (ar - pad[:, None])[:, None]  # (B, 1, S) each key slot's position in its row's document
+    sparse = _with_blocksparse(model, allowed, (q - pad[:, None, None]), k_pos, is_self)  # (B, P, S)
+    allowed |= is_self  # a padded query sees itself: no all-masked (NaN) rows
     pos = (ar[:P] - pad[:, None]).clamp(min=0)  # (B, P)
-    return forward_slots(model, kv, idx, pos, ar[:P], allowed[:, None])
+    return forward_slots(model, kv, idx, pos, ar[:P], allowed[:, None], None if sparse is None else sparse[:, None])
 
 
 def decode_step(model: Transformer, kv: StaticKV, tok: Tensor, slot: Tensor, pad: Tensor) -> Tensor:
@@ -151,7 +175,9 @@ def decode_step(model: Transformer, kv: StaticKV, tok: Tensor, slot: Tensor, pad
     ar = torch.arange(kv.max_len, device=tok.device)  # (S,)
     allowed = (ar <= slot) & (ar >= pad[:, None])  # (B, S)
     pos = (slot - pad)[:, None]  # (B, 1)
-    return forward_slots(model, kv, tok[:, None], pos, slot, allowed[:, None, None])
+    sparse = _with_blocksparse(model, allowed, pos, ar - pad[:, None], ar == slot)  # (B, S) or None
+    sparse = None if sparse is None else sparse[:, None, None]  # (B, 1, 1, S)
+    return forward_slots(model, kv, tok[:, None], pos, slot, allowed[:, None, None], sparse)
 
 
 class Decoder:

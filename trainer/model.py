@@ -170,7 +170,7 @@ class Attention(nn.Module):
         if cache is not None and self.sparse and not getattr(cache, "supports_blocksparse", False):
             raise NotImplementedError(
                 f"layer {self.layer_idx} is blocksparse and {type(cache).__name__} attends densely; "
-                "use model.new_cache / trainer.generate.generate (no batched static decoder yet)"
+                "use model.new_cache (BlocksparseKVCache) or trainer.generate's Decoder"
             )
         y = cache.attend(self.layer_idx, q, k, v) if cache is not None else mask.attend(q, k, v)  # (B, T, H, hd)
         return self.wo(y.reshape(B, T, H * self.head_dim))  # (B, T, C)

@@ -1,10 +1,16 @@
 """Weight-only int8 and int4 for inference (`edumix generate --int8 / --int4`): every nn.Linear keeps int8
 weights and one float scale per output channel (symmetric, absmax / 127), ~4x fewer weight
-bytes; activations stay in float. On CPU the matmul runs in torch's int8-weight kernel
-(`aten._weight_int8pack_mm`, the one gpt-fast uses) without materialising float weights.
+bytes than float32. On CPU the matmul runs in torch's int8-weight kernel
+(`aten._weight_int8pack_mm`, the one gpt-fast uses) without materialising float weights, with
+bf16 activations: its float32 variant is 3-8x slower than the bf16 one (1 thread, 256-wide
+layers), slower than a plain float32 matmul, which made int8 decoding slower than float.
 int4 (`Int4Linear`): group-wise asymmetric codes, torch's tinygemm int4 kernels where present."""
 
 from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -18,16 +24,18 @@ class Int8Linear(nn.Module):
         scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0  # (out,)
         self.register_buffer("weight_int8", torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8))
         self.register_buffer("scale", scale.to(linear.weight.dtype))
+        self.register_buffer("scale_bf16", scale.to(torch.bfloat16), persistent=False)  # the CPU kernel's
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
         self.in_features, self.out_features = linear.in_features, linear.out_features
 
     def forward(self, x: Tensor) -> Tensor:
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16, torch.float16):
-            y = torch.ops.aten._weight_int8pack_mm(x.reshape(-1, self.in_features), self.weight_int8, self.scale)
+            x2 = x.reshape(-1, self.in_features).to(torch.bfloat16)  # (M, in): the fast bf16 kernel
+            y = torch.ops.aten._weight_int8pack_mm(x2, self.weight_int8, self.scale_bf16.to(torch.bfloat16)).to(x.dtype)
             y = y.view(*x.shape[:-1], self.out_features)  # (..., out)
         else:  # per-output-channel scales commute with the matmul: (x @ Wq^T) * s
             y = F.linear(x, self.weight_int8.to(x.dtype)) * self.scale.to(x.dtype)
-        return y if self.bias is None else y + self.bias
+        return y if self.bias is None else y + self.bias.to(y.dtype)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-channel"
@@ -87,17 +95,35 @@ class Int4Linear(nn.Module):
 
     def __init__(self, linear: nn.Linear, group_size: int = 64, layout: str | None = None):
         super().__init__()
-        N, K = linear.out_features, linear.in_features
+        K = linear.in_features
         if group_size not in INT4_GROUP_SIZES or K % group_size:
             raise ValueError(f"int4 group_size must be one of {INT4_GROUP_SIZES} and divide in_features={K}")
         w = linear.weight.detach()
-        self.layout = layout or int4_kernel_layout(w.device, N, K)
         q, scale, zero = _int4_groups(w, group_size)  # (N, K), (N, K/g), (N, K/g)
         sz = torch.stack([scale, zero], dim=-1).transpose(0, 1).contiguous()  # (K/g, N, 2)
+        self._init(q, sz, linear.bias, group_size, layout)
+
+    def _init(self, q: Tensor, sz: Tensor, bias: Tensor | None, group_size: int, layout: str | None) -> None:
+        N, K = q.shape  # q (N, K) int32 codes, sz (K/g, N, 2) scales and zeros
+        self.layout = layout or int4_kernel_layout(q.device, N, K)
         self.register_buffer("scales_and_zeros", sz.to(torch.bfloat16))
         self.register_buffer("weight_int4", self._pack(q))
-        self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
+        self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.in_features, self.out_features, self.group_size = K, N, group_size
+
+    @classmethod
+    def from_nibbles(
+        cls, nibbles: Tensor, scales_and_zeros: Tensor, group_size: int, bias: Tensor | None = None, layout=None
+    ) -> Int4Linear:
+        """From the device-independent form an int4 artifact stores (the "dequant" layout's
+        buffers: nibbles (N, K/2) uint8, scales_and_zeros (K/g, N, 2)), packed for the device
+        the tensors are on: the same buffers as quantizing the float weights there."""
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        N = nibbles.shape[0]
+        q = torch.stack([nibbles >> 4, nibbles & 15], dim=-1).view(N, -1).to(torch.int32)  # (N, K)
+        self._init(q, scales_and_zeros, bias, group_size, layout)
+        return self
 
     def _pack(self, q: Tensor) -> Tensor:
         if self.layout == "cpu":
@@ -159,3 +185,78 @@ def linear_weight_bytes(model: nn.Module) -> int:
         elif isinstance(m, Int4Linear):
             total += sum(b.numel() * b.element_size() for b in (m.weight_int4, m.scales_and_zeros))
     return total
+
+
+# --------------------------------------------------------------------------- int4 artifacts
+
+INT4_CONFIG, INT4_WEIGHTS = "int4.json", "model.safetensors"
+INT4_FORMAT = "edumix-int4/1"
+
+
+def _tied(model: nn.Module) -> set[int]:
+    return {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+
+
+def save_int4(model: nn.Module, out: str | Path, group_size: int = 64, extra: dict | None = None) -> Path:
+    """Write `model` (a float Transformer) quantized to int4 as OUT/model.safetensors + OUT/int4.json.
+    The codes are stored device-independent (two per byte, the "dequant" layout) and repacked
+    for the kernel of the device they load on, so one artifact serves CPU and CUDA. int4.json
+    holds the model config, group size, `extra` (lineage) and the sha256 of every file then in
+    OUT (copy the tokenizer in first). Returns OUT."""
+    from safetensors.torch import save_file
+
+    from edumix.core.hashing import file_sha256
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    q = quantize_int4(copy.deepcopy(model).float().cpu(), group_size, layout="dequant")
+    tensors = {k: v.contiguous() for k, v in q.state_dict().items()}
+    if model.cfg.tie_embeddings:  # one matrix: the embedding's; the head re-ties on load
+        tensors.pop("lm_head.weight")
+    save_file(tensors, str(out / INT4_WEIGHTS), metadata={"format": INT4_FORMAT})
+    files = {f.name: file_sha256(f) for f in sorted(out.iterdir()) if f.is_file() and f.name != INT4_CONFIG}
+    cfg = dict(format=INT4_FORMAT, group_size=group_size, model_config=model.cfg.to_dict(), **(extra or {}))
+    cfg["sha256"] = files
+    (out / INT4_CONFIG).write_text(json.dumps(cfg, indent=2, default=str) + "\n")
+    return out
+
+
+def is_int4_artifact(path: str | Path) -> bool:
+    return (Path(path) / INT4_CONFIG).is_file()
+
+
+def load_int4(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """(model, int4.json) of an artifact `save_int4` wrote, every file checked against its
+    sha256 first; the Int4Linear layers are packed for `device` (same buffers, and so the same
+    outputs, as `quantize_int4` on the float model there)."""
+    from safetensors.torch import load_file
+
+    from edumix.core.hashing import file_sha256
+    from edumix.trainer.model import ModelConfig, Transformer
+
+    path = Path(path)
+    cfg = json.loads((path / INT4_CONFIG).read_text())
+    if cfg.get("format") != INT4_FORMAT:
+        raise ValueError(f"{path / INT4_CONFIG}: format {cfg.get('format')!r}, expected {INT4_FORMAT!r}")
+    for name, digest in cfg["sha256"].items():
+        if not (path / name).is_file() or file_sha256(path / name) != digest:
+            raise ValueError(f"{path / name} is missing or corrupt (sha256 differs from {INT4_CONFIG})")
+    tensors = load_file(str(path / INT4_WEIGHTS), device=str(device))
+    with torch.device("meta"):  # no float weights allocated for layers that become int4
+        model = Transformer(ModelConfig.from_dict(cfg["model_config"]))
+    model.rope = type(model.rope)(model.cfg)  # the non-persistent RoPE tables, for real
+    tied, g = _tied(model), cfg["group_size"]
+    for parent_name, parent in list(model.named_modules()):
+        for name, child in list(parent.named_children()):
+            key = f"{parent_name}.{name}" if parent_name else name
+            if isinstance(child, nn.Linear) and id(child.weight) not in tied:
+                bias = tensors.pop(f"{key}.bias", None)
+                nib, sz = tensors.pop(f"{key}.weight_int4"), tensors.pop(f"{key}.scales_and_zeros")
+                setattr(parent, name, Int4Linear.from_nibbles(nib, sz, g, bias))
+    model.load_state_dict(tensors, strict=False, assign=True)  # embedding, norms (the tied head with them)
+    if model.cfg.tie_embeddings:
+        model.lm_head.weight = model.tok_emb.weight
+    left = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if left or tensors.keys() - model.state_dict().keys():
+        raise ValueError(f"{path / INT4_WEIGHTS} does not fit its config: missing {left[:5]}")
+    return model.to(device).eval(), cfg
