@@ -318,6 +318,12 @@ def serve(
         list[Path] | None, typer.Option("--root", help="Directory that run inputs may come from; repeat for more.")
     ] = None,
     max_jobs: Annotated[int, typer.Option(min=1, help="Runs at once; the rest wait in a FIFO queue.")] = 1,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="postgresql://user:password@host:port/database for the job table (default HOME/jobs.sqlite)."
+        ),
+    ] = None,
 ) -> None:
     """Serve a web UI and JSON API (/api, /openapi.json) that queue and run curate jobs.
 
@@ -335,7 +341,7 @@ def serve(
             _fail(str(e))
     from edumix.service.app import serve as run_server
 
-    run_server(host, port, home.expanduser(), roots or [], token, max_jobs)
+    run_server(host, port, home.expanduser(), roots or [], token, max_jobs, db=db)
 
 
 def _version(value: bool) -> None:

@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,82 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-START_TIMEOUT = 120  # a cold import of edumix + FastAPI on a busy machine
-RUN_TIMEOUT = 900  # the demo curate takes ~20-40 s alone; CI machines are shared
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
-
-
-class Server:
-    def __init__(self, home: Path, log: Path, *args: str, token: str | None = None):
-        self.port = free_port()
-        self.home = home
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.log = log
-        cmd = [sys.executable, "-m", "edumix.cli", "serve", "--port", str(self.port), "--home", str(home), *args]
-        with open(log, "ab") as fh:
-            self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.client = httpx.Client(base_url=self.url, headers=self.headers, timeout=60)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert self.proc.poll() is None, f"server exited {self.proc.returncode}: {log.read_text()[-2000:]}"
-            try:
-                if self.client.get("/api/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server not healthy after {START_TIMEOUT}s: {log.read_text()[-2000:]}"
-            time.sleep(0.3)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        self.client.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
-
-    def create(self, **body) -> httpx.Response:
-        return self.client.post("/api/runs", json={"name": "t", "inputs": ["demo"], **body})
-
-    def wait_status(self, job_id: str, wanted: set[str], timeout: float = RUN_TIMEOUT) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.client.get(f"/api/runs/{job_id}").json()
-            if job["status"] in wanted:
-                return job
-            log = self.client.get(f"/api/runs/{job_id}/log").json()["log"]
-            assert time.monotonic() < deadline, f"{job_id} still {job['status']}: {log[-3000:]}"
-            time.sleep(1)
-
-    def wait_started(self, job_id: str) -> int:
-        """The curate child's pid, shortly after it starts (the demo run takes 20+ s, so it is
-        still running; the log is no signal: its first lines come late in the run)."""
-        self.wait_status(job_id, {"running"}, timeout=120)
-        time.sleep(2)
-        return job_pid(self.home, job_id)
-
-
-def job_pid(home: Path, job_id: str) -> int:
-    with contextlib.closing(sqlite3.connect(home / "jobs.sqlite")) as db:
-        (pid,) = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return pid
+from serve_helpers import Server, alive, free_port, kill_leftover_jobs
 
 
 @pytest.fixture
@@ -107,14 +28,7 @@ def servers(tmp_path):
     yield start
     for server in started:
         server.stop()
-    db_path = tmp_path / "home" / "jobs.sqlite"
-    if db_path.exists():  # a child a test left behind (its server was killed)
-        with contextlib.closing(sqlite3.connect(db_path)) as db:
-            pids = [pid for (pid,) in db.execute("SELECT pid FROM jobs WHERE pid IS NOT NULL")]
-        for pid in pids:
-            if alive(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+    kill_leftover_jobs(tmp_path / "home")  # a child a test left behind (its server was killed)
 
 
 @pytest.mark.slow

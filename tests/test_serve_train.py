@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_serve import Server, alive, job_pid
+from serve_helpers import Server, alive, job_pid
 
 # A model of ~20k parameters: a phase takes a few seconds on one CPU core.
 SMALL = """\

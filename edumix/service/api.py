@@ -31,7 +31,39 @@ from edumix.service import trainings as tr
 from edumix.service.jobs import CONFIG_FILE, DEMO, JobManager, new_job_id, tail
 from edumix.service.security import PathInvalid, PathRefused, confine_inputs
 
-router = APIRouter(prefix="/api")
+
+class Problem(BaseModel):
+    """Every refusal's body: FastAPI's own (a request that does not fit the model: `detail` is
+    its list of field errors) and ours (`detail` a sentence; a refused config lists its fields)."""
+
+    detail: str | list[dict[str, Any]] = Field(description="What was wrong.")
+    errors: list[dict[str, str]] = Field([], description="A refused config: each bad field (dotted path) and why.")
+
+
+_WHY = {
+    400: "The body is not JSON (or not UTF-8).",
+    401: "The token is missing or wrong (a server started with --token-file).",
+    403: "An input outside the --root directories, a cross-site post or a foreign Host header.",
+    404: "No such job.",
+    409: "The job's state does not allow it.",
+    413: "The request body is over 1 MB.",
+    422: "The request or its config is invalid; the fields are named.",
+    429: "Too many generations at once.",
+    502: "The generation failed.",
+    503: "The training config could not be checked.",
+    504: "The generation took too long.",
+}
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route can give, for the OpenAPI spec (so a client, or a fuzzer, can
+    check them: every one has a Problem body)."""
+    return {code: {"model": Problem, "description": _WHY[code]} for code in codes}
+
+
+# Any request: a wrong token; a query or body that does not fit (FastAPI's 422 is declared
+# here with the Problem body, which covers both its shape and ours).
+router = APIRouter(prefix="/api", responses=refusals(401, 422))
 
 
 class RunCreate(BaseModel):
@@ -412,7 +444,7 @@ def health(request: Request) -> dict[str, Any]:
     return {"ok": True, "version": __version__, "running": svc.manager.active(), "max_jobs": svc.manager.max_jobs}
 
 
-@router.post("/runs", status_code=201)
+@router.post("/runs", status_code=201, responses=refusals(400, 403, 413))
 def post_run(body: RunCreate, request: Request) -> dict[str, Any]:
     return detail(create_run(service(request), body))
 
@@ -422,35 +454,35 @@ def get_runs(request: Request, limit: int = Query(200, ge=1, le=10_000)) -> list
     return [list_item(j) for j in service(request).store.list_jobs(limit, kind=st.RUN)]
 
 
-@router.get("/runs/{job_id}")
+@router.get("/runs/{job_id}", responses=refusals(404))
 def get_run(job_id: str, request: Request) -> dict[str, Any]:
     svc = service(request)
     return run_detail(svc, get_or_404(svc, job_id))
 
 
-@router.get("/runs/{job_id}/log")
+@router.get("/runs/{job_id}/log", responses=refusals(404))
 def get_log(job_id: str, request: Request, max_bytes: int = Query(64_000, ge=1, le=4_000_000)) -> dict[str, Any]:
     svc = service(request)
     job = get_or_404(svc, job_id)
     return {"id": job["id"], "status": job["status"], "log": tail(svc.manager.log_path(job_id), max_bytes)}
 
 
-@router.post("/runs/{job_id}/cancel")
+@router.post("/runs/{job_id}/cancel", responses=refusals(404, 409))
 def post_cancel(job_id: str, request: Request) -> dict[str, Any]:
     return detail(cancel_job(service(request), job_id, st.RUN))
 
 
-@router.post("/runs/{job_id}/restart")
+@router.post("/runs/{job_id}/restart", responses=refusals(404, 409))
 def post_restart(job_id: str, request: Request) -> dict[str, Any]:
     return detail(restart_job(service(request), job_id, st.RUN))
 
 
-@router.get("/runs/{job_id}/report.html", response_class=FileResponse)
+@router.get("/runs/{job_id}/report.html", response_class=FileResponse, responses=refusals(404, 409))
 def get_report_html(job_id: str, request: Request) -> FileResponse:
     return FileResponse(report_page(service(request), job_id), media_type="text/html; charset=utf-8")
 
 
-@router.get("/compare")
+@router.get("/compare", responses=refusals(404, 409))
 def get_compare(request: Request, a: str, b: str) -> dict[str, Any]:
     svc = service(request)
     return compare_runs(str(finished_run_dir(svc, a)), str(finished_run_dir(svc, b)))
@@ -462,7 +494,7 @@ def get_train_configs() -> list[dict[str, str]]:
     return [{"name": name, "yaml": tr.config_text(name)} for name in tr.config_names()]
 
 
-@router.post("/trainings", status_code=201)
+@router.post("/trainings", status_code=201, responses=refusals(400, 409, 413, 503))
 def post_training(body: TrainingCreate, request: Request) -> dict[str, Any]:
     svc = service(request)
     return training_detail(svc, create_training(svc, body))
@@ -474,13 +506,13 @@ def get_trainings(request: Request, limit: int = Query(200, ge=1, le=10_000)) ->
     return [training_item(svc, j) for j in svc.store.list_jobs(limit, kind=st.TRAINING)]
 
 
-@router.get("/trainings/{job_id}")
+@router.get("/trainings/{job_id}", responses=refusals(404))
 def get_training(job_id: str, request: Request) -> dict[str, Any]:
     svc = service(request)
     return training_detail(svc, get_or_404(svc, job_id, st.TRAINING))
 
 
-@router.get("/trainings/{job_id}/log")
+@router.get("/trainings/{job_id}/log", responses=refusals(404))
 def get_training_log(
     job_id: str, request: Request, max_bytes: int = Query(64_000, ge=1, le=4_000_000)
 ) -> dict[str, Any]:
@@ -489,7 +521,7 @@ def get_training_log(
     return {"id": job["id"], "status": job["status"], "log": tail(svc.manager.log_path(job_id), max_bytes)}
 
 
-@router.get("/trainings/{job_id}/metrics")
+@router.get("/trainings/{job_id}/metrics", responses=refusals(404))
 def get_training_metrics(job_id: str, request: Request) -> dict[str, Any]:
     """metrics.jsonl as {start, train: [...], eval: [...]} (what the loss curve is drawn from)."""
     svc = service(request)
@@ -497,19 +529,19 @@ def get_training_metrics(job_id: str, request: Request) -> dict[str, Any]:
     return tr.read_metrics(svc.manager.ckpt_dir(job_id))
 
 
-@router.post("/trainings/{job_id}/cancel")
+@router.post("/trainings/{job_id}/cancel", responses=refusals(404, 409))
 def post_training_cancel(job_id: str, request: Request) -> dict[str, Any]:
     svc = service(request)
     return training_detail(svc, cancel_job(svc, job_id, st.TRAINING))
 
 
-@router.post("/trainings/{job_id}/restart")
+@router.post("/trainings/{job_id}/restart", responses=refusals(404, 409))
 def post_training_restart(job_id: str, request: Request) -> dict[str, Any]:
     svc = service(request)
     return training_detail(svc, restart_job(svc, job_id, st.TRAINING))
 
 
-@router.post("/trainings/{job_id}/generate")
+@router.post("/trainings/{job_id}/generate", responses=refusals(400, 404, 409, 413, 429, 502, 504))
 def post_generate(job_id: str, body: GenerateRequest, request: Request) -> dict[str, Any]:
     """`edumix generate` on one of the training's checkpoints, in a child process with a timeout."""
     return generate_from(service(request), job_id, body)

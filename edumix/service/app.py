@@ -21,14 +21,16 @@ from edumix import __version__
 from edumix.service import api, pages
 from edumix.service.jobs import JobManager
 from edumix.service.security import COOKIE, LOOPBACK_HOSTS, MAX_BODY, request_token, token_matches
-from edumix.service.storage import JobStore
+from edumix.service.storage import open_store
 
 log = logging.getLogger("edumix.service")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": under it a browser sends `Origin: null` with the pages' own form posts,
+    # which the cross-site check below cannot tell from a hostile page's. Other sites still get nothing.
+    "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
 }
 
@@ -72,9 +74,12 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def create_app(home: Path, roots: list[Path], token: str | None = None, max_jobs: int = 1) -> FastAPI:
+def create_app(
+    home: Path, roots: list[Path], token: str | None = None, max_jobs: int = 1, db: str | None = None
+) -> FastAPI:
+    """`db`: a postgresql:// URL for the job table; default HOME/jobs.sqlite. Job files stay in HOME."""
     home.mkdir(parents=True, exist_ok=True)
-    store = JobStore(home / "jobs.sqlite")
+    store = open_store(home, db)
     manager = JobManager(store, home, max_jobs=max_jobs)
     roots = [r.resolve() for r in roots]
 
@@ -97,7 +102,7 @@ def create_app(home: Path, roots: list[Path], token: str | None = None, max_jobs
     )
     app.state.service = api.Service(store=store, manager=manager, roots=roots, token=token)
     app.include_router(api.router)
-    app.include_router(pages.router)
+    app.include_router(pages.router, include_in_schema=False)  # the spec is the JSON API; pages are HTML
 
     @app.exception_handler(api.RunRefused)
     async def refused(request: Request, exc: api.RunRefused) -> JSONResponse:
@@ -141,8 +146,7 @@ def _refusal(request: Request, token: str | None) -> Response | None:
     """401 without the token; 403 for a cross-site form post or (tokenless) a foreign Host
     header, which is what a DNS-rebinding page would send to a loopback server."""
     host = request.headers.get("host", "")
-    origin = request.headers.get("origin")
-    if request.method not in ("GET", "HEAD", "OPTIONS") and origin and urlsplit(origin).netloc != host:
+    if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site(request.headers, host):
         return PlainTextResponse("cross-site request refused", status_code=403)
     if token is None:
         if urlsplit(f"//{host}").hostname not in LOOPBACK_HOSTS:
@@ -157,13 +161,36 @@ def _refusal(request: Request, token: str | None) -> Response | None:
     )
 
 
+def _cross_site(headers, host: str) -> bool:
+    """A state-changing request a browser sent from another site. Browsers send `Sec-Fetch-Site`
+    (a page cannot forge it) and `Origin`; an `Origin: null` (a sandboxed or no-referrer page)
+    passes only when Sec-Fetch-Site says same-origin. Clients that send neither (curl, httpx)
+    are not browsers and pass."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    if origin == "null":
+        return site != "same-origin"
+    return urlsplit(origin).netloc != host
+
+
 def serve(
-    host: str, port: int, home: Path, roots: list[Path], token: str | None, max_jobs: int, log_level: str = "info"
+    host: str,
+    port: int,
+    home: Path,
+    roots: list[Path],
+    token: str | None,
+    max_jobs: int,
+    log_level: str = "info",
+    db: str | None = None,
 ) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(home, roots, token, max_jobs)
+    app = create_app(home, roots, token, max_jobs, db)
     log.info(
         "edumix serve on http://%s:%d (home %s, roots: %s)", host, port, home, ", ".join(map(str, roots)) or "none"
     )

@@ -147,7 +147,7 @@ def index(request: Request) -> HTMLResponse:
 
 @router.post("/runs", response_class=HTMLResponse)
 async def create(request: Request):
-    form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    form = _form_fields(await request.body())  # the config as typed, not with the browser's CRLF
     try:
         body = RunCreate(
             name=form.get("name", ""),
@@ -199,8 +199,9 @@ def run_page(job_id: str, request: Request) -> HTMLResponse:
         actions = f'<form class="inline" method="post" action="/runs/{jid}/restart"><button>Restart</button></form>'
     report = ""
     if "report_html" in job["links"]:
-        report = f' · <a href="{escape(job["links"]["report_html"])}">report</a>'
+        report = f'<a href="{escape(job["links"]["report_html"])}">report</a>'
         report += f' · <a href="/trainings/new?run={jid}">train a model on this run</a>'
+        report = f" · {report}" if actions else report
     error = f'<p class="err">{escape(job["error"])}</p>' if job["error"] else ""
     facts = "".join(
         f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"

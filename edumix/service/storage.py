@@ -178,3 +178,155 @@ def _decode(row: tuple) -> dict[str, Any]:
     for key in _JSON_COLUMNS:
         job[key] = json.loads(job[key]) if job[key] is not None else None
     return job
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+# The same table and methods on a PostgreSQL server (`--db postgresql://user:pass@host:port/db`),
+# through pg8000 (pure Python). One connection, one statement at a time, as above. The schema
+# version is a one-row table (PostgreSQL has no user_version); a database is created at the
+# current version, so there is nothing to migrate yet: a later version adds to PG_MIGRATIONS.
+_PG_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    started DOUBLE PRECISION,
+    finished DOUBLE PRECISION,
+    pid INTEGER,
+    exit_code INTEGER,
+    error TEXT,
+    spec TEXT NOT NULL,
+    summary TEXT,
+    kind TEXT NOT NULL DEFAULT '{RUN}',
+    parent TEXT
+)
+"""
+PG_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+
+class PostgresJobStore(JobStore):
+    """JobStore's methods on PostgreSQL; `url` is postgresql://[user[:password]@]host[:port]/database."""
+
+    def __init__(self, url: str):
+        from urllib.parse import unquote, urlsplit
+
+        import pg8000.native
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError("--db must look like postgresql://user:password@host:5432/database")
+        self.path = Path(parts.path)  # shown in messages; never a file
+        self.url = parts._replace(netloc=parts.hostname or "").geturl()  # without the password
+        self._lock = threading.Lock()
+        self._db = pg8000.native.Connection(
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password) if parts.password else None,
+            host=parts.hostname or "localhost",
+            port=parts.port or 5432,
+            database=unquote(parts.path.strip("/")),
+            application_name="edumix-serve",
+        )
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.run("BEGIN")
+            try:
+                self._db.run("SELECT pg_advisory_xact_lock(7313)")  # two servers on one database migrate once
+                self._db.run(_PG_SCHEMA)
+                self._db.run("CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent)")
+                self._db.run("CREATE TABLE IF NOT EXISTS edumix_schema (version INTEGER NOT NULL)")
+                rows = self._db.run("SELECT version FROM edumix_schema")
+                version = rows[0][0] if rows else SCHEMA_VERSION
+                if version > SCHEMA_VERSION:
+                    raise StoreTooNew(
+                        f"{self.url} has schema version {version}; this edumix knows up to {SCHEMA_VERSION}"
+                    )
+                for target in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in PG_MIGRATIONS.get(target, ()):
+                        self._db.run(statement)
+                self._db.run("DELETE FROM edumix_schema")
+                self._db.run("INSERT INTO edumix_schema (version) VALUES (:v)", v=SCHEMA_VERSION)
+                self._db.run("COMMIT")
+            except BaseException:
+                self._db.run("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._db.run("SELECT version FROM edumix_schema")[0][0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create_job(
+        self, job_id: str, name: str, spec: dict[str, Any], kind: str = RUN, parent: str | None = None
+    ) -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        with self._lock:
+            self._db.run(
+                "INSERT INTO jobs (id, name, status, created, spec, kind, parent) "
+                "VALUES (:id, :name, :status, :created, :spec, :kind, :parent)",
+                id=job_id,
+                name=name,
+                status=QUEUED,
+                created=time.time(),
+                spec=json.dumps(spec),
+                kind=kind,
+                parent=parent,
+            )
+        return self.get_job(job_id)
+
+    def update_job(self, job_id: str, **fields: Any) -> None:
+        unknown = set(fields) - set(_COLUMNS[1:]) | ({"kind"} & set(fields))
+        if unknown:
+            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+        values = {k: json.dumps(v) if k in _JSON_COLUMNS and v is not None else v for k, v in fields.items()}
+        assignments = ", ".join(f"{k} = :{k}" for k in fields)  # names checked against _COLUMNS above
+        with self._lock:
+            self._db.run(f"UPDATE jobs SET {assignments} WHERE id = :job_id", job_id=job_id, **values)
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            rows = self._db.run(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = :id", id=job_id)
+        return _decode(tuple(rows[0])) if rows else None
+
+    def list_jobs(self, limit: int = 200, kind: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+        where, args = [], {"limit": limit}
+        if kind is not None:
+            where.append("kind = :kind")
+            args["kind"] = kind
+        if parent is not None:
+            where.append("parent = :parent")
+            args["parent"] = parent
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        with self._lock:
+            rows = self._db.run(
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs {clause}ORDER BY created DESC LIMIT :limit", **args
+            )
+        return [_decode(tuple(r)) for r in rows]
+
+    def mark_interrupted_on_start(self, reason: str) -> list[str]:
+        with self._lock:
+            rows = self._db.run(
+                "UPDATE jobs SET status = :s, finished = :t, error = :e, pid = NULL "
+                "WHERE status IN (:q, :r) RETURNING id",
+                s=INTERRUPTED,
+                t=time.time(),
+                e=reason,
+                q=QUEUED,
+                r=RUNNING,
+            )
+        return [r[0] for r in rows]
+
+
+def open_store(home: Path, db: str | None = None) -> JobStore:
+    """The job table: HOME/jobs.sqlite by default, or the PostgreSQL database `db` names."""
+    if db is None or db == "sqlite":
+        return JobStore(home / "jobs.sqlite")
+    if db.startswith(("postgresql://", "postgres://")):
+        return PostgresJobStore(db)
+    raise ValueError("--db takes postgresql://user:password@host:port/database (default: HOME/jobs.sqlite)")

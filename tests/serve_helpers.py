@@ -1,0 +1,140 @@
+"""What the `edumix serve` tests share: a real server process on loopback (`Server`), the
+clean-up of job processes a killed server left behind, and a headless Debian chromium driven
+through the system chromedriver (`chromium()`; the test is skipped with the reason when either
+is missing). Selenium is given the chromedriver's path, so selenium-manager never runs and
+nothing is downloaded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+START_TIMEOUT = 120  # a cold import of edumix + FastAPI on a busy machine
+RUN_TIMEOUT = 900  # the demo curate takes ~20-40 s alone; CI machines are shared
+FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+class Server:
+    def __init__(self, home: Path, log: Path, *args: str, token: str | None = None):
+        self.port = free_port()
+        self.home = home
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.log = log
+        cmd = [sys.executable, "-m", "edumix.cli", "serve", "--port", str(self.port), "--home", str(home), *args]
+        with open(log, "ab") as fh:
+            self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.client = httpx.Client(base_url=self.url, headers=self.headers, timeout=60)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert self.proc.poll() is None, f"server exited {self.proc.returncode}: {log.read_text()[-2000:]}"
+            try:
+                if self.client.get("/api/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server not healthy after {START_TIMEOUT}s: {log.read_text()[-2000:]}"
+            time.sleep(0.3)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+
+    def create(self, **body) -> httpx.Response:
+        return self.client.post("/api/runs", json={"name": "t", "inputs": ["demo"], **body})
+
+    def wait_status(self, job_id: str, wanted: set[str], timeout: float = RUN_TIMEOUT) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.client.get(f"/api/runs/{job_id}").json()
+            if job["status"] in wanted:
+                return job
+            log = self.client.get(f"/api/runs/{job_id}/log").json()["log"]
+            assert time.monotonic() < deadline, f"{job_id} still {job['status']}: {log[-3000:]}"
+            time.sleep(1)
+
+    def wait_started(self, job_id: str) -> int:
+        """The curate child's pid, shortly after it starts (the demo run takes 20+ s, so it is
+        still running; the log is no signal: its first lines come late in the run)."""
+        self.wait_status(job_id, {"running"}, timeout=120)
+        time.sleep(2)
+        return job_pid(self.home, job_id)
+
+
+def job_pid(home: Path, job_id: str) -> int:
+    with contextlib.closing(sqlite3.connect(home / "jobs.sqlite")) as db:
+        (pid,) = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return pid
+
+
+def kill_leftover_jobs(home: Path) -> None:
+    """SIGKILL the process group of any job a test left behind (its server was killed)."""
+    db_path = home / "jobs.sqlite"
+    if not db_path.exists():
+        return
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        pids = [pid for (pid,) in db.execute("SELECT pid FROM jobs WHERE pid IS NOT NULL")]
+    for pid in pids:
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def chromium(width: int = 1366, height: int = 900):
+    """A headless Debian chromium through /usr/bin/chromedriver; skips when either is absent."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+    from selenium.webdriver.chrome.service import Service
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser or not os.access(CHROMEDRIVER, os.X_OK):
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+    ):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
