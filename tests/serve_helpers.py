@@ -1,14 +1,10 @@
-"""What the `edumix serve` tests share: a real server process on loopback (`Server`), the
-clean-up of job processes a killed server left behind, and a headless Debian chromium driven
-through the system chromedriver (`chromium()`; the test is skipped with the reason when either
-is missing). Selenium is given the chromedriver's path, so selenium-manager never runs and
-nothing is downloaded."""
+"""What the `edumix serve` tests share: a real server process on loopback (`Server`) and the
+clean-up of job processes a killed server left behind (the browser: tests/browser.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -18,12 +14,10 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 START_TIMEOUT = 120  # a cold import of edumix + FastAPI on a busy machine
 RUN_TIMEOUT = 900  # the demo curate takes ~20-40 s alone; CI machines are shared
 FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def free_port() -> int:
@@ -110,31 +104,3 @@ def kill_leftover_jobs(home: Path) -> None:
         if alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def chromium(width: int = 1366, height: int = 900):
-    """A headless Debian chromium through /usr/bin/chromedriver; skips when either is absent."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser or not os.access(CHROMEDRIVER, os.X_OK):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        f"--window-size={width},{height}",
-        "--hide-scrollbars",
-    ):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()

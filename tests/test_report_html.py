@@ -8,10 +8,10 @@ import json
 import os
 import re
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -460,7 +460,6 @@ def test_demo_run_report(demo_run):
 # ---------------------------------------------------------------------------------------
 # In a real browser: headless Debian chromium through the system chromedriver.
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(os.environ.get("EDUMIX_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 CHART_BOXES = """
@@ -472,33 +471,6 @@ return Array.from(document.querySelectorAll('svg.chart')).map(svg => {
           texts: svg.querySelectorAll('text').length, width: box.width, height: box.height};
 });
 """
-
-
-@contextmanager
-def chromium():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser or not os.access(CHROMEDRIVER, os.X_OK):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1366,900",
-        "--hide-scrollbars",
-    ):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def screenshot(driver, page: Path, png: Path) -> dict:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from serve_helpers import FINAL, RUN_TIMEOUT, Server, chromium, kill_leftover_jobs
+from browser import chromium
+from serve_helpers import FINAL, RUN_TIMEOUT, Server, kill_leftover_jobs
 
 HOSTILE = "<script>alert(1)</script>"
 BAD_CONFIG = "dedup:\n  lines:\n    enabled: flase\n"  # a typo: not a boolean
