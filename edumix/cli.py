@@ -90,7 +90,7 @@ def curate(
             help="File or glob (local or gs://); repeat for more. WARC/ARC/WET (.gz), JSONL (.gz/.zst) or Parquet.",
         ),
     ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Run directory (local or gs://).")],
+    output: Annotated[str, typer.Option("--output", "--out", "-o", help="Run directory (local or gs://).")],
     config: Annotated[str | None, typer.Option("--config", "-c", help="Run config YAML (local or gs://).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a previous run in --output.")] = False,
     dirty_words_file: Annotated[
@@ -119,7 +119,7 @@ def curate(
 @app.command(context_settings=_PASSTHROUGH)
 def demo(
     ctx: typer.Context,
-    output: Annotated[str, typer.Option("--output", "-o", help="Demo directory (replaced).")] = "edumix-demo",
+    output: Annotated[str, typer.Option("--output", "--out", "-o", help="Demo directory (replaced).")] = "edumix-demo",
     pages: Annotated[int, typer.Option(min=10, help="HTML pages in the synthetic crawl.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic crawl.")] = 0,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Run config YAML.")] = None,
@@ -232,9 +232,15 @@ app.add_typer(classifiers_app, name="classifiers")
 def classifiers_train(
     task: Annotated[str, typer.Option(help="quality (low|high), edu (0-5) or domain (general|math|code).")],
     data: Annotated[
-        Path, typer.Option(help="JSONL: `text` and `label` per line; for edu a numeric `score` (0-5) works too.")
+        Path,
+        typer.Option(
+            "--data",
+            "--input",
+            "-i",
+            help="JSONL: `text` and `label` per line; for edu a numeric `score` (0-5) works too.",
+        ),
     ],
-    out: Annotated[Path, typer.Option(help="Model file to write (quantized .ftz).")],
+    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Model file to write (quantized .ftz).")],
     seed: Annotated[int, typer.Option(help="Training seed (training runs on one thread: reproducible).")] = 0,
     epochs: Annotated[int, typer.Option(min=1)] = 25,
     heldout: Annotated[float, typer.Option(min=0, max=0.9, help="Held-out share, split by a hash of the id.")] = 0.2,
@@ -273,8 +279,8 @@ def classifiers_train(
 def classifiers_annotate(
     endpoint: Annotated[str, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000")],
     model: Annotated[str, typer.Option(help="Model name the server expects.")],
-    input_dir: Annotated[Path, typer.Option("--input", help="A run directory (its shards are read).")],
-    out: Annotated[Path, typer.Option(help="Labels JSONL (appended; a re-run resumes).")],
+    input_dir: Annotated[Path, typer.Option("--data", "--input", "-i", help="A run directory (its shards are read).")],
+    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Labels JSONL (appended; a re-run resumes).")],
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 4,
     limit: Annotated[int | None, typer.Option(help="Label at most this many documents.")] = None,
     max_retries: Annotated[int, typer.Option(min=0)] = 5,

@@ -134,3 +134,29 @@ def test_classifiers_train_on_user_labels(tmp_path):
     bad.write_text(json.dumps({"text": "x", "label": "poetry"}) + "\n")
     result = runner.invoke(app, ["classifiers", "train", "--task", "domain", "--data", str(bad), "--out", str(out)])
     assert result.exit_code == 2 and "not domain labels" in result.output
+
+
+def _commands(group, prefix=()):
+    for name, cmd in sorted(group.commands.items()):
+        if hasattr(cmd, "commands"):  # a group (typer's own class, not click.Group)
+            yield from _commands(cmd, (*prefix, name))
+        else:
+            yield " ".join((*prefix, name)), cmd
+
+
+def test_the_same_names_for_the_same_things_in_every_command():
+    """What a command writes is --out / --output / -o everywhere; the run directory or labels it
+    reads is --data / --input / -i (curate's raw crawl inputs: --input / -i)."""
+    import typer.main
+
+    seen = set()
+    for name, cmd in _commands(typer.main.get_command(app)):
+        for p in cmd.params:
+            if p.name in ("out", "output"):
+                assert {"--out", "--output", "-o"} <= set(p.opts), (name, p.opts)
+                seen.add(name)
+            if p.name in ("data", "input_dir"):
+                assert {"--data", "--input", "-i"} <= set(p.opts), (name, p.opts)
+            if p.name == "inputs":
+                assert {"--input", "-i"} <= set(p.opts), (name, p.opts)
+    assert {"curate", "demo", "pretrain", "export", "tokenizer train", "classifiers train"} <= seen

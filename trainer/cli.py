@@ -52,8 +52,11 @@ tokenizer_app = typer.Typer(help="Train the byte-level BPE tokenizer on a run's 
 
 @tokenizer_app.command("train")
 def tokenizer_train(
-    data: Annotated[Path, typer.Option(help="Run directory (its shards/ are read).")],
-    out: Annotated[Path, typer.Option(help="tokenizer.json to write (+ tokenizer_config.json beside it).")],
+    data: Annotated[Path, typer.Option("--data", "--input", "-i", help="Run directory (its shards/ are read).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "--output", "-o", help="tokenizer.json to write (+ tokenizer_config.json beside it)."),
+    ],
     vocab_size: Annotated[int, typer.Option(min=263, help="Vocabulary size, special tokens included.")] = 32000,
     min_frequency: Annotated[int, typer.Option(min=1, help="Merge only pairs seen this often.")] = 2,
 ) -> None:
@@ -70,10 +73,13 @@ def tokenizer_train(
 
 
 def tokenize(
-    data: Annotated[Path, typer.Option(help="Run directory.")],
+    data: Annotated[Path, typer.Option("--data", "--input", "-i", help="Run directory.")],
     tokenizer: Annotated[Path, typer.Option(help="tokenizer.json from `edumix tokenizer train`.")],
     phase: Annotated[list[int] | None, typer.Option(help="Phase(s) to tokenize; default 1 and 2.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Token store root; default RUN/tokens/<tokenizer sha>.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "--output", "-o", help="Token store root; default RUN/tokens/<tokenizer sha>."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Re-tokenize even when the store is up to date.")] = False,
 ) -> None:
     """Pre-tokenize phases into memory-mapped token files (pretrain also does it on first use).
@@ -113,9 +119,11 @@ def tokenize(
 
 
 def pretrain(
-    data: Annotated[Path, typer.Option(help="Run directory (uses mix/ when present, else shards/).")],
+    data: Annotated[
+        Path, typer.Option("--data", "--input", "-i", help="Run directory (uses mix/ when present, else shards/).")
+    ],
     config: Annotated[Path, typer.Option(help="Training config YAML (trainer/configs/tiny.yaml, 125m.yaml).")],
-    out: Annotated[Path, typer.Option(help="Checkpoint directory for this phase.")],
+    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Checkpoint directory for this phase.")],
     phase: Annotated[
         str,
         typer.Option(
@@ -256,7 +264,10 @@ def generate(
         typer.Option(help='Many prompts, batched: .txt (one a line) or .jsonl (strings or {"prompt": ...}).'),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="--prompts-file: prompts decoded at once.")] = 8,
-    out: Annotated[Path | None, typer.Option(help="--prompts-file: JSON lines file to write (default stdout).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "--output", "-o", help="--prompts-file: JSON lines file to write (default stdout)."),
+    ] = None,
     max_new_tokens: Annotated[int, typer.Option(min=1)] = 64,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.8,
     top_k: Annotated[int | None, typer.Option(min=1)] = None,
@@ -434,7 +445,7 @@ def _load_checkpoint(ckpt: Path):
 
 def export(
     ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
-    out: Annotated[Path, typer.Option(help="Directory to write.")],
+    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Directory to write.")],
     format: Annotated[
         str, typer.Option("--format", help="hf (Hugging Face Llama) or int4 (for `edumix generate --ckpt OUT`).")
     ] = "hf",
@@ -510,7 +521,9 @@ def _csv(value: str | None, kind, hint: str) -> list | None:
 @eval_app.command("long")
 def eval_long(
     ckpt: Annotated[Path, typer.Option(help="A checkpoint, or a pretrain --out (its latest).")],
-    data: Annotated[Path, typer.Option(help="Run directory (held-out documents for the loss / filler).")],
+    data: Annotated[
+        Path, typer.Option("--data", "--input", "-i", help="Run directory (held-out documents for the loss / filler).")
+    ],
     lengths: Annotated[
         str | None,
         typer.Option(help="Context lengths, e.g. 256,512,1024; default powers of two up to max_seq_len."),
@@ -521,7 +534,10 @@ def eval_long(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for eval_long.json + passkey_heatmap.png; default eval_long/STEP beside the checkpoint."
+            "--out",
+            "--output",
+            "-o",
+            help="Directory for eval_long.json + passkey_heatmap.png; default eval_long/STEP beside the checkpoint.",
         ),
     ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Passkey trials (seeded keys) per length x depth.")] = 5,
