@@ -3,15 +3,10 @@
 import json
 
 import pyarrow.parquet as pq
-import pytest
 from typer.testing import CliRunner
 
 from edumix.cli import app
-from edumix.core.config import RunConfig
 from edumix.core.record import kv_dict
-from edumix.core.run_dir import TIMING
-from edumix.demo import write_demo_crawl
-from edumix.pipelines.curate import run_curate
 
 
 def test_demo_curates_the_generated_crawl(tmp_path):
@@ -44,16 +39,3 @@ def test_demo_curates_the_generated_crawl(tmp_path):
     assert "Самовар" in by_encoding["cp1251"]  # charset only in <meta>
     (big,) = pq.read_table(tmp_path / "run" / "rejected" / "extract.too_large.parquet").to_pylist()
     assert int(kv_dict(big["metadata"])["body_length"]) > 2_000_000
-
-
-@pytest.mark.slow
-def test_demo_run_is_identical_on_two_worker_processes(tmp_path):
-    """The demo has real dedup work (clusters, boilerplate lines): both runners must agree byte for byte."""
-    crawl = tmp_path / "crawl.warc.gz"
-    write_demo_crawl(crawl)
-    outputs = []
-    for name, args in (("inproc", []), ("mp", ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])):
-        run_curate([str(crawl)], str(tmp_path / name), RunConfig(), args)
-        files = sorted(p for p in (tmp_path / name).rglob("*") if p.is_file() and p.name != TIMING)
-        outputs.append({p.relative_to(tmp_path / name): p.read_bytes() for p in files})
-    assert outputs[0] == outputs[1]

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-EXAMPLES = 30  # per operation and generation mode
+EXAMPLES = 15  # per operation and generation mode
 FAILS_FAST = "classify:\n  edu_model: /nonexistent/edu.ftz\n"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SETTINGS = settings(
@@ -111,7 +111,7 @@ def test_api_fuzz(fuzzed):
     for key in sorted(times, key=times.get, reverse=True)[:5]:
         print(f"  {times[key]:5.1f}s {key}")
     assert not failures, "\n\n".join(f"== {k}\n{v}" for k, v in failures.items())
-    assert len(counts) >= 24 and sum(counts.values()) > 500, counts
+    assert len(counts) >= 24 and sum(counts.values()) > 12 * EXAMPLES, counts  # every operation was exercised
     assert not any(j["status"] == "running" and j["id"] != job_id for j in server.client.get("/api/runs").json())
     assert {j["id"] for j in server.client.get("/api/runs").json()} == {job_id}, "a fuzz case created a run"
     assert server.client.get("/api/trainings").json() == []
