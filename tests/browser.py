@@ -7,10 +7,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
+# Screenshots the browser tests leave behind for people to look at (CI keeps the folder).
+ARTIFACTS = Path(os.environ.get("EDUMIX_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
 
 
 @contextlib.contextmanager

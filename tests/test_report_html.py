@@ -5,13 +5,12 @@ chromium (Debian's chromium + chromedriver; skipped with the reason when they ar
 import copy
 import html
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from browser import chromium
+from browser import ARTIFACTS, chromium
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -460,7 +459,6 @@ def test_demo_run_report(demo_run):
 # ---------------------------------------------------------------------------------------
 # In a real browser: headless Debian chromium through the system chromedriver.
 
-ARTIFACTS = Path(os.environ.get("EDUMIX_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 CHART_BOXES = """
 return Array.from(document.querySelectorAll('svg.chart')).map(svg => {

@@ -5,10 +5,11 @@ under their Content-Security-Policy, which is what a user gets."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
-from browser import chromium
+from browser import ARTIFACTS, chromium
 from serve_helpers import FINAL, RUN_TIMEOUT, Server, kill_leftover_jobs
 
 HOSTILE = "<script>alert(1)</script>"
@@ -51,6 +52,19 @@ def no_alert(driver) -> None:
 def page_errors(driver) -> list[dict]:
     """SEVERE console entries since the last call (a blocked script or style, a failed load)."""
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+# A model of ~20k parameters (tests/test_serve_train.py's): 6 steps take a few seconds on a CPU.
+TINY_TRAINING = """\
+model: {dim: 32, n_layers: 2, n_heads: 2, n_kv_heads: 1, max_seq_len: 128, rope_base: 10000.0}
+data: {seq_len: 32, batch_size: 4, grad_accum: 1}
+optim: {lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 2}
+steps: 6
+eval_every: 3
+eval_batches: 1
+ckpt_every: 6
+log_every: 1
+"""
 
 
 @pytest.mark.slow
@@ -120,6 +134,34 @@ def test_new_run_in_a_browser(server):
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart"), "the report's charts are drawn"
         no_alert(driver)
         assert page_errors(driver) == []  # nothing in the report was blocked by the CSP
+
+        # Train a tiny model on the run from its page; the training page follows it to the end.
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        driver.get(f"{server.url}/runs/{job_id}")
+        driver.save_screenshot(str(ARTIFACTS / "serve-run-page.png"))
+        driver.find_element(By.LINK_TEXT, "train a model on this run").click()
+        driver.find_element(By.CSS_SELECTOR, 'form[action="/trainings"] input[name="name"]').send_keys(
+            "tiny from the browser"
+        )
+        editor = driver.find_element(By.NAME, "config_yaml")
+        driver.execute_script("arguments[0].value = arguments[1]", editor, TINY_TRAINING)
+        driver.find_element(By.CSS_SELECTOR, 'form[action="/trainings"] button[type="submit"]').click()
+        WebDriverWait(driver, 30).until(
+            lambda d: re.search(r"/trainings/[^/]+$", d.current_url) and "/new" not in d.current_url
+        )
+        training_id = driver.current_url.rsplit("/", 1)[-1]
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while (job := server.client.get(f"/api/trainings/{training_id}").json())["status"] not in FINAL:
+            assert time.monotonic() < deadline, job
+            time.sleep(1)
+        assert job["status"] == "succeeded", server.client.get(f"/api/trainings/{training_id}/log").json()["log"][
+            -3000:
+        ]
+        driver.get(f"{server.url}/trainings/{training_id}")
+        assert "succeeded" in driver.find_element(By.TAG_NAME, "h1").text
+        assert driver.find_elements(By.CSS_SELECTOR, "svg"), "the loss curve is drawn"
+        assert driver.find_elements(By.TAG_NAME, "script") == [] and page_errors(driver) == []
+        driver.save_screenshot(str(ARTIFACTS / "serve-training-page.png"))
     print(f"browser test took {time.monotonic() - started:.1f}s")
 
 
