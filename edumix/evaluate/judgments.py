@@ -33,6 +33,7 @@ from scipy.stats import rankdata, spearmanr
 
 from edumix.classifiers.fasttext_model import TASK_LABELS, Example, fit, predict_proba
 from edumix.classifiers.linear_head import blend, fit_head, head_target
+from edumix.classifiers.models import embed
 from edumix.classifiers.training_data import (
     FINEWEB_C_LEVELS,
     edu_examples,
@@ -153,7 +154,7 @@ def edu_cv(
     rows = edu_examples(root)
     da = {f"fineweb-c:{r['id']}": r for r in read_fineweb_c(root)}
     en = {r["text"]: r for r in read_fineweb_edu_llm(root)}
-    X = _embed([r.text for r in rows])
+    X = embed([r.text for r in rows])
     res = EduCV()
 
     def judged_da(pred):
@@ -235,7 +236,7 @@ def quality_cv(
     rows = quality_examples(root)
     low = [r.label == "low" for r in rows]
     langs = [r.source.split(":", 1)[1] for r in rows]
-    X = _embed([r.text for r in rows])
+    X = embed([r.text for r in rows])
     res = QualityCV()
     for lang in sorted(set(langs)):
         res.low_by_language[lang] = sum(1 for g, x in zip(langs, low) if g == lang and x)
@@ -253,15 +254,9 @@ def quality_cv(
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         q = pool.submit(_fold_scores, "quality", rows, [r["text"] for r in da], p_high, seed, epochs, quantize).result()
     head = fit_head("quality", X, [r.label for r in rows])
-    q = blend("quality", q, head.predict(_embed([r["text"] for r in da])))
+    q = blend("quality", q, head.predict(embed([r["text"] for r in da])))
     res.danish_problematic_auc = auc(-q, [bool(r["problematic"]) for r in da])
     return res
-
-
-def _embed(texts: Sequence[str]) -> np.ndarray:
-    from edumix.classifiers.static_embed import shipped_embedder
-
-    return shipped_embedder().embed(list(texts))
 
 
 def human_ceiling(root: Path | None = None, draws: int = 1000, seed: int = 0) -> tuple[Spread, int]:
