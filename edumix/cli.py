@@ -68,11 +68,12 @@ def _curate(
     extra: list[str],
     overwrite: bool,
     dirty_words_file: Path | None = None,
+    cache: str | None = None,
 ) -> dict:
     from edumix.launch import LAUNCH_ERRORS, CurateRequest, launch_curate, split_beam_args
 
     try:
-        request = CurateRequest(inputs, output, split_beam_args(extra), config, overwrite, dirty_words_file)
+        request = CurateRequest(inputs, output, split_beam_args(extra), config, overwrite, dirty_words_file, cache)
         with _sigterm_as_exit():
             return launch_curate(request)
     except LAUNCH_ERRORS as e:
@@ -96,6 +97,14 @@ def curate(
     dirty_words_file: Annotated[
         Path | None, typer.Option(help="Extra dirty words, one a line, added to the shipped list.")
     ] = None,
+    cache: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EDUMIX_CACHE",
+            help="Local directory keeping each document's per-stage results: a killed run re-run with the "
+            "same --cache resumes, and a change to later settings (mix, tiers) reuses the earlier stages.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress per file.")] = False,
 ) -> None:
     """Curate raw crawls into Parquet shards with a report and manifest.
@@ -109,11 +118,16 @@ def curate(
     from edumix.pipelines.options import format_job
 
     _setup_logging(verbose)
-    report = _curate(inputs, output, config, ctx.args, overwrite, dirty_words_file)
+    report = _curate(inputs, output, config, ctx.args, overwrite, dirty_words_file, cache)
     if "job" in report:  # dry run, or a job not waited for: no report.json yet
         out.print(format_job(report["job"], output), highlight=False)
         return
     print_summary(out, report, output)
+    if cache is not None:
+        from edumix.core.run_dir import TIMING, read_json
+        from edumix.pipelines.curate import reuse_line
+
+        out.print(reuse_line(read_json(output, TIMING)["reuse"]), highlight=False, soft_wrap=True)
 
 
 @app.command(context_settings=_PASSTHROUGH)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from edumix.core.config import ConfigError
-from edumix.pipelines.curate import OutputExists, run_curate
+from edumix.pipelines.curate import CacheError, OutputExists, run_curate
 from edumix.pipelines.options import (
     PipelineOptionsError,
     load_run_config,
@@ -29,7 +29,7 @@ class OutputPathError(ValueError):
 
 
 # Everything a launch can refuse with a one-line message (the CLI exits 2 with it).
-LAUNCH_ERRORS = (UsageError, ConfigError, InputError, OutputExists, OutputPathError, PipelineOptionsError)
+LAUNCH_ERRORS = (UsageError, ConfigError, InputError, OutputExists, OutputPathError, PipelineOptionsError, CacheError)
 
 
 def check_output_dir(output: str) -> None:
@@ -88,6 +88,7 @@ class CurateRequest:
     config_path: str | Path | None = None
     overwrite: bool = False
     dirty_words_file: Path | None = None
+    cache: str | None = None  # the per-document stages' cache directory (resumable runs)
 
 
 def launch_curate(request: CurateRequest) -> dict[str, Any]:
@@ -104,4 +105,4 @@ def launch_curate(request: CurateRequest) -> dict[str, Any]:
     validate_config_files(cfg, plan)
     if not plan.dry_run:
         check_output_dir(r.output)
-    return run_curate(r.inputs, r.output, cfg, r.beam_args, overwrite=r.overwrite, plan=plan)
+    return run_curate(r.inputs, r.output, cfg, r.beam_args, overwrite=r.overwrite, plan=plan, cache=r.cache)

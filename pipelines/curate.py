@@ -17,6 +17,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from edumix.core.config import RunConfig
@@ -49,10 +50,12 @@ from .accounting import (
     build_report,
     mix_report,
 )
+from .memo import NAMESPACE as MEMO_NAMESPACE
+from .memo import MemoPlan, code_fingerprint, reuse_summary
 from .mix import CountTokens, DropTokens, MixShards
 from .options import DEFAULT_RUNNER, LaunchPlan, describe_job, resolve_runner, validate_pipeline_options
 from .read import FILES, InputFile, ReadDocuments, expand_inputs
-from .registry import enabled_stages
+from .registry import enabled_stages, memo_plan
 from .stage import DROPPED, STATS, CountProgress
 from .write import WriteRejected, WriteShards
 
@@ -64,6 +67,7 @@ class CurateJob:
     inputs: list[InputFile]
     output: str
     config: RunConfig
+    memo: MemoPlan | None = None  # the per-document stages' cache (curate --cache)
 
     @property
     def fingerprint(self) -> str:
@@ -91,7 +95,7 @@ def curate_graph(p: beam.Pipeline, job: CurateJob, progress_dir: str | None = No
     docs = stage(READ, read)
     if progress_dir is not None:
         _ = read[FILES] | f"Progress{READ}Files" >> CountProgress(progress_dir, READ, FILES_KIND)
-    for name, transform in enabled_stages(cfg):
+    for name, transform in enabled_stages(cfg, memo=job.memo):
         docs = stage(name, docs | name >> transform)
 
     counted = docs | "tokens" >> CountTokens(cfg.mix)  # drops nothing: not a funnel stage
@@ -180,6 +184,29 @@ class OutputExists(RuntimeError):
     pass
 
 
+class CacheError(ValueError):
+    pass
+
+
+def _memo_counters(result) -> list[tuple[str, int]]:
+    if result is None:
+        return []
+    query = result.metrics().query(MetricsFilter().with_namespace(MEMO_NAMESPACE))
+    totals: dict[str, int] = {}
+    for c in query["counters"]:
+        totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + int(c.committed or 0)
+    return sorted(totals.items())
+
+
+def reuse_line(reuse: dict[str, Any]) -> str:
+    """How much of the work came from the cache, in one line."""
+    stages = ", ".join(f"{s} {n['reused']:,}/{n['reused'] + n['computed']:,}" for s, n in reuse["stages"].items())
+    return (
+        f"cache: {reuse['files_reused']} of {reuse['files']} input files reused whole, not recomputed; "
+        f"documents reused per stage: {stages or 'none'}"
+    )
+
+
 def _run_files(output: str) -> list[str]:
     # Globs over files, not directory checks: object stores (gs://) have no directories.
     patterns = [FileSystems.join(output, name) for name in RUN_OUTPUTS]
@@ -221,26 +248,32 @@ def run_curate(
     plan: LaunchPlan | None = None,
     progress: bool | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    cache: str | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline to completion and return the report; for a dry run or a job not
     waited for (flex template, --no_wait_until_finish), return describe_job's summary.
     `plan` is the launcher's validated plan; without one the options are checked here.
     A local run shows one progress line (`progress`: edumix.core.progress's rule), keeps
     RUN/.progress.json while it executes, passes each reading to `on_progress` (the last
-    one has status "done"), and writes RUN/timing.json at the end."""
+    one has status "done"), and writes RUN/timing.json at the end. With `cache` (a local
+    directory), the per-document stages keep their results there and reuse what an earlier
+    run computed (pipelines.memo); timing.json's `reuse` says how much."""
     if plan is None:  # before any GCS call
         plan = validate_pipeline_options(beam_args, inputs, output, config=config)
+    options = beam_options(list(beam_args))
+    # Live counts need workers on this machine: the local runner, waited for.
+    local = options.view_as(StandardOptions).runner == DEFAULT_RUNNER and plan.waits and not plan.dry_run
+    if cache is not None and (not local or "://" in cache):
+        raise CacheError(f"--cache {cache}: the cache is a local directory for the local runner")
     if plan.dry_run:  # no globbing, no output check, no report: each would call GCS
         files = [InputFile(pattern, 0) for pattern in inputs]
     else:
         files = expand_inputs(list(inputs), config.read.paths_prefix)
         prepare_output(output, overwrite)
-    job = CurateJob(files, output, config)
+    memo = memo_plan(config, cache, code_fingerprint()) if cache is not None else None
+    job = CurateJob(files, output, config, memo)
     log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)
-    options = beam_options(list(beam_args))
     p = beam.Pipeline(options=options)
-    # Live counts need workers on this machine: the local runner, waited for.
-    local = options.view_as(StandardOptions).runner == DEFAULT_RUNNER and plan.waits and not plan.dry_run
     monitor = RunMonitor([], len(files), output, show=progress, on_update=on_progress) if local else None
     try:
         with worker_bars_off() if monitor is not None else contextlib.nullcontext():
@@ -258,7 +291,11 @@ def run_curate(
         raise
     if monitor is not None:
         final = monitor.close()
-        write_text_atomic(output, TIMING, to_json(stage_timing(final, getattr(p, "result", None))))
+        timing = stage_timing(final, getattr(p, "result", None))
+        if memo is not None:
+            timing["reuse"] = reuse_summary(_memo_counters(getattr(p, "result", None)))
+            log.info(reuse_line(timing["reuse"]))
+        write_text_atomic(output, TIMING, to_json(timing))
     if not plan.waits:
         return describe_job(p, plan)
     return read_json(output, REPORT)

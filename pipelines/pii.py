@@ -10,6 +10,7 @@ from edumix.core.config import PiiConfig
 from edumix.core.record import Document
 from edumix.core.stages import PII
 
+from .memo import StageMemo
 from .stage import ApplyStage
 
 SIGNAL_PREFIX = "pii_"
@@ -25,7 +26,11 @@ def pii_stats(doc: Document) -> Iterator[tuple[str, float]]:
         yield (f"entities/{entity}", n)
 
 
-def PiiScrub(cfg: PiiConfig) -> ApplyStage:
+def _not_failed(doc: Document) -> bool:
+    return "pii_error" not in doc.metadata  # a failure is retried by the next run
+
+
+def PiiScrub(cfg: PiiConfig, memo: StageMemo | None = None) -> ApplyStage:
     from edumix.filters.pii import PiiScrubber  # presidio loads only when the stage is used
 
-    return ApplyStage(PII, functools.partial(PiiScrubber, cfg), stats_fn=pii_stats)
+    return ApplyStage(PII, functools.partial(PiiScrubber, cfg), stats_fn=pii_stats, memo=memo, keep=_not_failed)

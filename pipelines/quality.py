@@ -22,13 +22,14 @@ from edumix.filters.heuristics import QualityRules, rules_language_of
 from edumix.filters.langid import LanguageIdentifier
 from edumix.filters.rules_kl import corpus_distribution, token_counts
 
+from .memo import StageMemo, always, content_key, memoised
 from .stage import DROPPED, STATS, ApplyStage
 
 _Q = QUALITY
 
 
-def LanguageId(cfg: LangIdConfig) -> ApplyStage:
-    return ApplyStage(LANGID, functools.partial(LanguageIdentifier, cfg), stats_fn=_lang_stats)
+def LanguageId(cfg: LangIdConfig, memo: StageMemo | None = None) -> ApplyStage:
+    return ApplyStage(LANGID, functools.partial(LanguageIdentifier, cfg), stats_fn=_lang_stats, memo=memo)
 
 
 def _lang_stats(doc: Document):
@@ -36,14 +37,32 @@ def _lang_stats(doc: Document):
 
 
 class _Evaluate(beam.DoFn):
-    def __init__(self, cfg: FiltersConfig):
+    def __init__(self, cfg: FiltersConfig, memo: StageMemo | None):
         self._cfg = cfg
+        self._memo = memo
 
     def setup(self):
-        self._rules = QualityRules(self._cfg, stage=_Q)
+        self._rules = QualityRules(self._cfg, stage=_Q)  # languages' tokenizers load at first use
+        self._corpus_keys: tuple[int, dict[str, str]] = (0, {})
+
+    def _corpus_key(self, corpus, lang: str) -> str | None:
+        """The digest of the corpus distribution the KL rule compares this language with:
+        part of the cache key, computed once per language and side-input value."""
+        if not corpus:
+            return None
+        if self._corpus_keys[0] != id(corpus):
+            self._corpus_keys = (id(corpus), {})
+        known = self._corpus_keys[1]
+        if lang not in known:
+            known[lang] = content_key("corpus", corpus.get(lang)).hex()
+        return known[lang]
 
     def process(self, doc: Document, corpus=None):
-        out = self._rules(doc, corpus_dist=corpus or None)
+        if self._memo is None:
+            out = self._rules(doc, corpus_dist=corpus or None)
+        else:
+            dist = self._corpus_key(corpus, rules_language_of(doc.lang, self._cfg))
+            out = memoised(self._memo, (doc, dist), lambda _: self._rules(doc, corpus_dist=corpus or None), always)
         kept = not isinstance(out, Drop)
         rules = (out if kept else out.doc).metadata.get("failed_rules", "")
         failed = [r for r in rules.split(",") if r]
@@ -57,14 +76,23 @@ class _Evaluate(beam.DoFn):
             yield TaggedOutput(STATS, ((_Q, f"overlap/{a}/{b}"), 1))
         yield out if kept else TaggedOutput(DROPPED, out)
 
+    def finish_bundle(self):
+        if self._memo is not None:
+            self._memo.flush()
+
+    def teardown(self):
+        if self._memo is not None:
+            self._memo.close()
+
 
 class QualityFilter(beam.PTransform):
     """Document -> {"docs", "dropped", "stats"}. In tag mode nothing is dropped and
     `stats.quality.flagged` shows what drop mode would remove."""
 
-    def __init__(self, cfg: FiltersConfig):
+    def __init__(self, cfg: FiltersConfig, memo: StageMemo | None = None):
         super().__init__()
         self._cfg = cfg
+        self._memo = memo
 
     def expand(self, docs):
         cfg, kl = self._cfg, self._cfg.kl
@@ -91,5 +119,5 @@ class QualityFilter(beam.PTransform):
                 )
             )
             side["corpus"] = AsDict(dists)
-        out = docs | "Rules" >> beam.ParDo(_Evaluate(cfg), **side).with_outputs(DROPPED, STATS, main="docs")
+        out = docs | "Rules" >> beam.ParDo(_Evaluate(cfg, self._memo), **side).with_outputs(DROPPED, STATS, main="docs")
         return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}

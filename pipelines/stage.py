@@ -21,6 +21,8 @@ from apache_beam.pvalue import TaggedOutput
 from edumix.core import progress
 from edumix.core.record import Drop
 
+from .memo import StageMemo, always, memoised
+
 DROPPED = "dropped"
 STATS = "stats"
 
@@ -28,17 +30,32 @@ StatsFn = Callable[[Any], Iterable[tuple[str, float]]]
 
 
 class _StageFn(beam.DoFn):
-    def __init__(self, stage: str, factory: Callable[[], Callable[[Any], Any]], stats_fn: StatsFn | None):
+    def __init__(
+        self,
+        stage: str,
+        factory: Callable[[], Callable[[Any], Any]],
+        stats_fn: StatsFn | None,
+        memo: StageMemo | None,
+        keep: Callable[[Any], bool],
+    ):
         self._stage = stage
         self._factory = factory
         self._stats_fn = stats_fn
+        self._memo = memo
+        self._keep = keep
         self._fn = None
 
     def setup(self):
-        self._fn = self._factory()
+        if self._memo is None:  # with a cache, built at the first miss: a resumed run may need none
+            self._fn = self._factory()
+
+    def _call(self, item):
+        if self._fn is None:
+            self._fn = self._factory()
+        return self._fn(item)
 
     def process(self, item):
-        out = self._fn(item)
+        out = memoised(self._memo, item, self._call, self._keep)
         if isinstance(out, Drop):
             yield TaggedOutput(DROPPED, out)
             return
@@ -47,23 +64,40 @@ class _StageFn(beam.DoFn):
             for name, value in self._stats_fn(out):
                 yield TaggedOutput(STATS, ((self._stage, name), value))
 
+    def finish_bundle(self):
+        if self._memo is not None:
+            self._memo.flush()
+
     def teardown(self):
         close = getattr(self._fn, "close", None)
         if close is not None:
             close()
+        if self._memo is not None:
+            self._memo.close()
 
 
 class ApplyStage(beam.PTransform):
-    """items -> {"docs": kept, "dropped": Drop, "stats": ((stage, name), value)}."""
+    """items -> {"docs": kept, "dropped": Drop, "stats": ((stage, name), value)}. With a
+    `memo`, outputs come from the cache when the same item was seen (pipelines.memo);
+    `keep(out)` says which outputs may be stored."""
 
-    def __init__(self, stage: str, factory: Callable[[], Callable[[Any], Any]], stats_fn: StatsFn | None = None):
+    def __init__(
+        self,
+        stage: str,
+        factory: Callable[[], Callable[[Any], Any]],
+        stats_fn: StatsFn | None = None,
+        memo: StageMemo | None = None,
+        keep: Callable[[Any], bool] = always,
+    ):
         super().__init__(label=stage)
         self._stage = stage
         self._factory = factory
         self._stats_fn = stats_fn
+        self._memo = memo
+        self._keep = keep
 
     def expand(self, items):
-        fn = _StageFn(self._stage, self._factory, self._stats_fn)
+        fn = _StageFn(self._stage, self._factory, self._stats_fn, self._memo, self._keep)
         out = items | beam.ParDo(fn).with_outputs(DROPPED, STATS, main="docs")
         return {"docs": out.docs, DROPPED: out[DROPPED], STATS: out[STATS]}
 
