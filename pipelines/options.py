@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import re
 import tempfile
@@ -119,6 +120,7 @@ def validate_pipeline_options(
     args = list(beam_args)
     dry_run = _dry_run_flag(args)
     options = PipelineOptions(args)
+    _check_known(options)
     FileSystems.set_options(options)
     runner = resolve_runner(options.view_as(StandardOptions).runner)
     env = (options.view_as(PortableOptions).environment_type or "").upper()
@@ -144,6 +146,24 @@ def validate_pipeline_options(
     if config is not None:
         validate_config_files(config, plan)
     return plan
+
+
+def _check_known(options: PipelineOptions) -> None:
+    """An option no Beam options class declares is an error: Beam would only log that it
+    discards it, and a mistyped --direct_num_workers would run on one worker unnoticed."""
+    beam_log = logging.getLogger("apache_beam.options.pipeline_options")
+    level = beam_log.level
+    beam_log.setLevel(logging.ERROR)  # Beam's own "Discarding unparseable args" warning
+    try:
+        unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
+    finally:
+        beam_log.setLevel(level)
+    if unknown:
+        names = ", ".join(f"--{name}" for name in sorted(unknown))
+        raise PipelineOptionsError(
+            f"unknown option(s) {names}: neither an edumix option nor a Beam pipeline option "
+            "(edumix's are in the command's --help; Beam's in apache_beam.options.pipeline_options)"
+        )
 
 
 def validate_config_files(config: RunConfig, plan: LaunchPlan) -> None:
