@@ -18,7 +18,7 @@ from edumix.core.config import RunConfig
 from .classify import Classify
 from .dedup import ExactDedup, LineDedup, MinHashDedup, UrlDedup
 from .extract import ExtractText
-from .memo import MemoPlan, stage_key
+from .memo import MemoPlan, StageMemo, stage_key
 from .pii import PiiScrub
 from .quality import LanguageId, QualityFilter
 
@@ -27,7 +27,7 @@ from .quality import LanguageId, QualityFilter
 class StageSpec:
     name: str
     enabled: Callable[[RunConfig], bool]
-    build: Callable[..., beam.PTransform]  # (cfg[, memo]) -> docs -> {"docs", "dropped"[, "stats"]}
+    build: Callable[[RunConfig, StageMemo | None], beam.PTransform]  # docs -> {"docs", "dropped"[, "stats"]}
     section: Callable[[RunConfig], BaseModel] | None = None  # per-document stages only
     model_files: Callable[[RunConfig], tuple[str | None, ...]] = lambda c: ()
 
@@ -36,8 +36,8 @@ class StageSpec:
 REGISTRY: tuple[StageSpec, ...] = (
     StageSpec(S.EXTRACT, lambda c: True, lambda c, m: ExtractText(c.extract, m), lambda c: c.extract),
     StageSpec(S.LANGID, lambda c: c.langid.enabled, lambda c, m: LanguageId(c.langid, m), lambda c: c.langid),
-    StageSpec(S.URL_DEDUP, lambda c: c.dedup.url.enabled, lambda c: UrlDedup(c.dedup.url.keep)),
-    StageSpec(S.EXACT_DEDUP, lambda c: c.dedup.exact.enabled, lambda c: ExactDedup()),
+    StageSpec(S.URL_DEDUP, lambda c: c.dedup.url.enabled, lambda c, m: UrlDedup(c.dedup.url.keep)),
+    StageSpec(S.EXACT_DEDUP, lambda c: c.dedup.exact.enabled, lambda c, m: ExactDedup()),
     StageSpec(
         S.QUALITY,
         lambda c: c.filters.enabled,
@@ -45,8 +45,8 @@ REGISTRY: tuple[StageSpec, ...] = (
         lambda c: c.filters,
         lambda c: (c.filters.dirty_words_file,),
     ),
-    StageSpec(S.MINHASH_DEDUP, lambda c: c.dedup.minhash.enabled, lambda c: MinHashDedup(c.dedup.minhash)),
-    StageSpec(S.LINE_DEDUP, lambda c: c.dedup.lines.enabled, lambda c: LineDedup(c.dedup.lines)),
+    StageSpec(S.MINHASH_DEDUP, lambda c: c.dedup.minhash.enabled, lambda c, m: MinHashDedup(c.dedup.minhash)),
+    StageSpec(S.LINE_DEDUP, lambda c: c.dedup.lines.enabled, lambda c, m: LineDedup(c.dedup.lines)),
     StageSpec(S.PII, lambda c: c.pii.enabled, lambda c, m: PiiScrub(c.pii, m), lambda c: c.pii),
     StageSpec(
         S.CLASSIFY,
@@ -66,15 +66,12 @@ def enabled_stages(
     """(name, transform) of the stages `cfg` turns on, in registry order; `only` narrows
     the list (e.g. the dedup benchmark chains the four dedup stages). With `memo`, the
     per-document stages read and fill the cache."""
-    first = True
+    first = True  # the first memoised stage also counts input files reused whole
     for spec in REGISTRY:
         if (only is None or spec.name in only) and spec.enabled(cfg):
-            if spec.section is None:
-                yield spec.name, spec.build(cfg)
-            else:
-                stage_memo = memo.stage(spec.name, first=first) if memo is not None else None
-                first = False
-                yield spec.name, spec.build(cfg, stage_memo)
+            stage_memo = memo.stage(spec.name, first=first) if memo is not None and spec.section else None
+            first = first and stage_memo is None
+            yield spec.name, spec.build(cfg, stage_memo)
 
 
 def memo_plan(cfg: RunConfig, directory: str, code: str) -> MemoPlan:
