@@ -1,32 +1,50 @@
-"""`edumix serve` under load: N concurrent clients against a live server for a fixed time.
+"""`edumix serve` under load. Two measurements, each against a real `edumix serve` child process
+on a free loopback port (uvicorn, one process, as deployed) in a temporary home:
 
-    .venv/bin/python benchmarks/serve_load.py                    # ~1.5 min: 1 demo run + 2 x 10 s of load
-    .venv/bin/python benchmarks/serve_load.py --clients 32 --seconds 20 --runs 50
-    .venv/bin/python benchmarks/serve_load.py --home ~/.edumix-serve   # a home that has runs already
+    .venv/bin/python benchmarks/serve_load.py                         # polling: ~2 min, 2 demo runs
+    .venv/bin/python benchmarks/serve_load.py --repeats 3             # 3 quiet/polled pairs, medians
+    .venv/bin/python benchmarks/serve_load.py --interval 0            # each client polls flat out
+    .venv/bin/python benchmarks/serve_load.py --mode endpoints        # per-endpoint req/s, p50/p99
+    .venv/bin/python benchmarks/serve_load.py --mode endpoints --clients 32 --seconds 20 --runs 50
 
-The server is a real `edumix serve` child process on a free loopback port (uvicorn, one
-process, as deployed). Its home: `--home` when given; otherwise a temporary one prepared
-first: one demo curate run through the API (~30 s), then copied to `--runs` finished runs
-(its job directory copied and a row added per copy through the server's own JobStore while
-the server is stopped), so the list and detail endpoints answer with real report data.
+**polling** (the default; issue 16's bound: polling costs the run at most 10% of its
+throughput). The same curate run (`--input`, default the generated demo crawl; `--config`,
+`--workers`) twice per repeat: once *quiet* (nothing polls it; the benchmark itself asks for
+its status once a second, to see it end) and once *polled*: `--clients` concurrent clients
+(default 50; asyncio + httpx in this process, each with its own keep-alive connection) each
+ask `GET /api/runs/{id}` every `--interval` seconds (default 1; 0: as fast as the server
+answers) from the moment the run is created until they see it finished, so the polling covers
+the run's whole duration. Quiet and polled alternate (q,p then p,q ...) so drifting load from
+other processes hits both alike. Printed: per run its job wall time (child start to exit, the
+server's `duration_s`), the curate's own pipeline wall time (RUN/timing.json), documents/s,
+and for the polled runs the requests, errors (non-200 answers and failed connections) and
+p50/p99 latency (time.perf_counter around each request); then the median documents/s of each
+kind and their ratio (polled / quiet: 1.00 = no cost; 0.90 = the issue's bound). No
+threshold is enforced: the numbers depend on the machine, and the clients share its CPUs with
+the server and the run (each request costs the client ~1 ms of Python). Exit status 1 when
+any request failed or a run did not succeed.
 
-The load: `--clients` concurrent clients (each value in turn, on the same server; asyncio +
-httpx in this process, each client with its own keep-alive connection) cycle for `--seconds`
-through the endpoints below, each client starting at a different one; run ids are drawn from
-the list. Every endpoint gets the same share of requests. Printed per endpoint: requests,
-errors (non-200 answers), requests/s, p50 and p99 latency (ms, time.perf_counter around each
-request), and p50 against the baseline `/api/health` measured in the same run under the same
-load (it touches neither the job table nor the disk). With 1 client the latencies are each
-endpoint's service time; with more, the server is saturated and the latencies are mostly
-queueing (about clients / req/s), so req/s is the number to read. No thresholds: the numbers
-depend on the machine, and the client shares its CPUs with the server (each request costs
-the client ~1 ms of Python).
+`--url` (with `--token-file` if it needs one) measures a server that is already running
+instead; its `--input` paths must be under that server's `--root`s.
+
+**endpoints** (`--mode endpoints`): the server's home gets one demo curate run through the API
+(~30 s), then `--runs` copies of it (its job directory copied and a row added per copy through
+the server's own JobStore while the server is stopped), so the list and detail endpoints answer
+with real report data; or `--home` names a home that has runs. `--clients` concurrent clients
+(each value in turn; default 1 8) cycle for `--seconds` through the endpoints below, each client
+starting at a different one; run ids are drawn from the list. Printed per endpoint: requests,
+errors (non-200 answers), requests/s, p50 and p99 latency (ms), and p50 against the baseline
+`/api/health` measured in the same run under the same load (it touches neither the job table
+nor the disk). With 1 client the latencies are each endpoint's service time; with more, the
+server is saturated and the latencies are mostly queueing (about clients / req/s), so req/s is
+the number to read.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -63,10 +81,13 @@ def free_port() -> int:
 class Serve:
     """A real `edumix serve` child process."""
 
-    def __init__(self, home: Path, log: Path):
+    def __init__(self, home: Path, log: Path, roots: list[Path] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.home = home
         cmd = [sys.executable, "-m", "edumix.cli", "serve", "--port", str(self.port), "--home", str(home)]
+        for root in roots:
+            cmd += ["--root", str(root)]
         with open(log, "ab") as fh:
             self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
@@ -159,36 +180,6 @@ async def load(url: str, clients: int, seconds: float, ids: list[str]) -> tuple[
     return seen, errors, time.perf_counter() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--clients", type=int, nargs="+", default=[1, 8], help="concurrent clients; one table per value (default 1 8)"
-    )
-    parser.add_argument("--seconds", type=float, default=10, help="how long the load lasts (default 10)")
-    parser.add_argument("--runs", type=int, default=20, help="finished runs in a prepared home (default 20)")
-    parser.add_argument("--home", type=Path, help="use this home (it must have a succeeded run) instead")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="edumix-serve-load-") as tmp:
-        home = args.home or Path(tmp) / "home"
-        log = Path(tmp) / "server.log"
-        if args.home is None:
-            prepare_home(home, log, max(1, args.runs))
-        server = Serve(home, log)
-        try:
-            runs = httpx.get(server.url + "/api/runs", params={"limit": 10_000}, timeout=60).json()
-            ids = [r["id"] for r in runs if r["status"] == "succeeded"] or [r["id"] for r in runs]
-            if not ids:
-                raise SystemExit(f"{home} has no runs: leave out --home to prepare one")
-            failed = False
-            for clients in args.clients:
-                seen, errors, took = asyncio.run(load(server.url, clients, args.seconds, ids))
-                report(seen, errors, took, clients, len(ids))
-                failed = failed or bool(errors)
-        finally:
-            server.stop()
-    return 1 if failed else 0
-
-
 def report(seen: dict[str, list], errors: dict[str, int], took: float, clients: int, runs: int) -> None:
     base = statistics.median(seen[BASELINE])
     rows = []
@@ -217,6 +208,221 @@ def report(seen: dict[str, list], errors: dict[str, int], took: float, clients: 
             "p50 / health: the endpoint's median latency over /api/health's in this same run (1.00x = as cheap).",
         ),
     )
+
+
+# -- polling: a run's throughput with and without clients polling its status ---------------
+FINAL = ("succeeded", "failed", "cancelled", "interrupted")
+
+
+async def poll_client(
+    client: httpx.AsyncClient, path: str, interval: float, offset: float, done: asyncio.Event, stats: dict
+) -> None:
+    """GET `path` every `interval` s (first after `offset` s) until some client saw the run end."""
+    await asyncio.sleep(offset)
+    while not done.is_set():
+        t0 = time.perf_counter()
+        try:
+            response = await client.get(path)
+        except httpx.HTTPError as e:
+            stats["errors"] += 1
+            stats["error_kinds"][type(e).__name__] = stats["error_kinds"].get(type(e).__name__, 0) + 1
+            await asyncio.sleep(max(interval, 0.1))
+            continue
+        took = time.perf_counter() - t0
+        stats["latencies"].append(took)
+        if response.status_code != 200:
+            stats["errors"] += 1
+            key = f"HTTP {response.status_code}"
+            stats["error_kinds"][key] = stats["error_kinds"].get(key, 0) + 1
+        elif response.json().get("status") in FINAL:
+            done.set()
+            return
+        if interval > 0:
+            await asyncio.sleep(max(0.0, interval - took))
+
+
+async def polled(url: str, headers: dict, job_id: str, clients: int, interval: float, timeout: float) -> dict:
+    stats: dict = {"latencies": [], "errors": 0, "error_kinds": {}}
+    done = asyncio.Event()
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    pool = [httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) for _ in range(clients)]
+    rng = random.Random(0)
+    try:
+        tasks = [poll_client(c, f"/api/runs/{job_id}", interval, rng.uniform(0, interval), done, stats) for c in pool]
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+    finally:
+        for c in pool:
+            await c.aclose()
+    return stats
+
+
+def run_once(args, url: str, headers: dict, home: Path | None, body: dict, clients: int) -> dict:
+    """Create the run; wait for it quietly (clients == 0) or under polling; its numbers."""
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        created = client.post("/api/runs", json=body)
+        if created.status_code != 201:
+            raise SystemExit(f"creating the run failed: {created.status_code} {created.text[:2000]}")
+        job_id = created.json()["id"]
+        stats: dict = {"latencies": [], "errors": 0, "error_kinds": {}}
+        if clients:
+            stats = asyncio.run(polled(url, headers, job_id, clients, args.interval, args.timeout))
+        deadline = time.monotonic() + args.timeout
+        while (job := client.get(f"/api/runs/{job_id}").json())["status"] not in FINAL:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"run {job_id} still {job['status']} after {args.timeout:.0f} s")
+            time.sleep(1)
+        if job["status"] != "succeeded":
+            log = client.get(f"/api/runs/{job_id}/log").json()["log"]
+            raise SystemExit(f"run {job_id} {job['status']}: {job.get('error')}\n{log[-3000:]}")
+    wall = job.get("duration_s")
+    pipeline = None
+    if home is not None:
+        try:
+            timing = json.loads((home / "jobs" / job_id / "run" / "timing.json").read_text())
+            pipeline = timing.get("total_wall_s")
+        except (OSError, ValueError):
+            pass
+    records = job["summary"]["input_records"]
+    return {"id": job_id, "clients": clients, "records": records, "wall": wall, "pipeline": pipeline, **stats}
+
+
+def polling_main(args) -> int:
+    headers = {"Authorization": f"Bearer {args.token_file.read_text().strip()}"} if args.token_file else {}
+    config = args.config.read_text(encoding="utf-8") if args.config else ""
+    inputs = [str(p.resolve()) for p in args.input] if args.input else ["demo"]
+    body = {"inputs": inputs, "config_yaml": config, "workers": args.workers}
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="edumix-serve-load-") as tmp:
+        server, home = None, None
+        if args.url is None:
+            roots = sorted({p.resolve().parent for p in args.input or []})
+            home = Path(tmp) / "home"
+            server = Serve(home, Path(tmp) / "server.log", roots)
+        url = args.url or server.url
+        try:
+            for i in range(args.repeats):
+                order = (0, args.clients) if i % 2 == 0 else (args.clients, 0)
+                for clients in order:
+                    kind = "polled" if clients else "quiet"
+                    print(f"repeat {i + 1}/{args.repeats}: {kind} run ...", flush=True)
+                    results.append(run_once(args, url, headers, home, {**body, "name": f"{kind} {i}"}, clients))
+        finally:
+            if server is not None:
+                server.stop()
+    return polling_report(args, results)
+
+
+def polling_report(args, results: list[dict]) -> int:
+    rows = []
+    for r in results:
+        lat = r["latencies"]
+        rate = r["records"] / r["wall"] if r["wall"] else float("nan")
+        rows.append(
+            (
+                "polled" if r["clients"] else "quiet",
+                r["clients"],
+                f"{r['records']:,}",
+                f"{r['wall']:.1f}" if r["wall"] else "?",
+                f"{r['pipeline']:.1f}" if r["pipeline"] else "?",
+                f"{rate:.2f}" if rate >= 1 else f"{rate:.3g}",
+                f"{len(lat):,}" if r["clients"] else "",
+                r["errors"] if r["clients"] else "",
+                f"{1e3 * statistics.median(lat):.1f}" if lat else "",
+                f"{1e3 * percentile(lat, 99):.1f}" if lat else "",
+            )
+        )
+    quiet = [r["records"] / r["wall"] for r in results if not r["clients"] and r["wall"]]
+    loaded = [r["records"] / r["wall"] for r in results if r["clients"] and r["wall"]]
+    pipe_q = [r["records"] / r["pipeline"] for r in results if not r["clients"] and r["pipeline"]]
+    pipe_l = [r["records"] / r["pipeline"] for r in results if r["clients"] and r["pipeline"]]
+    latencies = [x for r in results for x in r["latencies"]]
+    errors = sum(r["errors"] for r in results)
+    kinds: dict[str, int] = {}
+    for r in results:
+        for k, n in r["error_kinds"].items():
+            kinds[k] = kinds.get(k, 0) + n
+    q, p = statistics.median(quiet), statistics.median(loaded)
+    notes = [
+        f"throughput (documents/s over the job's wall time, median of {len(quiet)}): quiet {q:.2f}, "
+        f"polled {p:.2f}: ratio {p / q:.3f} (slow-down {100 * (1 - p / q):+.1f}%; issue 16's bound: 10%)",
+    ]
+    if pipe_q and pipe_l:
+        pq_, pl_ = statistics.median(pipe_q), statistics.median(pipe_l)
+        notes.append(
+            f"pipeline only (RUN/timing.json): quiet {pq_:.2f}, polled {pl_:.2f} docs/s: ratio {pl_ / pq_:.3f}"
+        )
+    if latencies:
+        notes.append(
+            f"status polls: {len(latencies):,} requests, {errors} errors{' ' + str(kinds) if kinds else ''}, "
+            f"p50 {1e3 * statistics.median(latencies):.1f} ms, p99 {1e3 * percentile(latencies, 99):.1f} ms"
+        )
+    notes.append(
+        f"{len(os.sched_getaffinity(0))} CPUs shared by the server, the run and the clients; "
+        f"each polled run: {args.clients} clients, one request every {args.interval:g} s each"
+        + (" (flat out)" if args.interval == 0 else "")
+    )
+    print_table(
+        f"edumix serve: a curate run quiet vs polled by {args.clients} clients",
+        ("run", "clients", "records", "job s", "pipeline s", "docs/s", "requests", "errors", "p50 ms", "p99 ms"),
+        rows,
+        notes=notes,
+    )
+    return 1 if errors else 0
+
+
+# -- endpoints -------------------------------------------------------------------------------
+def endpoints_main(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="edumix-serve-load-") as tmp:
+        home = args.home or Path(tmp) / "home"
+        log = Path(tmp) / "server.log"
+        if args.home is None:
+            prepare_home(home, log, max(1, args.runs))
+        server = Serve(home, log)
+        try:
+            runs = httpx.get(server.url + "/api/runs", params={"limit": 10_000}, timeout=60).json()
+            ids = [r["id"] for r in runs if r["status"] == "succeeded"] or [r["id"] for r in runs]
+            if not ids:
+                raise SystemExit(f"{home} has no runs: leave out --home to prepare one")
+            failed = False
+            for clients in args.clients:
+                seen, errors, took = asyncio.run(load(server.url, clients, args.seconds, ids))
+                report(seen, errors, took, clients, len(ids))
+                failed = failed or bool(errors)
+        finally:
+            server.stop()
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("polling", "endpoints"), default="polling")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="+",
+        help="polling: concurrent pollers (default 50); endpoints: one table per value (default 1 8)",
+    )
+    poll = parser.add_argument_group("polling")
+    poll.add_argument("--interval", type=float, default=1.0, help="seconds between one client's polls; 0: flat out")
+    poll.add_argument("--repeats", type=int, default=1, help="quiet/polled pairs (default 1)")
+    poll.add_argument("--input", type=Path, action="append", help="run input file (repeat); default: the demo crawl")
+    poll.add_argument("--config", type=Path, help="run config YAML (default: the defaults)")
+    poll.add_argument("--workers", type=int, default=1, help="Beam workers of the run (default 1)")
+    poll.add_argument("--url", help="measure this running server instead of starting one")
+    poll.add_argument("--token-file", type=Path, help="with --url: the server's bearer token")
+    poll.add_argument("--timeout", type=float, default=900, help="seconds one run may take (default 900)")
+    ends = parser.add_argument_group("endpoints")
+    ends.add_argument("--seconds", type=float, default=10, help="how long the load lasts (default 10)")
+    ends.add_argument("--runs", type=int, default=20, help="finished runs in a prepared home (default 20)")
+    ends.add_argument("--home", type=Path, help="use this home (it must have a succeeded run) instead")
+    args = parser.parse_args()
+    if args.mode == "polling":
+        args.clients = (args.clients or [50])[0]
+        if args.clients < 1 or args.repeats < 1:
+            parser.error("--clients and --repeats must be at least 1")
+        return polling_main(args)
+    args.clients = args.clients or [1, 8]
+    return endpoints_main(args)
 
 
 if __name__ == "__main__":

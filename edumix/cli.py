@@ -337,7 +337,16 @@ def serve(
     roots: Annotated[
         list[Path] | None, typer.Option("--root", help="Directory that run inputs may come from; repeat for more.")
     ] = None,
-    max_jobs: Annotated[int, typer.Option(min=1, help="Runs at once; the rest wait in a FIFO queue.")] = 1,
+    max_jobs: Annotated[
+        int, typer.Option(min=1, help="Curate runs (CPU jobs) at once; the rest wait in their FIFO queue.")
+    ] = 1,
+    max_trainings: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Trainings (GPU jobs) at once, in a queue of their own: neither kind waits for the other's slots.",
+        ),
+    ] = 1,
     db: Annotated[
         str | None,
         typer.Option(
@@ -361,7 +370,7 @@ def serve(
             _fail(str(e))
     from edumix.service.app import serve as run_server
 
-    run_server(host, port, home.expanduser(), roots or [], token, max_jobs, db=db)
+    run_server(host, port, home.expanduser(), roots or [], token, max_jobs, db=db, max_trainings=max_trainings)
 
 
 def _version(value: bool) -> None:

@@ -1,9 +1,17 @@
-"""What the `edumix serve` tests share: a real server process on loopback (`Server`) and the
-clean-up of job processes a killed server left behind (the browser: tests/browser.py)."""
+"""What the `edumix serve` tests share: a real server process on loopback (`Server`), the
+clean-up of job processes a killed server left behind (the browser: tests/browser.py), and
+one finished demo run for the whole session (`shared_demo_for`).
+
+A module gets it with a thin fixture calling `shared_demo_for(request)`. The demo curate
+is most of the serve tests' time (~25-35 s on 2 cores), so one server with one succeeded demo
+run serves test_serve.py's run checks, the trainings, the browser test's training and the queue
+tests; a test that needs an empty home starts its own server.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -14,10 +22,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 START_TIMEOUT = 120  # a cold import of edumix + FastAPI on a busy machine
 RUN_TIMEOUT = 900  # the demo curate takes ~20-40 s alone; CI machines are shared
 FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
+DEMO_NAME = "demo <b>run</b>"  # the shared run's name: the pages must escape it
 
 
 def free_port() -> int:
@@ -104,3 +114,69 @@ def kill_leftover_jobs(home: Path) -> None:
         if alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+class SharedDemo:
+    """One server (inputs confined to `root`) with one succeeded demo run, `run_id`, made through
+    its API. `server` is replaced when a test kills it (`restart_server`); tests read it anew."""
+
+    def __init__(self, base: Path):
+        self.home, self.log, self.root = base / "home", base / "server.log", base / "root"
+        self.root.mkdir()
+        # The default slots: one curate run and one training at once, in separate queues.
+        self.args = ("--root", str(self.root))
+        self.server = Server(self.home, self.log, *self.args)
+        started = time.monotonic()
+        created = self.server.create(name=DEMO_NAME, workers=1)
+        assert created.status_code == 201, created.text
+        self.run_id = created.json()["id"]
+        self.job = self.server.wait_status(self.run_id, FINAL)
+        self.took = time.monotonic() - started
+        assert self.job["status"] == "succeeded", self.server.client.get(f"/api/runs/{self.run_id}/log").json()["log"]
+
+    def restart_server(self) -> Server:
+        self.server = Server(self.home, self.log, *self.args)
+        return self.server
+
+    def run_dir(self) -> Path:
+        return self.home / "jobs" / self.run_id / "run"
+
+    def write_tiny_input(self, name: str, documents: int = 3) -> Path:
+        """ROOT/name: the first `documents` kept documents of the demo run as JSONL (documents
+        its curate kept, so a run on them keeps them too: the cheapest run with output)."""
+        import pyarrow.parquet as pq
+
+        rows = []
+        for shard in sorted((self.run_dir() / "shards").glob("*.parquet")):
+            rows += pq.read_table(shard, columns=["id", "url", "text"]).to_pylist()
+        assert len(rows) >= documents, rows
+        path = self.root / name
+        with open(path, "w", encoding="utf-8") as fh:
+            for row in rows[:documents]:
+                fh.write(json.dumps(row) + "\n")
+        return path
+
+    def stop(self) -> None:
+        self.server.stop()
+        kill_leftover_jobs(self.home)
+
+
+_shared: list = []  # [SharedDemo] or [the exception its start raised]: once per session
+
+
+def shared_demo_for(request: pytest.FixtureRequest) -> SharedDemo:
+    """The session's SharedDemo, made on first use and stopped when the session ends. Each
+    module declares a thin `shared_demo` fixture calling this (a fixture defined once here and
+    imported by several modules would be one per module, so several demo runs)."""
+    if not _shared:
+        try:
+            demo = SharedDemo(request.getfixturevalue("tmp_path_factory").mktemp("serve_shared"))
+        except BaseException as e:
+            _shared.append(e)
+            raise
+        _shared.append(demo)
+        request.config.add_cleanup(demo.stop)
+        print(f"shared demo run ready in {demo.took:.1f}s")
+    if isinstance(_shared[0], BaseException):
+        raise RuntimeError("the shared demo server failed to start earlier in this session") from _shared[0]
+    return _shared[0]

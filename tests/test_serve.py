@@ -11,7 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import Server, alive, free_port, kill_leftover_jobs
+from serve_helpers import DEMO_NAME, Server, alive, free_port, kill_leftover_jobs, shared_demo_for
+
+
+@pytest.fixture
+def shared_demo(request):
+    """The session's server with its succeeded demo run (serve_helpers.SharedDemo)."""
+    return shared_demo_for(request)
 
 
 @pytest.fixture
@@ -32,19 +38,18 @@ def servers(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_run_succeeds_and_is_reported(servers, tmp_path):
-    server = servers("--root", str(tmp_path / "root"))
-    started = time.monotonic()
-    created = server.create(name="demo <b>run</b>", workers=1)
-    assert created.status_code == 201, created.text
-    job_id = created.json()["id"]
-    job = server.wait_status(job_id, {"succeeded", "failed", "cancelled", "interrupted"})
+def test_demo_run_succeeds_and_is_reported(shared_demo):
+    """The session's demo run (serve_helpers.SharedDemo: created through the API, followed to
+    succeeded) as the list, the report, compare and the pages show it."""
+    server, job_id = shared_demo.server, shared_demo.run_id
+    print(f"demo run took {shared_demo.took:.1f}s")
+    job = server.client.get(f"/api/runs/{job_id}").json()
     assert job["status"] == "succeeded", server.client.get(f"/api/runs/{job_id}/log").json()["log"][-3000:]
-    print(f"demo run took {time.monotonic() - started:.1f}s")
     assert job["summary"]["kept"] > 0 and job["summary"]["input_records"] > job["summary"]["kept"]
+    assert job["workers"] == 1 and job["inputs"] == ["demo"]
 
-    (row,) = server.client.get("/api/runs").json()
-    assert row["id"] == job_id and row["status"] == "succeeded"
+    row = next(r for r in server.client.get("/api/runs").json() if r["id"] == job_id)
+    assert row["status"] == "succeeded" and row["name"] == DEMO_NAME
     assert row["kept"] == job["summary"]["kept"] and row["tokens"] > 0 and row["records_in"] > 0
     assert len(row["config_hash"]) >= 8
 
@@ -84,7 +89,11 @@ def test_refusals_write_nothing(servers, tmp_path):
     assert (
         form.status_code == 422 and "mix.&lt;oops&gt;" in form.text and "<oops>" not in form.text.split("<textarea")[0]
     )
-    assert server.client.get("/api/runs").json() == []
+    # The training form's phases: `long` (like 2) needs a checkpoint to start from; an unknown one is refused.
+    for phase, needle in (("long", "phase long starts from a training"), ("3", "phase: Input should be")):
+        page = server.client.post("/trainings", data={"name": "f", "run": "r", "phase": phase, "config": "tiny"})
+        assert page.status_code == 422 and needle in page.text, page.text[-2000:]
+    assert server.client.get("/api/runs").json() == [] and server.client.get("/api/trainings").json() == []
     assert list(jobs.iterdir()) == []
 
 

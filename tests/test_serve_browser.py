@@ -1,7 +1,12 @@
 """The `edumix serve` web UI in a real browser: headless Debian chromium (selenium, the system
 chromedriver) against a real server process on loopback. The pages have no JavaScript; the
 browser submits the form, follows the redirects and the meta refresh, and runs the pages
-under their Content-Security-Policy, which is what a user gets."""
+under their Content-Security-Policy, which is what a user gets.
+
+The browser's run is the session's shared server (serve_helpers.SharedDemo), on the cheapest
+input with output: three documents the shared demo run kept. While it runs (the server has a
+slot for runs and one for trainings), the browser starts a training on the shared demo run
+from that run's page, so the two jobs overlap."""
 
 from __future__ import annotations
 
@@ -10,12 +15,20 @@ import time
 
 import pytest
 from browser import ARTIFACTS, chromium
-from serve_helpers import FINAL, RUN_TIMEOUT, Server, kill_leftover_jobs
+from serve_helpers import FINAL, RUN_TIMEOUT, Server, kill_leftover_jobs, shared_demo_for
+
+
+@pytest.fixture
+def shared_demo(request):
+    """The session's server with its succeeded demo run (serve_helpers.SharedDemo)."""
+    return shared_demo_for(request)
+
 
 HOSTILE = "<script>alert(1)</script>"
 BAD_CONFIG = "dedup:\n  lines:\n    enabled: flase\n"  # a typo: not a boolean
 E422 = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
-GOOD_CONFIG = "dedup:\n  lines:\n    enabled: false\n"
+# The fix, and the cheapest run: without PII scrubbing (its import alone is ~10 s) or MinHash.
+GOOD_CONFIG = "dedup:\n  minhash:\n    enabled: false\n  lines:\n    enabled: false\npii:\n  enabled: false\n"
 
 
 @pytest.fixture
@@ -27,17 +40,19 @@ def server(tmp_path):
     kill_leftover_jobs(tmp_path / "home")
 
 
-def fill(driver, name: str, config: str) -> None:
+def fill(driver, name: str, config: str, inputs: str = "demo") -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # The list page reloads itself every 5 s (meta refresh); on a busy machine that can come
+    # while the fields are typed. window.stop() cancels the pending refresh of this load.
+    driver.execute_script("window.stop()")
     form = driver.find_element(By.CSS_SELECTOR, 'form[action="/runs"]')
-    for field, value in (("name", name), ("config_yaml", config)):
+    for field, value in (("name", name), ("inputs", inputs), ("config_yaml", config)):
         box = form.find_element(By.NAME, field)
         box.clear()
         box.send_keys(value)
-    assert form.find_element(By.NAME, "inputs").get_attribute("value").strip() == "demo"
     form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
     WebDriverWait(driver, 60).until(ec.staleness_of(form))  # the answer page has replaced the form
 
@@ -67,44 +82,75 @@ log_every: 1
 """
 
 
-@pytest.mark.slow
-def test_new_run_in_a_browser(server):
+def wait_row_final(driver, job_id: str) -> list:
+    """The list page's row of `job_id` once its meta refresh (every 5 s) shows a final status."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    cell = f'//a[@href="/runs/{job_id}"]/ancestor::tr/td'
+    WebDriverWait(driver, RUN_TIMEOUT, poll_frequency=1).until(
+        lambda d: d.find_elements(By.XPATH, cell)[1].text in FINAL
+    )
+    return driver.find_elements(By.XPATH, cell)
+
+
+@pytest.mark.slow
+def test_new_run_in_a_browser(shared_demo):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server, demo_id = shared_demo.server, shared_demo.run_id
+    tiny = shared_demo.write_tiny_input("browser-tiny.jsonl")
+    runs_before = {r["id"] for r in server.client.get("/api/runs").json()}
+    jobs_before = {p.name for p in (server.home / "jobs").iterdir()}
     started = time.monotonic()
     with chromium() as driver:
         driver.get(server.url + "/")
-        assert driver.title == "edumix runs" and "no runs yet" in driver.find_element(By.TAG_NAME, "table").text
+        assert driver.title == "edumix runs" and HOSTILE not in driver.find_element(By.TAG_NAME, "table").text
+        assert driver.find_element(By.NAME, "inputs").get_attribute("value").strip() == "demo"  # the default
 
         # A config with a typo: the form comes back with the error inline, the values kept, nothing queued.
-        fill(driver, HOSTILE, BAD_CONFIG)
+        fill(driver, HOSTILE, BAD_CONFIG, str(tiny))
         error = driver.find_element(By.CSS_SELECTOR, "p.err").text
         assert "dedup.lines.enabled" in error and "boolean" in error, error
         assert driver.find_element(By.NAME, "config_yaml").get_attribute("value") == BAD_CONFIG
         assert driver.find_element(By.NAME, "name").get_attribute("value") == HOSTILE
-        assert server.client.get("/api/runs").json() == []
-        assert list((server.home / "jobs").iterdir()) == []
+        assert driver.find_element(By.NAME, "inputs").get_attribute("value") == str(tiny)
+        assert {r["id"] for r in server.client.get("/api/runs").json()} == runs_before
+        assert {p.name for p in (server.home / "jobs").iterdir()} == jobs_before
         assert [e["message"] for e in page_errors(driver)] == [f"{server.url}/runs - {E422}"]
 
         # Fixed: the browser is redirected to the new run's page.
-        fill(driver, HOSTILE, GOOD_CONFIG)
+        fill(driver, HOSTILE, GOOD_CONFIG, str(tiny))
         WebDriverWait(driver, 30).until(lambda d: "/runs/" in d.current_url)
         job_id = driver.current_url.rsplit("/", 1)[-1]
-        (row,) = server.client.get("/api/runs").json()
+        (row,) = [r for r in server.client.get("/api/runs").json() if r["id"] not in runs_before]
         assert row["id"] == job_id and row["name"] == HOSTILE
         assert (server.home / "jobs" / job_id / "config.yaml").read_text() == GOOD_CONFIG
 
-        # The list shows it, and its meta refresh (every 5 s) brings it to succeeded without a reload by us.
+        # While it runs: train a tiny model on the demo run from that run's page.
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        driver.get(f"{server.url}/runs/{demo_id}")
+        driver.find_element(By.LINK_TEXT, "train a model on this run").click()
+        driver.find_element(By.CSS_SELECTOR, 'form[action="/trainings"] input[name="name"]').send_keys(
+            "tiny from the browser"
+        )
+        editor = driver.find_element(By.NAME, "config_yaml")
+        driver.execute_script("arguments[0].value = arguments[1]", editor, TINY_TRAINING)
+        driver.find_element(By.CSS_SELECTOR, 'form[action="/trainings"] button[type="submit"]').click()
+        WebDriverWait(driver, 30).until(
+            lambda d: re.search(r"/trainings/[^/]+$", d.current_url) and "/new" not in d.current_url
+        )
+        training_id = driver.current_url.rsplit("/", 1)[-1]
+        assert server.client.get(f"/api/trainings/{training_id}").json()["run"] == demo_id
+
+        # The list shows the new run, and its meta refresh brings it to succeeded without a reload by us.
         driver.get(server.url + "/")
         link = driver.find_element(By.CSS_SELECTOR, f'a[href="/runs/{job_id}"]')
         assert link.text == HOSTILE  # the name shown as text, not run as markup
         status = driver.find_element(By.XPATH, f'//a[@href="/runs/{job_id}"]/ancestor::tr/td[2]')
         assert status.text in ("queued", "running", "succeeded")
-        WebDriverWait(driver, RUN_TIMEOUT, poll_frequency=1).until(
-            lambda d: d.find_element(By.XPATH, f'//a[@href="/runs/{job_id}"]/ancestor::tr/td[2]').text in FINAL
-        )
-        cells = driver.find_elements(By.XPATH, f'//a[@href="/runs/{job_id}"]/ancestor::tr/td')
+        cells = wait_row_final(driver, job_id)
         assert cells[1].text == "succeeded", server.client.get(f"/api/runs/{job_id}/log").json()["log"][-3000:]
         kept = server.client.get(f"/api/runs/{job_id}").json()["kept"]
         assert kept > 0 and cells[4].text == f"{kept:,}"
@@ -123,7 +169,7 @@ def test_new_run_in_a_browser(server):
             th.text: th.find_element(By.XPATH, "following-sibling::td").text
             for th in driver.find_elements(By.XPATH, "//table[1]//th")
         }
-        assert facts["status"] == "succeeded" and facts["inputs"] == "demo" and facts["kept"] == f"{kept:,}"
+        assert facts["status"] == "succeeded" and facts["inputs"] == str(tiny) and facts["kept"] == f"{kept:,}"
         assert len(facts["config hash"]) >= 8
         assert "curate" in driver.find_element(By.TAG_NAME, "pre").text  # the log tail
         assert page_errors(driver) == []
@@ -135,21 +181,7 @@ def test_new_run_in_a_browser(server):
         no_alert(driver)
         assert page_errors(driver) == []  # nothing in the report was blocked by the CSP
 
-        # Train a tiny model on the run from its page; the training page follows it to the end.
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        driver.get(f"{server.url}/runs/{job_id}")
-        driver.save_screenshot(str(ARTIFACTS / "serve-run-page.png"))
-        driver.find_element(By.LINK_TEXT, "train a model on this run").click()
-        driver.find_element(By.CSS_SELECTOR, 'form[action="/trainings"] input[name="name"]').send_keys(
-            "tiny from the browser"
-        )
-        editor = driver.find_element(By.NAME, "config_yaml")
-        driver.execute_script("arguments[0].value = arguments[1]", editor, TINY_TRAINING)
-        driver.find_element(By.CSS_SELECTOR, 'form[action="/trainings"] button[type="submit"]').click()
-        WebDriverWait(driver, 30).until(
-            lambda d: re.search(r"/trainings/[^/]+$", d.current_url) and "/new" not in d.current_url
-        )
-        training_id = driver.current_url.rsplit("/", 1)[-1]
+        # The training: its page follows it to the end.
         deadline = time.monotonic() + RUN_TIMEOUT
         while (job := server.client.get(f"/api/trainings/{training_id}").json())["status"] not in FINAL:
             assert time.monotonic() < deadline, job
@@ -157,6 +189,9 @@ def test_new_run_in_a_browser(server):
         assert job["status"] == "succeeded", server.client.get(f"/api/trainings/{training_id}/log").json()["log"][
             -3000:
         ]
+        driver.get(f"{server.url}/runs/{demo_id}")
+        assert driver.find_element(By.CSS_SELECTOR, f'a[href="/trainings/{training_id}"]')
+        driver.save_screenshot(str(ARTIFACTS / "serve-run-page.png"))
         driver.get(f"{server.url}/trainings/{training_id}")
         assert "succeeded" in driver.find_element(By.TAG_NAME, "h1").text
         assert driver.find_elements(By.CSS_SELECTOR, "svg"), "the loss curve is drawn"

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from serve_helpers import Server, alive, job_pid
+from serve_helpers import Server, alive, job_pid, shared_demo_for
 
 # A model of ~20k parameters: a phase takes a few seconds on one CPU core.
 SMALL = """\
@@ -29,44 +30,22 @@ ckpt_every: 6
 log_every: 1
 phases:
   2: {steps: 4, optim: {lr: 3.0e-3, min_lr: 3.0e-4, warmup_steps: 1}}
+  long:
+    steps: 4
+    model: {max_seq_len: 256, rope_base: 50000.0}
+    data: {seq_len: 64}
+    long: {curriculum: [{until_step: 2, seq_len: 32}]}
 """
 LONG = SMALL.replace("steps: 12", "steps: 200000").replace("ckpt_every: 6", "ckpt_every: 5")
 FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 TRAIN_TIMEOUT = 300
 
 
-class Demo:
-    """One server with one succeeded demo run, shared by this module's tests (the demo curate
-    is most of their time). `server` is replaced when a test kills it."""
-
-    def __init__(self, home: Path, log: Path):
-        self.home, self.log = home, log
-        self.server = Server(home, log)
-        created = self.server.create(name="demo for training")
-        assert created.status_code == 201, created.text
-        self.run_id = created.json()["id"]
-        job = self.server.wait_status(self.run_id, FINAL)
-        assert job["status"] == "succeeded", self.server.client.get(f"/api/runs/{self.run_id}/log").json()["log"]
-
-    def restart_server(self) -> Server:
-        self.server = Server(self.home, self.log)
-        return self.server
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve_train")
-    started = time.monotonic()
-    state = Demo(root / "home", root / "server.log")
-    print(f"demo run ready in {time.monotonic() - started:.1f}s")
-    yield state
-    state.server.stop()
-    with contextlib.closing(sqlite3.connect(root / "home" / "jobs.sqlite")) as db:
-        pids = [pid for (pid,) in db.execute("SELECT pid FROM jobs WHERE pid IS NOT NULL")]
-    for pid in pids:  # a child a killed server left behind
-        if alive(pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+@pytest.fixture
+def demo(request):
+    """The session's server with its succeeded demo run (serve_helpers.SharedDemo): the demo
+    curate is most of these tests' time. `demo.server` is replaced when a test kills it."""
+    return shared_demo_for(request)
 
 
 def train(server: Server, **body):
@@ -130,7 +109,7 @@ def test_phase1_curve_lineage_generate_then_phase2(demo):
     run = server.client.get(f"/api/runs/{run_id}").json()
     for key in ("config_hash", "input_fingerprint", "recipe_hash"):
         assert run["lineage"][key] and t1["lineage"][key] == run["lineage"][key] == t1["source_run"]["lineage"][key]
-    assert [t["id"] for t in run["trainings"]] == [t1["id"]]
+    assert t1["id"] in [t["id"] for t in run["trainings"]]
     assert t1["lineage"]["train_config_hash"] == t1["train_config_hash"]
 
     page = server.client.get(f"/trainings/{t1['id']}").text
@@ -156,6 +135,25 @@ def test_phase1_curve_lineage_generate_then_phase2(demo):
     bad = server.client.post(f"/api/trainings/{t1['id']}/generate", json={"prompt": "x", "checkpoint": "../ckpt"})
     assert bad.status_code == 422
 
+    # The generation worker keeps the model: the second generate on a checkpoint does not load it.
+    ask = {"prompt": "the river", "max_new_tokens": 8, "temperature": 0, "checkpoint": "step-00000012"}
+    first = server.client.post(f"/api/trainings/{t1['id']}/generate", json=ask)
+    assert first.status_code == 200, first.text
+    second = server.client.post(f"/api/trainings/{t1['id']}/generate", json=ask).json()
+    first = first.json()
+    assert second["model_cached"] and second["model_loads"] == first["model_loads"], (first, second)
+    assert second["text"] == first["text"] and first["text"].startswith("the river")
+    # ... and answers what `edumix generate` prints for the same arguments.
+    cli = subprocess.run(
+        [sys.executable, "-m", "edumix.cli", "generate", "--ckpt", str(server.home / "jobs" / t1["id"] / "ckpt")]
+        + ["--prompt", "the river", "--max-new-tokens", "8", "--temperature", "0", "--no-stream", "--no-compile"]
+        + ["--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 0 and cli.stdout.rstrip("\n") == first["text"], (cli.stdout, cli.stderr, first)
+
     # Phase 2 from the phase-1 checkpoint (the run defaults to the init training's).
     started = time.monotonic()
     created = train(server, name="phase two", phase=2, init_training=t1["id"], init_checkpoint="step-00000012")
@@ -174,6 +172,25 @@ def test_phase1_curve_lineage_generate_then_phase2(demo):
     assert [t["id"] for t in listed][:2] == [t2["id"], t1["id"]]
     assert not (server.home / "jobs" / run_id / "run" / "tokens").exists()  # nothing written into the run
     assert all(r["id"] != t1["id"] for r in server.client.get("/api/runs").json())
+
+    # The long-context phase from the phase-2 checkpoint, with its init's config (phases.long applies).
+    created = train(server, name="long ctx", phase="long", init_training=t2["id"])
+    assert created.status_code == 201, created.text
+    assert created.json()["steps_total"] == 4 and created.json()["phase"] == "long"
+    t3 = wait_training(server, created.json()["id"], FINAL)
+    log = server.client.get(f"/api/trainings/{t3['id']}/log").json()["log"]
+    assert t3["status"] == "succeeded", log[-3000:]
+    assert t3["summary"]["step"] == 4 and t3["init"] == {"training": t2["id"], "checkpoint": "step-00000004"}
+    assert t3["lineage"]["init_from"]["step"] == 4 and " --phase long " in log and " tokenizer train " not in log
+    meta = json.loads((server.home / "jobs" / t3["id"] / "ckpt" / "step-00000004" / "meta.json").read_text())
+    assert meta["phase"] == "long" and meta["model_config"]["max_seq_len"] == 256
+    assert meta["model_config"]["rope_base"] == 50000.0
+    page3 = server.client.get(f"/trainings/{t3['id']}").text
+    assert "<th>phase</th><td>long</td>" in page3 and f'href="/trainings/{t2["id"]}"' in page3
+    new = server.client.get("/trainings/new", params={"init_training": t2["id"]}).text
+    assert '<option value="long">' in new
+    gen = server.client.post(f"/api/trainings/{t3['id']}/generate", json={"prompt": "a", "max_new_tokens": 4})
+    assert gen.status_code == 200 and not gen.json()["model_cached"], gen.text  # another checkpoint: loaded
 
 
 @pytest.mark.slow
@@ -195,6 +212,9 @@ def test_refused_trainings_write_nothing(demo):
     refused(422, "no run", run="20990101-000000-abcdef")
     refused(422, "run", run="../jobs")
     refused(422, "init_training", phase=2, run=None)
+    refused(422, "init_training", phase="long", run=None)
+    refused(422, "phase", phase=3)
+    refused(422, "long.curriculum", config_yaml=SMALL + "long: {curriculum: [{until_step: 2, seq_len: 4096}]}\n")
     refused(422, "extra_forbidden", unknown_field=1)
     huge = server.client.post("/api/trainings", json={"name": "x", "run": run_id, "config_yaml": "#" * 1_100_000})
     assert huge.status_code == 413
@@ -208,6 +228,71 @@ def test_refused_trainings_write_nothing(demo):
     assert job_dirs(server.home) == before
     new = server.client.get("/trainings/new", params={"run": run_id, "config": "tiny"})
     assert new.status_code == 200 and "n_kv_heads" in new.text  # the shipped config, loaded into the editor
+
+
+FAILS_FAST = "classify:\n  edu_model: /nonexistent/edu.ftz\n"  # a curate that fails in seconds
+
+
+def run_status(server: Server, job_id: str) -> str:
+    return server.client.get(f"/api/runs/{job_id}").json()["status"]
+
+
+def wait_run(server: Server, job_id: str, wanted: set[str], timeout: float = 60) -> str:
+    return server.wait_status(job_id, wanted, timeout=timeout)["status"]
+
+
+@pytest.mark.slow
+def test_runs_and_trainings_queue_apart(demo):
+    """One slot for runs and one for trainings (the defaults), each kind in its own queue: a
+    training holding (or waiting for) the GPU slot never holds back a run, nor a run a training."""
+    server = demo.server
+    queues = server.client.get("/api/health").json()["queues"]
+    assert {k: v["slots"] for k, v in queues.items()} == {"run": 1, "training": 1}
+    long1 = train(server, name="holds the training slot", run=demo.run_id, config_yaml=LONG, vocab_size=400)
+    assert long1.status_code == 201, long1.text
+    t1 = long1.json()["id"]
+    wait_steps(server, t1, 1)
+    r1 = server.create(name="runs beside a training").json()["id"]  # the demo: ~30 s, cancelled below
+    assert wait_run(server, r1, {"running", "succeeded", "failed"}) == "running"
+    r2 = server.create(name="waits for the run slot", config_yaml=FAILS_FAST).json()["id"]
+    t2 = train(server, name="waits for the training slot", run=demo.run_id, config_yaml=LONG, vocab_size=400)
+    t2 = t2.json()["id"]
+    time.sleep(1)
+    assert run_status(server, r2) == "queued" and server.client.get(f"/api/trainings/{t2}").json()["status"] == "queued"
+    queues = server.client.get("/api/health").json()["queues"]
+    assert queues["run"] == {"slots": 1, "running": 1, "queued": 1}, queues
+    assert queues["training"] == {"slots": 1, "running": 1, "queued": 1}, queues
+
+    # The training slot frees: the queued training starts although a run waits (queued before it).
+    assert server.client.post(f"/api/trainings/{t1}/cancel").status_code == 200
+    assert wait_training(server, t2, {"running"} | FINAL, timeout=60)["status"] == "running"
+    assert run_status(server, r2) == "queued" and run_status(server, r1) == "running"
+    # The run slot frees: the queued run starts while the training runs.
+    assert server.client.post(f"/api/runs/{r1}/cancel").status_code == 200
+    assert wait_run(server, r2, FINAL, timeout=120) == "failed"  # it ran (and failed fast)
+    assert server.client.get(f"/api/trainings/{t2}").json()["status"] == "running"
+    assert server.client.post(f"/api/trainings/{t2}/cancel").status_code == 200
+    assert wait_training(server, t2, FINAL, timeout=60)["status"] == "cancelled"
+    assert wait_run(server, r1, FINAL) == "cancelled"
+
+
+def test_pretrain_check_config(tmp_path):
+    """`pretrain --check-config` (what the service checks a training config with): no data, no
+    output; 0 and the config's numbers, or 2 with the error and the bad fields."""
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(SMALL)
+    bad.write_text(SMALL.replace("lr: 1.0e-2", "lr: -1").replace("rope_base:", "no_such_knob: 1, rope_base:"))
+    cmd = [sys.executable, "-m", "edumix.trainer.cli", "pretrain", "--check-config", "--config"]
+    ok = subprocess.run([*cmd, str(good), "--phase", "long", "--steps", "3"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    answer = json.loads(ok.stdout)
+    assert answer["ok"] and answer["phase"] == "long" and answer["steps"] == 3 and answer["seq_len"] == 64
+    assert answer["max_seq_len"] == 256 and len(answer["config_hash"]) >= 8
+    refused = subprocess.run([*cmd, str(bad)], capture_output=True, text=True)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "optim.lr" in refused.stderr
+    fields = {e["field"] for e in json.loads(refused.stdout)["errors"]}
+    assert fields == {"optim.lr", "model.no_such_knob"}
+    assert not list(tmp_path.glob("*/"))  # nothing written
 
 
 @pytest.mark.slow

@@ -119,11 +119,14 @@ def tokenize(
 
 
 def pretrain(
-    data: Annotated[
-        Path, typer.Option("--data", "--input", "-i", help="Run directory (uses mix/ when present, else shards/).")
-    ],
     config: Annotated[Path, typer.Option(help="Training config YAML (trainer/configs/tiny.yaml, 125m.yaml).")],
-    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Checkpoint directory for this phase.")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", "--input", "-i", help="Run directory (uses mix/ when present, else shards/). Required."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "--output", "-o", help="Checkpoint directory for this phase. Required.")
+    ] = None,
     phase: Annotated[
         str,
         typer.Option(
@@ -162,32 +165,40 @@ def pretrain(
             "default: the config's `tensorboard`.",
         ),
     ] = None,
+    check_config: Annotated[
+        bool,
+        typer.Option(
+            "--check-config",
+            help="Only load and validate --config for --phase, with --steps/--seq-len/--rope-* applied: "
+            "print it as one JSON line (config_hash, steps, seq_len, batch_size) and exit 0, or the error "
+            "(stderr; stdout: a JSON line naming each bad field) and exit 2. Needs no --data, --out or --init.",
+        ),
+    ] = False,
 ) -> None:
     """Pretrain one phase. Under torchrun every process trains its share of each batch (DDP).
 
     --init and --resume checkpoints are verified (sha256 of every file) before use; --resume
     refuses a config that differs from the checkpoint's unless --allow-config-change.
     """
-    from edumix.trainer import checkpoint as ckpt_io
     from edumix.trainer.config import LONG_PHASE, load_train_config
+
+    phase = _phase(phase)
+    overrides = _overrides(steps, seq_len, rope_scaling, rope_base)
+    if check_config:
+        _check_config(config, phase, overrides, seq_len)
+        return
+    from edumix.trainer import checkpoint as ckpt_io
     from edumix.trainer.train import pretrain as run
 
+    for value, hint in ((data, "'--data' / '--input' / '-i'"), (out, "'--out' / '--output' / '-o'")):
+        if value is None:
+            raise typer.BadParameter("this option is required (unless --check-config)", param_hint=hint)
     _need_run_dir(data)
-    phase = _phase(phase)
     if phase != 1 and init is None:
         before = "phase-2" if phase == LONG_PHASE else "phase-1"
         raise typer.BadParameter(
             f"phase {phase} starts from a checkpoint: give --init (the {before} --out)", param_hint="--init"
         )
-    overrides: dict = {}
-    if steps is not None:
-        overrides["steps"] = steps
-    if seq_len is not None:
-        overrides.setdefault("data", {})["seq_len"] = seq_len
-    if rope_scaling is not None:
-        overrides.setdefault("model", {})["rope_scaling"] = rope_scaling
-    if rope_base is not None:
-        overrides.setdefault("model", {})["rope_base"] = rope_base
     try:
         if tokenizer is None and init is not None:
             tokenizer = ckpt_io.resolve_checkpoint(init) / "tokenizer.json"
@@ -218,6 +229,51 @@ def pretrain(
         from edumix.trainer.distributed import shutdown
 
         shutdown()
+
+
+def _overrides(steps, seq_len, rope_scaling, rope_base) -> dict:
+    """The config overrides pretrain's flags make (--steps, --seq-len, --rope-*)."""
+    overrides: dict = {}
+    if steps is not None:
+        overrides["steps"] = steps
+    if seq_len is not None:
+        overrides.setdefault("data", {})["seq_len"] = seq_len
+    if rope_scaling is not None:
+        overrides.setdefault("model", {})["rope_scaling"] = rope_scaling
+    if rope_base is not None:
+        overrides.setdefault("model", {})["rope_base"] = rope_base
+    return overrides
+
+
+def _check_config(config: Path, phase: int | str, overrides: dict, seq_len: int | None) -> None:
+    """`pretrain --check-config`: the config this pretrain would train with, or why not. The
+    checks are the ones a run makes before it reads data (load_train_config: every field, the
+    phase's overrides, the cross-field rules); what needs the run or --init (the tokenizer's
+    vocabulary, the --init architecture) is checked when it starts."""
+    from edumix.trainer.config import TrainConfigError, load_train_config
+
+    try:
+        if seq_len is not None and seq_len > load_train_config(config, phase).model.max_seq_len:
+            overrides.setdefault("model", {})["max_seq_len"] = seq_len  # as pretrain extends it
+        cfg = load_train_config(config, phase, overrides)
+    except TrainConfigError as e:
+        cause = e.__cause__
+        errors = [
+            {"field": ".".join(str(p) for p in x["loc"]) or "(top)", "msg": x["msg"]}
+            for x in (cause.errors() if hasattr(cause, "errors") else [])
+        ]
+        typer.echo(json.dumps({"ok": False, "phase": phase, "message": str(e), "errors": errors}))
+        _fail(str(e))
+    result = {
+        "ok": True,
+        "phase": phase,
+        "config_hash": cfg.config_hash(),
+        "steps": cfg.steps,
+        "seq_len": cfg.data.seq_len,
+        "batch_size": cfg.data.batch_size,
+        "max_seq_len": cfg.model.max_seq_len,
+    }
+    typer.echo(json.dumps(result))
 
 
 def _phase(value: str) -> int | str:

@@ -13,7 +13,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -83,16 +83,25 @@ class TrainingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    phase: int = Field(1, ge=1, le=2, description="1: all tiers, from scratch; 2: the top tier, from a checkpoint.")
+    phase: Literal[1, 2, "long"] = Field(
+        1,
+        description="1: all tiers, from scratch; 2: the top tier, from a checkpoint; long: the long-context "
+        "continuation (`pretrain --phase long`: the config's `long` curriculum and `phases.long`), from a checkpoint.",
+    )
     run: str | None = Field(
         None, pattern=JOB_ID, description="The source run's id (a succeeded run). Phase 2: default, the init's run."
     )
-    init_training: str | None = Field(None, pattern=JOB_ID, description="Phase 2: the training to start from.")
-    init_checkpoint: str | None = Field(None, pattern=STEP, description="Phase 2: its checkpoint; default its latest.")
+    init_training: str | None = Field(
+        None, pattern=JOB_ID, description="Phase 2 / long: the training to start from (phase 1, 2 or long)."
+    )
+    init_checkpoint: str | None = Field(
+        None, pattern=STEP, description="Phase 2 / long: its checkpoint; default its latest."
+    )
     config: str | None = Field(
         None,
         pattern=tr.CONFIG_NAME_RE.pattern,
-        description="A config in trainer/configs/; default: phase 1 tiny, phase 2 the init training's config.",
+        description="A config in trainer/configs/; default: phase 1 tiny, phase 2 and long the init training's "
+        "config (its phases.2 / phases.long overrides apply).",
     )
     config_yaml: str = Field("", description="A training config (YAML); when given, used instead of `config`.")
     steps: int | None = Field(None, ge=1, le=10_000_000, description="Override the config's steps.")
@@ -199,7 +208,7 @@ def create_training(svc: Service, body: TrainingCreate) -> dict[str, Any]:
         if not body.init_training:
             raise RunRefused(
                 422,
-                "init_training: phase 2 starts from a training's checkpoint",
+                f"init_training: phase {body.phase} starts from a training's checkpoint",
                 [{"field": "init_training", "msg": "required"}],
             )
         init_job = svc.store.get_job(body.init_training)
@@ -207,7 +216,7 @@ def create_training(svc: Service, body: TrainingCreate) -> dict[str, Any]:
             raise RunRefused(422, f"init_training: no training {body.init_training!r}")
         if init_job["status"] not in st.FINAL:
             raise RunRefused(
-                409, f"training {init_job['id']} is {init_job['status']}: start phase 2 once it has finished"
+                409, f"training {init_job['id']} is {init_job['status']}: start phase {body.phase} once it has finished"
             )
         ckpt = tr.checkpoint_path(svc.manager.ckpt_dir(init_job["id"]), body.init_checkpoint)
         if ckpt is None:
@@ -226,10 +235,10 @@ def create_training(svc: Service, body: TrainingCreate) -> dict[str, Any]:
         elif body.config or init_job is None:
             label = body.config or "tiny"
             text = tr.config_text(label)
-        else:  # phase 2 by default trains with the config its init training had
+        else:  # phase 2 and long by default train with the config their init training had
             text = (svc.manager.job_dir(init_job["id"]) / CONFIG_FILE).read_text(encoding="utf-8")
             label = init_job["spec"].get("config")
-        checked = tr.validate_config(text, body.phase, {"steps": body.steps} if body.steps else {})
+        checked = tr.validate_config(text, body.phase, body.steps)
     except tr.ConfigInvalid as e:
         raise RunRefused(422, e.detail, e.errors) from e
     except tr.ValidatorFailed as e:
@@ -278,6 +287,8 @@ def detail(job: dict[str, Any]) -> dict[str, Any]:
     out = {
         **list_item(job),
         "started": _iso(job["started"]),
+        # Seconds from the child's start to its exit (benchmarks/serve_load.py: the run's throughput).
+        "duration_s": round(job["finished"] - job["started"], 3) if job["started"] and job["finished"] else None,
         "exit_code": job["exit_code"],
         "error": job["error"],
         "inputs": job["spec"]["inputs"],
@@ -378,15 +389,26 @@ def generate_from(svc: Service, job_id: str, body: GenerateRequest) -> dict[str,
     if ckpt is None:
         raise RunRefused(422, f"checkpoint: training {job_id} has no {body.checkpoint or 'checkpoint'}")
     try:
-        text = tr.generate(
+        result = tr.generate(
             ckpt, body.prompt, body.max_new_tokens, body.temperature, body.seed, job["spec"].get("device")
         )
     except tr.GenerateBusy as e:
         raise RunRefused(429, str(e)) from e
     except tr.GenerateFailed as e:
         raise RunRefused(504 if e.timed_out else 502, str(e)) from e
+    text = result["text"]
     completion = text[len(body.prompt) :] if text.startswith(body.prompt) else text
-    return {"id": job_id, "checkpoint": ckpt.name, "prompt": body.prompt, "text": text, "completion": completion}
+    return {
+        "id": job_id,
+        "checkpoint": ckpt.name,
+        "prompt": body.prompt,
+        "text": text,
+        "completion": completion,
+        # The generation worker had this checkpoint loaded already (no load, no sha256 check),
+        # and how many checkpoints that worker has loaded so far.
+        "model_cached": result["cached"],
+        "model_loads": result["loads"],
+    }
 
 
 def _iso(t: float | None) -> str | None:
@@ -441,7 +463,13 @@ def report_page(svc: Service, job_id: str) -> Path:
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
     svc = service(request)
-    return {"ok": True, "version": __version__, "running": svc.manager.active(), "max_jobs": svc.manager.max_jobs}
+    return {
+        "ok": True,
+        "version": __version__,
+        "running": svc.manager.active(),
+        "max_jobs": svc.manager.max_jobs,
+        "queues": svc.manager.stats(),  # per kind (run, training): slots, running, queued
+    }
 
 
 @router.post("/runs", status_code=201, responses=refusals(400, 403, 413))
@@ -543,5 +571,6 @@ def post_training_restart(job_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/trainings/{job_id}/generate", responses=refusals(400, 404, 409, 413, 429, 502, 504))
 def post_generate(job_id: str, body: GenerateRequest, request: Request) -> dict[str, Any]:
-    """`edumix generate` on one of the training's checkpoints, in a child process with a timeout."""
+    """A continuation from one of the training's checkpoints, by a generation worker process
+    that keeps recently used checkpoints loaded (`model_cached`), with a time limit."""
     return generate_from(service(request), job_id, body)

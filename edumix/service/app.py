@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from edumix import __version__
-from edumix.service import api, pages
+from edumix.service import api, pages, trainings
 from edumix.service.jobs import JobManager
 from edumix.service.security import COOKIE, LOOPBACK_HOSTS, MAX_BODY, request_token, token_matches
 from edumix.service.storage import open_store
@@ -75,12 +75,18 @@ class BodyLimit:
 
 
 def create_app(
-    home: Path, roots: list[Path], token: str | None = None, max_jobs: int = 1, db: str | None = None
+    home: Path,
+    roots: list[Path],
+    token: str | None = None,
+    max_jobs: int = 1,
+    db: str | None = None,
+    max_trainings: int = 1,
 ) -> FastAPI:
-    """`db`: a postgresql:// URL for the job table; default HOME/jobs.sqlite. Job files stay in HOME."""
+    """`db`: a postgresql:// URL for the job table; default HOME/jobs.sqlite. Job files stay in HOME.
+    `max_jobs` curate runs and `max_trainings` trainings run at once, each kind in its own queue."""
     home.mkdir(parents=True, exist_ok=True)
     store = open_store(home, db)
-    manager = JobManager(store, home, max_jobs=max_jobs)
+    manager = JobManager(store, home, max_jobs=max_jobs, max_trainings=max_trainings)
     roots = [r.resolve() for r in roots]
 
     @asynccontextmanager
@@ -90,6 +96,7 @@ def create_app(
             log.warning("marked %d job(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
         yield
         manager.shutdown()
+        trainings.shutdown_generation()
         store.close()
 
     app = FastAPI(
@@ -186,11 +193,12 @@ def serve(
     max_jobs: int,
     log_level: str = "info",
     db: str | None = None,
+    max_trainings: int = 1,
 ) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(home, roots, token, max_jobs, db)
+    app = create_app(home, roots, token, max_jobs, db, max_trainings)
     log.info(
         "edumix serve on http://%s:%d (home %s, roots: %s)", host, port, home, ", ".join(map(str, roots)) or "none"
     )

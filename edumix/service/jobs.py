@@ -3,7 +3,10 @@ trainings (`... tokenizer train`, then `... pretrain`; see trainings.py).
 
 A child process, not a thread: a run keeps its own memory, Beam's workers and its SIGTERM
 cleanup (curate removes its staging files on the way out), and a crash in it cannot take the
-server down. At most `max_jobs` run at once; the rest wait in a FIFO queue. Each child gets
+server down. Curate runs (CPU jobs) and trainings (GPU jobs) have a queue each, with their own
+slot count (`max_jobs` runs and `max_trainings` trainings at once; the rest wait, FIFO per
+kind), so a training waiting for the GPU never holds back a curate run, nor a run a training.
+Each child gets
 its own process group, so a cancel can also reach Beam's multi-processing workers. A job may
 be several commands run one after another (a phase-1 training trains its tokenizer first); a
 cancel between two of them starts no more.
@@ -66,15 +69,19 @@ def report_summary(run_dir: Path) -> dict[str, Any] | None:
 class JobManager:
     """Owns the child processes; every status change goes through the store."""
 
-    def __init__(self, store: st.JobStore, home: Path, max_jobs: int = 1, grace_s: float = 10.0):
+    def __init__(
+        self, store: st.JobStore, home: Path, max_jobs: int = 1, grace_s: float = 10.0, max_trainings: int = 1
+    ):
         self.store = store
         self.jobs_dir = home / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        self.max_jobs = max(1, max_jobs)
+        self.slots = {st.RUN: max(1, max_jobs), st.TRAINING: max(1, max_trainings)}
+        self.max_jobs = self.slots[st.RUN]
         self.grace_s = grace_s
         self._lock = threading.Lock()
-        self._queue: collections.deque[str] = collections.deque()
+        self._queues: dict[str, collections.deque[str]] = {kind: collections.deque() for kind in st.KINDS}
         self._procs: dict[str, subprocess.Popen] = {}
+        self._running: dict[str, str] = {}  # job id -> kind, of the jobs holding a slot
         self._cancelled: set[str] = set()
 
     # -- paths ---------------------------------------------------------------
@@ -117,14 +124,31 @@ class JobManager:
 
     # -- queue ---------------------------------------------------------------
     def submit(self, job_id: str) -> None:
+        """Queue a job behind the others of its kind (run or training)."""
+        kind = self.store.get_job(job_id)["kind"]
         with self._lock:
-            self._queue.append(job_id)
+            self._queues[kind].append(job_id)
         self._pump()
+
+    def _queued(self, job_id: str) -> collections.deque[str] | None:
+        return next((q for q in self._queues.values() if job_id in q), None)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per kind: its slots, the jobs holding one and the jobs waiting."""
+        with self._lock:
+            return {
+                kind: {
+                    "slots": self.slots[kind],
+                    "running": sum(1 for k in self._running.values() if k == kind),
+                    "queued": len(self._queues[kind]),
+                }
+                for kind in st.KINDS
+            }
 
     def restart(self, job_id: str) -> bool:
         """Queue a finished job again; False while it is still queued or its process still exits."""
         with self._lock:
-            if job_id in self._procs or job_id in self._queue:
+            if job_id in self._procs or self._queued(job_id) is not None:
                 return False
         job = self.store.get_job(job_id)
         self.store.update_job(
@@ -146,8 +170,9 @@ class JobManager:
         """A queued job leaves the queue; a running one gets SIGTERM, then SIGKILL after the
         grace period. False when the job is already finished."""
         with self._lock:
-            if job_id in self._queue:
-                self._queue.remove(job_id)
+            waiting = self._queued(job_id)
+            if waiting is not None:
+                waiting.remove(job_id)
                 self.store.update_job(job_id, status=st.CANCELLED, finished=time.time())
                 return True
             proc = self._procs.get(job_id)
@@ -174,7 +199,9 @@ class JobManager:
     def shutdown(self) -> None:
         """Server stop: queued jobs are interrupted, running children get SIGTERM (then SIGKILL)."""
         with self._lock:
-            queued, self._queue = list(self._queue), collections.deque()
+            queued = [job_id for q in self._queues.values() for job_id in q]
+            for q in self._queues.values():
+                q.clear()
             procs = dict(self._procs)
         for job_id in queued:
             self.store.update_job(job_id, status=st.INTERRUPTED, finished=time.time(), error="the server stopped")
@@ -187,11 +214,20 @@ class JobManager:
             self._kill_after_grace(proc)
 
     def _pump(self) -> None:
+        """Start queued jobs while their kind has a free slot (each kind independently)."""
         while True:
             with self._lock:
-                if not self._queue or len(self._procs) >= self.max_jobs:
+                kind = next(
+                    (
+                        k
+                        for k, q in self._queues.items()
+                        if q and sum(1 for r in self._running.values() if r == k) < self.slots[k]
+                    ),
+                    None,
+                )
+                if kind is None:
                     return
-                job_id = self._queue.popleft()
+                job_id = self._queues[kind].popleft()
                 try:
                     cmds = self._commands(self.store.get_job(job_id))
                     proc = self._spawn(job_id, cmds[0])
@@ -200,6 +236,7 @@ class JobManager:
                     continue
                 self.store.update_job(job_id, status=st.RUNNING, started=time.time(), pid=proc.pid)
                 self._procs[job_id] = proc
+                self._running[job_id] = kind
             threading.Thread(
                 target=self._supervise, args=(job_id, proc, cmds[1:]), daemon=True, name=f"job-{job_id}"
             ).start()
@@ -258,6 +295,7 @@ class JobManager:
             _signal_group(proc.pid, signal.SIGKILL)
         with self._lock:
             self._procs.pop(job_id, None)
+            self._running.pop(job_id, None)
             cancelled = job_id in self._cancelled
             self._cancelled.discard(job_id)
         job = self.store.get_job(job_id)

@@ -92,7 +92,7 @@ def _mfu(x) -> str:
 def _trainings_table(items: list[dict]) -> str:
     rows = "".join(
         f'<tr><td><a href="/trainings/{escape(t["id"])}">{escape(t["name"])}</a></td>'
-        f'<td class="{escape(t["status"])}">{escape(t["status"])}</td><td class="n">{t["phase"]}</td>'
+        f'<td class="{escape(t["status"])}">{escape(t["status"])}</td><td class="n">{escape(str(t["phase"]))}</td>'
         f'<td><a href="/runs/{escape(t["run"])}">{escape(t["run"])}</a></td>'
         f'<td class="n">{_num(t["step"])} / {_num(t["steps_total"])}</td><td class="n">{_float(t["loss"])}</td>'
         f'<td class="n">{_float(t["tokens_per_s"], ",.0f")}</td>'
@@ -264,7 +264,11 @@ def _options(choices: list[tuple[str, str]], selected: str) -> str:
     )
 
 
-PHASES = [("1", "1: all tiers, from scratch"), ("2", "2: the top tier, from a checkpoint")]
+PHASES = [
+    ("1", "1: all tiers, from scratch"),
+    ("2", "2: the top tier, from a checkpoint"),
+    ("long", "long: long-context continuation, from a phase-1/phase-2 checkpoint"),
+]
 
 
 def _training_form(svc, values: dict[str, str], error: str = "") -> str:
@@ -311,9 +315,9 @@ def _training_form(svc, values: dict[str, str], error: str = "") -> str:
         f'<label>Phase</label><select name="phase">{_options(PHASES, phase)}</select>'
         '<label>Source run (a succeeded run)</label><select name="run">'
         '<option value="">(phase 2: the init training\'s run)</option>'
-        f"{_options(runs, values.get('run', ''))}</select><label>Phase 2: start from training</label>"
+        f"{_options(runs, values.get('run', ''))}</select><label>Phase 2 / long: start from training</label>"
         f'<select name="init_training">{_options(inits, values.get("init_training", ""))}</select>'
-        "<label>Phase 2: checkpoint (step-NNNNNNNN; empty: its latest)</label>"
+        "<label>Phase 2 / long: checkpoint (step-NNNNNNNN; empty: its latest)</label>"
         f'<input name="init_checkpoint" maxlength="13" value="{escape(values.get("init_checkpoint", ""))}">'
         f"<label>Config (YAML, checked before anything starts)</label>"
         f'<textarea name="config_yaml" rows="16">{escape(text)}</textarea>'
@@ -345,9 +349,10 @@ def _training_body(form: dict[str, str]) -> TrainingCreate:
             text = ""  # the shipped config, unedited: record it by name
     except tr.ConfigInvalid:
         pass
+    phase = form.get("phase") or "1"
     return TrainingCreate(
         name=form.get("name", ""),
-        phase=int(form.get("phase") or 1),
+        phase=int(phase) if phase.isascii() and phase.isdigit() else phase,
         run=form.get("run") or None,
         init_training=form.get("init_training") or None,
         init_checkpoint=form.get("init_checkpoint") or None,

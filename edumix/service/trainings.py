@@ -9,16 +9,25 @@ write, whose layout is the trainer's documented output:
     JOB/tokens/                     the token store (--tokens-dir: nothing is written into the run)
     JOB/ckpt/                       pretrain --out: metrics.jsonl, step-NNNNNNNN/{meta.json,...}, latest
 
-A training config is checked before anything is written by the trainer's own loader
-(load_train_config) in a short child process, so a bad field is a 422 naming it, as for runs.
+A training config is checked before anything is written by the trainer's own CLI,
+`pretrain --check-config` (its loader, load_train_config, for the phase), in a short child
+process, so a bad field is a 422 naming it, as for runs.
+
+Generation runs in long-lived worker processes (`python -m edumix.trainer.generate_worker`,
+at most MAX_GENERATIONS, each keeping its MODELS_PER_WORKER most recently used checkpoints
+loaded): a second generate on a checkpoint does not load it again. A request goes to a free
+worker that has its checkpoint loaded, else to any free one (started on demand); none free is
+a 429, as before. A worker past the time limit is killed (its models with it).
 """
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import json
 import math
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -49,26 +58,10 @@ DEVICE_RE = r"^(cpu|cuda(:\d{1,2})?)$"
 
 VALIDATE_TIMEOUT_S = 120.0
 GENERATE_TIMEOUT_S = 120.0
-MAX_GENERATIONS = 2  # generation child processes at once; more get 429
-
-# The trainer's config loader in a child process (see the module docstring): prints one JSON line.
-_VALIDATE = """\
-import json, sys
-from edumix.trainer.config import TrainConfigError, load_train_config
-path, phase, overrides = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
-try:
-    cfg = load_train_config(path, phase, overrides)
-except TrainConfigError as e:
-    cause = e.__cause__
-    errors = [
-        {"field": ".".join(str(p) for p in x["loc"]) or "(top)", "msg": x["msg"]}
-        for x in (cause.errors() if hasattr(cause, "errors") else [])
-    ]
-    print(json.dumps({"ok": False, "message": str(e).replace(path, "config_yaml"), "errors": errors}))
-else:
-    print(json.dumps({"ok": True, "config_hash": cfg.config_hash(), "steps": cfg.steps,
-                      "seq_len": cfg.data.seq_len, "batch_size": cfg.data.batch_size}))
-"""
+MAX_GENERATIONS = 2  # generation worker processes (so generations at once); more get 429
+MODELS_PER_WORKER = 2  # loaded checkpoints each worker keeps (least recently used out)
+WORKER_IDLE_EXIT_S = 600.0  # an idle worker exits (and frees its models); the next request starts one
+PHASES = (1, 2, "long")  # what `pretrain --phase` takes here; 2 and long start from a checkpoint
 
 
 class ConfigInvalid(ValueError):
@@ -108,10 +101,11 @@ def config_text(name: str) -> str:
     return (config_dir() / f"{name}.yaml").read_text(encoding="utf-8")
 
 
-def validate_config(text: str, phase: int, overrides: dict[str, Any]) -> dict[str, Any]:
-    """{config_hash, steps, seq_len, batch_size} of the config for `phase`, or ConfigInvalid.
+def validate_config(text: str, phase: int | str, steps: int | None = None) -> dict[str, Any]:
+    """{config_hash, steps, seq_len, batch_size, max_seq_len} of the config for `phase` (with
+    --steps), or ConfigInvalid.
 
-    YAML syntax (duplicate keys too) is checked here; the schema by the trainer's loader in a
+    YAML syntax (duplicate keys too) is checked here; the rest by `pretrain --check-config` in a
     child process, from a temporary file outside the service's home."""
     try:
         data = parse_yaml(text) if text.strip() else None
@@ -122,10 +116,17 @@ def validate_config(text: str, phase: int, overrides: dict[str, Any]) -> dict[st
     with tempfile.TemporaryDirectory(prefix="edumix-serve-check-") as tmp:
         path = Path(tmp) / "config.yaml"
         path.write_text(text, encoding="utf-8")
-        cmd = [sys.executable, "-c", _VALIDATE, str(path), str(phase), json.dumps(overrides)]
+        cmd = [*TRAINER_CLI, "pretrain", "--check-config", "--config", str(path), "--phase", str(phase)]
+        if steps:
+            cmd += ["--steps", str(steps)]
         try:
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=VALIDATE_TIMEOUT_S, stdin=subprocess.DEVNULL
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=VALIDATE_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "EDUMIX_PROGRESS": "0"},
             )
         except subprocess.TimeoutExpired as e:
             raise ValidatorFailed(f"checking the config took over {VALIDATE_TIMEOUT_S:.0f} s") from e
@@ -134,11 +135,19 @@ def validate_config(text: str, phase: int, overrides: dict[str, Any]) -> dict[st
         result = json.loads(lines[-1])
     except (IndexError, ValueError) as e:
         raise ValidatorFailed(f"the config check failed (exit {proc.returncode}): {proc.stderr[-500:]}") from e
-    if not result["ok"]:
-        errors = result["errors"]
-        detail = "invalid config: " + "; ".join(f"{x['field']}: {x['msg']}" for x in errors) if errors else ""
-        raise ConfigInvalid(detail or result["message"], errors)
-    return {k: v for k, v in result.items() if k != "ok"}
+    if proc.returncode == 0 and result.get("ok"):
+        return {k: v for k, v in result.items() if k not in ("ok", "phase")}
+    if proc.returncode != 2 or result.get("ok"):
+        raise ValidatorFailed(f"the config check failed (exit {proc.returncode}): {proc.stderr[-500:]}")
+    errors = result.get("errors") or []
+    detail = "invalid config: " + "; ".join(f"{x['field']}: {x['msg']}" for x in errors) if errors else ""
+    raise ConfigInvalid(
+        detail or str(result.get("message", "invalid config")).replace(str(path), "config_yaml"), errors
+    )
+
+
+# The trainer's own CLI (trainer/cli.py, runnable alone): lighter to start than edumix.cli.
+TRAINER_CLI = [sys.executable, "-m", "edumix.trainer.cli"]
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -388,14 +397,130 @@ class GenerateBusy(RuntimeError):
 
 
 class GenerateFailed(RuntimeError):
-    """`edumix generate` failed or timed out (HTTP 502 / 504)."""
+    """The generation failed or timed out (HTTP 502 / 504)."""
 
     def __init__(self, message: str, timed_out: bool = False):
         super().__init__(message)
         self.timed_out = timed_out
 
 
-_generations = threading.BoundedSemaphore(MAX_GENERATIONS)
+class GenerateWorker:
+    """One `python -m edumix.trainer.generate_worker` child (its own process group): a request
+    is a JSON line on its stdin, the answer a JSON line on its stdout, read by a thread so that
+    a request can time out."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "edumix.trainer.generate_worker"]
+            + ["--max-models", str(MODELS_PER_WORKER), "--idle-exit", repr(WORKER_IDLE_EXIT_S)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env={**os.environ, "EDUMIX_PROGRESS": "0"},
+        )
+        self.models: list[str] = []  # its loaded checkpoints, as its last answer listed them
+        self.answers: queue.Queue[bytes | None] = queue.Queue()
+        self.stderr: collections.deque[str] = collections.deque(maxlen=20)
+        threading.Thread(target=self._read, daemon=True, name=f"gen-{self.proc.pid}").start()
+        threading.Thread(target=self._read_stderr, daemon=True, name=f"gen-err-{self.proc.pid}").start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.answers.put(line)
+        self.answers.put(None)  # it exited
+
+    def _read_stderr(self) -> None:
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode("utf-8", "replace").rstrip())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        try:
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError as e:
+            self.kill()
+            raise GenerateFailed(f"the generation worker is gone: {e}") from e
+        try:
+            line = self.answers.get(timeout=timeout_s)
+        except queue.Empty as e:
+            self.kill()
+            raise GenerateFailed(f"generation took over {timeout_s:.0f} s and was stopped", timed_out=True) from e
+        if line is None:
+            self.kill()
+            last = [x for x in self.stderr if x.strip()][-1:] or [f"exit code {self.proc.poll()}"]
+            raise GenerateFailed(f"the generation worker exited: {last[0][-500:]}")
+        answer = json.loads(line)
+        self.models = answer.get("models", self.models)
+        return answer
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+class GeneratePool:
+    """At most MAX_GENERATIONS workers, each serving one request at a time."""
+
+    def __init__(self, size: int = MAX_GENERATIONS):
+        self.size = size
+        self._lock = threading.Lock()
+        self._idle: list[GenerateWorker] = []
+        self._busy = 0
+
+    def _take(self, ckpt: str) -> GenerateWorker | None:
+        with self._lock:
+            self._idle = [w for w in self._idle if w.alive()]  # idle ones exit after WORKER_IDLE_EXIT_S
+            if self._idle:
+                mine = [w for w in self._idle if ckpt in w.models]
+                worker = (mine or self._idle)[-1]  # its checkpoint loaded, else the last used
+                self._idle.remove(worker)
+            elif self._busy + len(self._idle) < self.size:
+                worker = None  # start one (outside the lock: it takes a moment)
+            else:
+                raise GenerateBusy(f"{self.size} generations are already running; try again shortly")
+            self._busy += 1
+        return worker
+
+    def generate(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        worker = self._take(request["ckpt"])
+        try:
+            if worker is None:
+                try:
+                    worker = GenerateWorker()
+                except OSError as e:
+                    raise GenerateFailed(f"cannot start a generation worker: {e}") from e
+            return worker.ask(request, timeout_s)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                if worker is not None and worker.alive():
+                    self._idle.append(worker)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+_pool = GeneratePool()
+
+
+def shutdown_generation() -> None:
+    """Stop the idle generation workers (server shutdown; busy ones die with their stdin)."""
+    _pool.shutdown()
 
 
 def generate(
@@ -406,38 +531,19 @@ def generate(
     seed: int,
     device: str | None = None,
     timeout_s: float = GENERATE_TIMEOUT_S,
-) -> str:
-    """`edumix generate --no-stream` on one checkpoint in a child process (its own process
-    group, killed on timeout); returns what it printed: the prompt and its continuation."""
-    if not _generations.acquire(blocking=False):
-        raise GenerateBusy(f"{MAX_GENERATIONS} generations are already running; try again shortly")
-    try:
-        cmd = [sys.executable, "-m", "edumix.cli", "generate", "--ckpt", str(ckpt), f"--prompt={prompt}"]
-        cmd += ["--max-new-tokens", str(max_new_tokens), "--temperature", repr(float(temperature))]
-        cmd += ["--seed", str(seed), "--no-stream", "--no-compile"]
-        if device:
-            cmd += ["--device", device]
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env={**os.environ, "EDUMIX_PROGRESS": "0"},
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired as e:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.communicate()
-            raise GenerateFailed(f"generation took over {timeout_s:.0f} s and was stopped", timed_out=True) from e
-    finally:
-        _generations.release()
-    if proc.returncode != 0:
-        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        raise GenerateFailed(f"edumix generate failed: {last[0][-500:]}")
-    text = out.decode("utf-8", "replace")
-    return text[:-1] if text.endswith("\n") else text
+) -> dict[str, Any]:
+    """A continuation of `prompt` from one checkpoint by a generation worker: {text (the prompt
+    and its continuation), cached (the worker had the model loaded), loads (checkpoints that
+    worker has loaded so far)}."""
+    request = {
+        "ckpt": str(ckpt),
+        "prompt": prompt,
+        "max_new_tokens": max_new_tokens,
+        "temperature": float(temperature),
+        "seed": seed,
+        "device": device,
+    }
+    answer = _pool.generate(request, timeout_s)
+    if not answer.get("ok"):
+        raise GenerateFailed(f"generation failed: {str(answer.get('error'))[-500:]}")
+    return {"text": answer["text"], "cached": answer["cached"], "loads": answer["loads"]}
