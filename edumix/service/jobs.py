@@ -75,6 +75,9 @@ class JobManager:
         self.store = store
         self.jobs_dir = home / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        # Every run's per-document results (curate --cache): a restarted run resumes, and a run
+        # that differs from an earlier one only in later settings (mix, tiers) reuses its work.
+        self.cache_dir = home / "cache"
         self.slots = {st.RUN: max(1, max_jobs), st.TRAINING: max(1, max_trainings)}
         self.max_jobs = self.slots[st.RUN]
         self.grace_s = grace_s
@@ -252,7 +255,7 @@ class JobManager:
         cmd = [sys.executable, "-m", "edumix.cli", "curate"]
         for path in spec["input_paths"]:
             cmd += ["-i", path]
-        cmd += ["-o", str(run_dir), "-c", str(self.job_dir(job_id) / CONFIG_FILE)]
+        cmd += ["-o", str(run_dir), "-c", str(self.job_dir(job_id) / CONFIG_FILE), "--cache", str(self.cache_dir)]
         if run_dir.exists():  # a restart: replace what the interrupted attempt left
             cmd.append("--overwrite")
         return [cmd + beam_args(spec.get("workers", 1))]
