@@ -179,3 +179,26 @@ def test_pretrain_cli_phase_long(run_dir, long_yaml, p1, tmp_path, monkeypatch):
     assert meta["phase"] == "long" and meta["step"] == 3 and meta["model_config"]["rope_base"] == 320000.0
     assert "curriculum: <2: T=64 x 4, <3: T=128 x 2, then T=256 x 2 rows" in ok.output
     assert "MFU n/a (give --peak-tflops) (" in ok.output and "of T^2 attended)" in ok.output
+
+
+def test_long_context_benchmark_attention_table_runs(tmp_path):
+    """benchmarks/long_context.py's attention table on a toy length (a script: tests never
+    import benchmarks/). No timing threshold: the fractions are exact, the seconds are not."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "attn.json"
+    cmd = [
+        sys.executable, str(repo / "benchmarks" / "long_context.py"), "--what", "attention", "--attn-lengths", "512",
+        "--attn-doc-len", "128", "--threads", "1", "--in-process", "--json", str(out),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = {r["kind"]: r for r in json.loads(out.read_text())}
+    assert set(rows) == {"causal", "docs", "blocksparse"} and all(r["seconds"] > 0 for r in rows.values())
+    assert rows["causal"]["pairs_frac"] == 1.0 and rows["causal"]["active_frac"] is None
+    assert rows["docs"]["pairs_frac"] == pytest.approx(4 * 128 * 129 / (512 * 513))  # four 128-token documents
+    # 8 blocks of 64: 36 causal block pairs, 1+2+3+4*5 = 26 in the local window (i - j < 4); stride 8 adds none
+    assert rows["blocksparse"]["active_frac"] == pytest.approx(26 / 36)
+    assert "time / active" in proc.stdout
