@@ -26,8 +26,10 @@ from edumix.core.progress import read_progress
 from edumix.demo import write_demo_crawl
 from edumix.report.compare import compare_runs
 from edumix.report.html import write_report_html
+from edumix.service import dataflow as df
 from edumix.service import storage as st
 from edumix.service import trainings as tr
+from edumix.service.dataflow import DataflowSpec
 from edumix.service.jobs import CONFIG_FILE, DEMO, JobManager, new_job_id, tail
 from edumix.service.security import PathInvalid, PathRefused, confine_inputs
 
@@ -70,9 +72,18 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    inputs: list[str] = Field(min_length=1, max_length=1000, description='Local paths under --root, or "demo".')
+    inputs: list[str] = Field(
+        min_length=1,
+        max_length=1000,
+        description='Local runner: local paths under --root, or "demo". Dataflow: gs:// paths (or globs), read '
+        "by the workers, never by this server.",
+    )
     config_yaml: str = Field("", description="A run config (YAML); empty: the defaults.")
-    workers: int = Field(1, ge=1, le=64, description="Beam DirectRunner worker processes (1: in-process).")
+    runner: Literal["local", "dataflow"] = Field(
+        "local", description="local: Beam's runner on this machine (`workers`); dataflow: Google Cloud Dataflow."
+    )
+    workers: int = Field(1, ge=1, le=64, description="Local runner: Beam worker processes (1: in-process).")
+    dataflow: DataflowSpec | None = Field(None, description="runner=dataflow: the Dataflow options.")
 
 
 JOB_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -165,9 +176,38 @@ def validate_config(text: str) -> RunConfig:
         raise RunRefused(422, f"invalid config: {problems}", errors) from e
 
 
+def check_dataflow(body: RunCreate, config: RunConfig) -> list[str]:
+    """A Dataflow run's request, checked by the CLI's own option checks; its Beam args."""
+    if body.dataflow is None:
+        raise RunRefused(422, "dataflow: runner=dataflow needs its options", [{"field": "dataflow", "msg": "required"}])
+    if body.workers != 1:
+        raise RunRefused(
+            422,
+            "workers: the local runner's worker processes; a Dataflow run scales with dataflow.max_num_workers",
+            [{"field": "workers", "msg": "local runner only"}],
+        )
+    if DEMO in body.inputs:
+        raise RunRefused(
+            422,
+            "inputs: the demo crawl is written on this server, where Dataflow's workers cannot read it; "
+            "give gs:// inputs",
+            [{"field": "inputs", "msg": "demo is for the local runner"}],
+        )
+    try:
+        return df.validate(body.dataflow, body.inputs, config)
+    except df.OptionsRefused as e:
+        raise RunRefused(422, f"{e.field}: {e}", [{"field": e.field, "msg": str(e)}]) from e
+
+
 def create_run(svc: Service, body: RunCreate) -> dict[str, Any]:
     """Validate everything, then write the job directory and queue the job."""
-    validate_config(body.config_yaml)
+    config = validate_config(body.config_yaml)
+    if body.runner == df.DATAFLOW:
+        return _create_dataflow_run(svc, body, check_dataflow(body, config))
+    if body.dataflow is not None:
+        raise RunRefused(
+            422, "dataflow: options for runner=dataflow; this run is local", [{"field": "dataflow", "msg": "unused"}]
+        )
     local = [p for p in body.inputs if p != DEMO]
     try:
         paths = confine_inputs(local, svc.roots)
@@ -192,6 +232,33 @@ def create_run(svc: Service, body: RunCreate) -> dict[str, Any]:
         raise
     svc.manager.submit(job_id)
     return svc.store.get_job(job_id) or job
+
+
+def _create_dataflow_run(svc: Service, body: RunCreate, beam_args: list[str]) -> dict[str, Any]:
+    """The job directory holds the config (the launcher reads it locally) and the log."""
+    assert body.dataflow is not None
+    job_id = new_job_id()
+    job_dir = svc.manager.job_dir(job_id)
+    job_dir.mkdir(parents=True)
+    try:
+        (job_dir / CONFIG_FILE).write_text(body.config_yaml, encoding="utf-8")
+        spec = {
+            "inputs": body.inputs,
+            "input_paths": list(body.inputs),
+            "runner": df.DATAFLOW,
+            "dataflow": body.dataflow.model_dump(),
+            "beam_args": beam_args,
+        }
+        job = svc.store.create_job(job_id, body.name, spec)
+    except BaseException:
+        shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+    svc.manager.submit(job_id)
+    return svc.store.get_job(job_id) or job
+
+
+def is_dataflow(job: dict[str, Any]) -> bool:
+    return job["spec"].get("runner") == df.DATAFLOW
 
 
 def create_training(svc: Service, body: TrainingCreate) -> dict[str, Any]:
@@ -229,6 +296,12 @@ def create_training(svc: Service, body: TrainingCreate) -> dict[str, Any]:
         raise RunRefused(422, f"run: no run {run_id!r}", [{"field": "run", "msg": "unknown run"}])
     if run["status"] != st.SUCCEEDED:
         raise RunRefused(409, f"run {run_id} is {run['status']}: only a succeeded run can be trained on")
+    if is_dataflow(run):
+        raise RunRefused(
+            409,
+            f"run {run_id} ran on Dataflow: its shards are in {run['spec']['dataflow']['output']}, and a training "
+            "reads a run this server made locally",
+        )
     try:
         if body.config_yaml.strip():
             text, label = body.config_yaml, None
@@ -292,11 +365,20 @@ def detail(job: dict[str, Any]) -> dict[str, Any]:
         "exit_code": job["exit_code"],
         "error": job["error"],
         "inputs": job["spec"]["inputs"],
+        "runner": job["spec"].get("runner", df.LOCAL),
         "workers": job["spec"].get("workers", 1),
         "summary": job["summary"],
         "links": {"log": f"/api/runs/{job['id']}/log"},
     }
-    if job["status"] == st.SUCCEEDED:
+    if is_dataflow(job):
+        options = job["spec"]["dataflow"]
+        out["workers"] = None
+        out["dataflow"] = {**options, "beam_args": job["spec"]["beam_args"]}
+        out["output"] = options["output"]
+        # What the child printed (the job description) and the job id Beam logged; stored
+        # with the summary when the child ends.
+        out["dataflow_job"] = (job["summary"] or {}).get("dataflow_job")
+    elif job["status"] == st.SUCCEEDED:  # a local run's report.json: the HTML report
         out["links"]["report_html"] = f"/api/runs/{job['id']}/report.html"
     return out
 
@@ -304,6 +386,11 @@ def detail(job: dict[str, Any]) -> dict[str, Any]:
 def run_detail(svc: Service, job: dict[str, Any]) -> dict[str, Any]:
     """A run with its lineage (from its manifest) and the trainings made from it."""
     out = detail(job)
+    if is_dataflow(job):  # no local run directory: its job as the child reported it
+        if job["status"] not in st.FINAL or out["dataflow_job"] is None:
+            out["dataflow_job"] = df.job_from_log(svc.manager.log_path(job["id"]), job["spec"])
+        out.update(lineage=None, trainings=[], progress=None)
+        return out
     done = job["status"] == st.SUCCEEDED
     out["lineage"] = tr.run_lineage(svc.manager.run_dir(job["id"])) if done else None
     out["trainings"] = [training_item(svc, t) for t in svc.store.list_jobs(kind=st.TRAINING, parent=job["id"])]
@@ -448,6 +535,10 @@ def finished_run_dir(svc: Service, job_id: str) -> Path:
     job = get_or_404(svc, job_id)
     if job["status"] != st.SUCCEEDED:
         raise HTTPException(409, f"run {job_id} has no report: it is {job['status']}")
+    if is_dataflow(job):
+        output = job["spec"]["dataflow"]["output"].rstrip("/")
+        where = "not written (a dry run)" if job["spec"]["dataflow"].get("dry_run") else f"{output}/report.json"
+        raise HTTPException(409, f"run {job_id} ran on Dataflow: no local report; its report is {where}")
     return svc.manager.run_dir(job_id)
 
 

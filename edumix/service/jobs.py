@@ -28,6 +28,7 @@ from typing import Any
 
 from edumix.core.run_dir import MANIFEST, REPORT, read_json
 from edumix.report.compare import final_tokens
+from edumix.service import dataflow as df
 from edumix.service import storage as st
 from edumix.service import trainings
 
@@ -56,6 +57,10 @@ def report_summary(run_dir: Path) -> dict[str, Any] | None:
         report = read_json(run_dir, REPORT)
     except (OSError, ValueError):
         return None
+    return _numbers(report)
+
+
+def _numbers(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "input_records": report.get("input_records"),
         "kept": report.get("kept"),
@@ -64,6 +69,33 @@ def report_summary(run_dir: Path) -> dict[str, Any] | None:
         "config_hash": report.get("config_hash"),
         "accounting_ok": report.get("accounting_ok"),
     }
+
+
+def remote_report_summary(output: str) -> dict[str, Any] | None:
+    """report_summary of a run directory read through Beam's FileSystems (gs://), or None."""
+    try:
+        read_json(output, MANIFEST)  # written last: the run finished
+        report = read_json(output, REPORT)
+    except Exception as e:  # noqa: BLE001 - any filesystem or credential error: no numbers
+        log.warning("cannot read the report in %s: %s", output, e)
+        return None
+    return _numbers(report)
+
+
+def dataflow_summary(log_path: Path, spec: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """A finished Dataflow child: (summary, complete). Complete when the CLI printed the job
+    description (a dry run, or a job not waited for) or Beam logged the job it created (the
+    CLI then waited for it: with exit code 0, it ran to its report). The report's numbers
+    are read from the gs:// output through Beam's FileSystems, with this server's
+    credentials; when that fails the run keeps its job id and the page shows the path."""
+    job = df.job_from_log(log_path, spec)
+    if job and job["description"]:
+        return {"dataflow_job": job}, True
+    if job is None or spec["dataflow"].get("dry_run"):
+        return None, False
+    output = spec["dataflow"]["output"]
+    report = remote_report_summary(output) or {}
+    return {**report, "dataflow_job": job, "report_json": f"{output.rstrip('/')}/{REPORT}"}, True
 
 
 class JobManager:
@@ -255,13 +287,28 @@ class JobManager:
         cmd = [sys.executable, "-m", "edumix.cli", "curate"]
         for path in spec["input_paths"]:
             cmd += ["-i", path]
-        cmd += ["-o", str(run_dir), "-c", str(self.job_dir(job_id) / CONFIG_FILE), "--cache", str(self.cache_dir)]
+        config = str(self.job_dir(job_id) / CONFIG_FILE)
+        if spec.get("runner") == df.DATAFLOW:
+            # The CLI with the validated Dataflow options. No --cache: the per-document cache
+            # is a local directory for the local runner (curate refuses it for remote runners).
+            options = spec["dataflow"]
+            cmd += ["-o", options["output"], "-c", config]
+            # A restart of a submitted run replaces what its first attempt wrote (a log exists
+            # once an attempt started); -v: Beam logs the id of the job it creates at INFO.
+            if not options.get("dry_run"):
+                if options.get("overwrite") or self.log_path(job_id).exists():
+                    cmd.append("--overwrite")
+                cmd.append("-v")
+            return [cmd + list(spec["beam_args"])]
+        cmd += ["-o", str(run_dir), "-c", config, "--cache", str(self.cache_dir)]
         if run_dir.exists():  # a restart: replace what the interrupted attempt left
             cmd.append("--overwrite")
         return [cmd + beam_args(spec.get("workers", 1))]
 
     def _spawn(self, job_id: str, cmd: list[str]) -> subprocess.Popen:
-        env = {**os.environ, "EDUMIX_PROGRESS": "0"}
+        # COLUMNS: the CLI prints through rich, which wraps at 80 columns off a terminal; the
+        # Dataflow job description is read back from the log line by line.
+        env = {**os.environ, "EDUMIX_PROGRESS": "0", "COLUMNS": "4000"}
         with open(self.log_path(job_id), "ab") as logf:
             logf.write(f"$ {' '.join(cmd)}\n".encode())
             logf.flush()
@@ -306,6 +353,9 @@ class JobManager:
             summary = trainings.summary(self.job_dir(job_id), job["spec"].get("steps_total"))
             complete = summary["latest_checkpoint"] is not None
             what = "training"
+        elif job["spec"].get("runner") == df.DATAFLOW:
+            summary, complete = dataflow_summary(self.log_path(job_id), job["spec"])
+            what = "curate on Dataflow"
         else:
             summary = report_summary(self.run_dir(job_id))
             complete = summary is not None

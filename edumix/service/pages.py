@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from edumix.service import dataflow as df
 from edumix.service import storage as st
 from edumix.service import trainings as tr
 from edumix.service.api import (
@@ -35,6 +36,7 @@ from edumix.service.api import (
     training_detail,
     training_item,
 )
+from edumix.service.dataflow import DataflowSpec
 from edumix.service.jobs import CONFIG_FILE, tail
 
 router = APIRouter()
@@ -118,18 +120,85 @@ def _runs_table(jobs: list[dict]) -> str:
     return f"<table>{head}{rows or '<tr><td colspan=7>no runs yet</td></tr>'}</table>"
 
 
+# The new-run form's Dataflow fields: (form name, DataflowSpec field, label, input attributes).
+DATAFLOW_FIELDS = (
+    ("df_project", "project", "Project ID", 'maxlength="100"'),
+    ("df_region", "region", "Region (e.g. us-central1)", 'maxlength="64"'),
+    ("df_temp_location", "temp_location", "Temp location (gs://BUCKET/tmp)", 'maxlength="1000"'),
+    ("df_output", "output", "Output run directory (gs://BUCKET/runs/NAME)", 'maxlength="1000"'),
+    ("df_staging_location", "staging_location", "Staging location (optional, gs://)", 'maxlength="1000"'),
+    ("df_sdk_container_image", "sdk_container_image", "Worker image (deploy/dataflow/Dockerfile)", 'maxlength="500"'),
+    ("df_service_account_email", "service_account_email", "Service account (optional)", 'maxlength="200"'),
+    ("df_max_num_workers", "max_num_workers", "Max workers (optional)", 'type="number" min="1" max="4000"'),
+)
+
+
+def _checked(values: dict[str, str], name: str, default: bool) -> str:
+    """A checkbox's state: as posted when the form comes back, else its default."""
+    on = values.get(name) == "1" if "runner" in values else default
+    return " checked" if on else ""
+
+
 def _form(values: dict[str, str], error: str = "") -> str:
     err = f'<p class="err">{escape(error)}</p>' if error else ""
+    dataflow = values.get("runner") == "dataflow"
+    fields = "".join(
+        f'<label>{escape(label)}</label><input name="{name}" {attrs} value="{escape(values.get(name, ""))}">'
+        for name, _, label, attrs in DATAFLOW_FIELDS
+    )
     return (
         f'<h2>New run</h2>{err}<form method="post" action="/runs">'
         f'<label>Name</label><input name="name" required maxlength="200" value="{escape(values.get("name", ""))}">'
-        "<label>Inputs (one a line: absolute paths under the server's roots, or <code>demo</code>)</label>"
+        "<label>Inputs (one a line: the local runner reads absolute paths under the server's roots, or "
+        "<code>demo</code>; Dataflow reads <code>gs://</code> paths or globs)</label>"
         f'<textarea name="inputs" rows="3">{escape(values.get("inputs", "demo"))}</textarea>'
         "<label>Config (YAML; empty: the defaults)</label>"
         f'<textarea name="config_yaml" rows="10">{escape(values.get("config_yaml", ""))}</textarea>'
+        "<fieldset><legend>Runner</legend>"
+        f'<label><input type="radio" name="runner" value="local"{"" if dataflow else " checked"}> '
+        "Local, on this server</label>"
         '<label>Workers</label><input name="workers" type="number" min="1" max="64" '
         f'value="{escape(values.get("workers", "1"))}">'
+        f'<label><input type="radio" name="runner" value="dataflow"{" checked" if dataflow else ""}> '
+        "Google Cloud Dataflow (submitted with this server's credentials)</label>"
+        f"{fields}"
+        f'<label><input type="checkbox" name="df_dry_run" value="1"{_checked(values, "df_dry_run", True)}> '
+        "Dry run: build the job and show it, submit nothing</label>"
+        f'<label><input type="checkbox" name="df_overwrite" value="1"{_checked(values, "df_overwrite", False)}> '
+        "Replace a run already in the output</label>"
+        "<label>More Beam options (one a line, <code>--key=value</code>, e.g. "
+        "<code>--machine_type=n2-highmem-4</code>)</label>"
+        f'<textarea name="df_options" rows="3">{escape(values.get("df_options", ""))}</textarea>'
+        "</fieldset>"
         ' <button type="submit">Start</button></form>'
+    )
+
+
+def _run_body(form: dict[str, str]) -> RunCreate:
+    """The API's request from the new-run form (ValidationError / ValueError when it does not fit)."""
+    runner = form.get("runner") or "local"
+    dataflow = None
+    if runner == "dataflow":
+        fields: dict = {key: form.get(name, "").strip() or None for name, key, _, _ in DATAFLOW_FIELDS}
+        if fields["max_num_workers"] is not None:
+            fields["max_num_workers"] = int(fields["max_num_workers"])
+        for key in ("project", "region", "temp_location", "output"):  # required: let the model name them
+            if fields[key] is None:
+                del fields[key]
+        options = [line.strip() for line in form.get("df_options", "").splitlines() if line.strip()]
+        dataflow = DataflowSpec(
+            **fields,
+            dry_run=form.get("df_dry_run") == "1",
+            overwrite=form.get("df_overwrite") == "1",
+            options=options,
+        )
+    return RunCreate(
+        name=form.get("name", ""),
+        inputs=[line.strip() for line in form.get("inputs", "").splitlines() if line.strip()],
+        config_yaml=form.get("config_yaml", ""),
+        runner=runner,
+        workers=int(form.get("workers") or 1) if runner != "dataflow" else 1,
+        dataflow=dataflow,
     )
 
 
@@ -149,12 +218,7 @@ def index(request: Request) -> HTMLResponse:
 async def create(request: Request):
     form = _form_fields(await request.body())  # the config as typed, not with the browser's CRLF
     try:
-        body = RunCreate(
-            name=form.get("name", ""),
-            inputs=[line.strip() for line in form.get("inputs", "").splitlines() if line.strip()],
-            config_yaml=form.get("config_yaml", ""),
-            workers=int(form.get("workers") or 1),
-        )
+        body = _run_body(form)
     except (ValidationError, ValueError) as e:
         errors = e.errors() if isinstance(e, ValidationError) else [{"loc": ["workers"], "msg": str(e)}]
         message = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errors)
@@ -211,7 +275,7 @@ def run_page(job_id: str, request: Request) -> HTMLResponse:
             ("started", job["started"]),
             ("finished", job["finished"]),
             ("inputs", ", ".join(job["inputs"])),
-            ("workers", job["workers"]),
+            ("runner", "Dataflow" if job["runner"] == df.DATAFLOW else f"local, {job['workers']} worker(s)"),
             ("records in", _num(job["records_in"])),
             ("kept", _num(job["kept"])),
             ("tokens", _num(job["tokens"])),
@@ -227,11 +291,38 @@ def run_page(job_id: str, request: Request) -> HTMLResponse:
     live = job["status"] in (st.QUEUED, st.RUNNING)
     progress = _progress_table(job.get("progress")) if live else ""
     trains = f'<h2 id="trainings">Trainings from this run</h2>{_trainings_table(job["trainings"])}'
+    if job["runner"] == df.DATAFLOW:
+        trains = _dataflow_section(job)
     body = (
         f'<h1>{escape(job["name"])} <small class="{escape(job["status"])}">{escape(job["status"])}</small></h1>'
         f"{error}<p>{actions}{report}</p><table>{facts}</table>{progress}{trains}<h2>Log (tail)</h2><pre>{log}</pre>"
     )
     return _page(f"run {job['name']}", body, refresh=3 if live else None)
+
+
+def _dataflow_section(job: dict) -> str:
+    """A Dataflow run's options, and its job as the child reported it (the CLI's printed
+    description for a dry run or a job not waited for; the id Beam logged when it created it)."""
+    options = job["dataflow"]
+    rows = [(key, options.get(key)) for _, key, _, _ in DATAFLOW_FIELDS]
+    rows += [("dry run", "yes" if options.get("dry_run") else "no"), ("more options", " ".join(options["options"]))]
+    found = job.get("dataflow_job") or {}
+    if found.get("job_id"):
+        rows.append(("job id", _code(found["job_id"])))
+        rows.append(("console", _link(found["console_url"], "Dataflow console")))
+        rows.append(("cancel in the cloud", _code(found["cancel_command"])))
+    summary = job["summary"] or {}
+    if summary.get("report_json"):
+        rows.append(("report", _code(summary["report_json"])))
+    out = f'<h2 id="dataflow">Dataflow</h2>{_facts(rows)}'
+    if found.get("description"):
+        out += f'<h3>Job</h3><pre class="job">{escape(found["description"])}</pre>'
+    if job["status"] in (st.QUEUED, st.RUNNING) and not options.get("dry_run"):
+        out += (
+            "<p>Cancel stops this server's launcher process; a job already submitted keeps running on "
+            "Dataflow until it is cancelled there (the command above).</p>"
+        )
+    return out
 
 
 @router.post("/runs/{job_id}/cancel")
@@ -273,7 +364,9 @@ PHASES = [
 
 def _training_form(svc, values: dict[str, str], error: str = "") -> str:
     runs = [
-        (j["id"], f"{j['name']} ({j['id']})") for j in svc.store.list_jobs(kind=st.RUN) if j["status"] == st.SUCCEEDED
+        (j["id"], f"{j['name']} ({j['id']})")
+        for j in svc.store.list_jobs(kind=st.RUN)
+        if j["status"] == st.SUCCEEDED and j["spec"].get("runner") != df.DATAFLOW
     ]
     inits = [("", "(phase 1: none)")] + [
         (j["id"], f"{j['name']} ({j['id']}, phase {j['spec']['phase']})")
