@@ -25,6 +25,7 @@ import apache_beam as beam
 
 from benchmarks.common import best_of
 from edumix.classifiers.models import DomainClassifier, EduClassifier, QualityClassifier
+from edumix.classifiers.text_stats import text_stats
 from edumix.core.config import ClassifyConfig
 from edumix.core.record import Document
 from edumix.core.shared_data import shared_data_dir
@@ -61,8 +62,13 @@ def main(argv: list[str] | None = None) -> None:
         for i in range(0, len(texts), args.batch):
             model.predict(texts[i : i + args.batch])
 
+    def stats(texts) -> None:
+        for i in range(0, len(texts), args.batch):
+            text_stats(texts[i : i + args.batch])
+
     rows = [(f"{name}.predict (bare)", best_of(args.repeat, lambda m=m: predict(m))[0]) for name, m in models.items()]
     rows.append(("all three (bare)", best_of(args.repeat, lambda: [predict(m) for m in models.values()])[0]))
+    rows.append(("text statistics (the heads' 20 columns)", best_of(args.repeat, lambda: stats(texts))[0]))
     docs = [
         Document(
             id=hashlib.sha256(f"{i}".encode()).hexdigest()[:32],

@@ -8,13 +8,15 @@ rows of classifiers.training_data) on K-1 folds and scores the held-out fold; th
 the mean ± sd over repeats (other fold hashes). Beside each: the human ceiling (one Danish
 annotator against the mean of the others) and the ratio to it.
 Sections: edu (Danish Spearman vs the human mean, English Spearman vs the LLM score, tier
-confusion, problematic pages), quality (AUC per HPLT language), what a default `curate` drops
-of the problematic Danish pages, and docs/s of the classify models on 2 kB passages.
+confusion, problematic pages), quality (AUC per HPLT language, the shipped blend beside the
+previous one), what a default `curate` drops of the problematic Danish pages, and docs/s of the
+classify models on 2 kB passages (the text statistics alone, and the stage without them, beside).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -24,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # allow `python benchmarks/judgments_eval.py`
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import best_of, print_table
+from benchmarks.common import print_table
 from edumix.classifiers import fasttext_model
 from edumix.core.config import ClassifyConfig
 from edumix.core.record import Document
@@ -44,6 +46,8 @@ def edu_section(args) -> None:
             f"{res.danish.mean / ceiling.mean:.2f}x",
         ],
         ["English pages (LLM)", f"{res.n_english}", str(res.english), "-", "-"],
+        ["Danish, previous head (embedding alone)", "", str(res.danish_previous), "", ""],
+        ["English, previous head (embedding alone)", "", str(res.english_previous), "", ""],
         ["Danish, fastText part alone", "", str(res.danish_fasttext_only), "", ""],
         ["English, fastText part alone", "", str(res.english_fasttext_only), "", ""],
     ]
@@ -54,7 +58,10 @@ def edu_section(args) -> None:
         [
             "human ceiling: one annotator against the mean of the others (FineWeb-C pages with 2-3 labels); "
             "the model is scored against the mean of all labels, so it can exceed it",
-            f"problematic Danish pages score below the others: AUC {res.problematic_auc}",
+            "edu_score: fastText + the head's within-set offset; the head reads the static embedding and "
+            "the text statistics (the previous head: the embedding alone)",
+            f"problematic Danish pages score below the others: AUC {res.problematic_auc} "
+            f"(previous head {res.problematic_auc_previous})",
             f"English pages scored >= 3 (tier A): {res.english_tier_a} (by the LLM's scores: "
             f"{res.english_label_tier_a:.2f})",
         ],
@@ -69,17 +76,28 @@ def edu_section(args) -> None:
 
 def quality_section(args) -> None:
     res = J.quality_cv(folds=args.folds, repeats=args.repeats, quantize=not args.no_quantize)
-    rows = [["all", str(sum(res.low_by_language.values())), str(res.pooled)]]
-    rows += [[lang, str(res.low_by_language[lang]), str(s)] for lang, s in sorted(res.by_language.items())]
-    macro = sum(s.mean for s in res.by_language.values()) / len(res.by_language)
+
+    def delta(new, old) -> str:
+        return f"{new.mean - old.mean:+.3f}"
+
+    rows = [["all (pooled)", str(sum(res.low_by_language.values())), str(res.pooled), str(res.previous)]]
+    rows[0].append(delta(res.pooled, res.previous))
+    for lang, s in sorted(res.by_language.items()):
+        old = res.previous_by_language[lang]
+        rows.append([lang, str(res.low_by_language[lang]), str(s), str(old), delta(s, old)])
     print_table(
-        "quality_score (fastText + static head): AUC of low (porn/unnatural) vs the rest on held-out folds, HPLT v2",
-        ["language", "low pages", "AUC"],
+        "quality_score: AUC of low (porn/unnatural) vs the rest on held-out folds, HPLT v2 "
+        f"({args.folds} folds x {args.repeats} repeats, dev data)",
+        ["language", "low pages", "shipped: head reads embedding + stats", "previous: embedding alone", "change"],
         rows,
         [
-            f"macro over languages {macro:.3f}",
-            f"its parts, pooled: fastText alone {res.fasttext_only}, static-embedding head alone {res.head_only}",
-            f"Danish problematic pages (never trained on) score low: AUC {res.danish_problematic_auc:.3f}",
+            f"macro over languages: shipped {res.macro():.3f}, previous {res.macro(previous=True):.3f}",
+            "quality_score: the mean of fastText's and the head's P(high); the head reads the static embedding "
+            "and the text statistics (previous: the embedding alone)",
+            f"its parts, pooled: fastText alone {res.fasttext_only}, the head alone {res.head_only} "
+            f"(previous head alone {res.previous_head_only})",
+            f"Danish problematic pages (never trained on) score low: AUC {res.danish_problematic_auc:.3f} "
+            f"(previous {res.previous_danish_problematic_auc:.3f})",
         ],
     )
 
@@ -92,7 +110,9 @@ def curate_section() -> None:
 
 
 def speed_section(n_docs: int, repeat: int) -> None:
+    from benchmarks.common import best_of_interleaved
     from edumix.classifiers.judge import Judge
+    from edumix.classifiers.text_stats import text_stats
 
     texts = []
     for path in sorted((shared_data_dir() / "seed").glob("*.jsonl")):
@@ -101,15 +121,45 @@ def speed_section(n_docs: int, repeat: int) -> None:
     texts = (texts * (n_docs // max(1, len(texts)) + 1))[:n_docs]
     docs = [Document(str(i), None, None, "x", i, "jsonl", t, "en") for i, t in enumerate(texts)]
     judge = Judge(ClassifyConfig())
+    # the stage as it was before the text statistics: heads on the embedding alone (the shipped
+    # heads cut to the embedding's columns: the same cost, scores not meant to be read)
+    previous = Judge(ClassifyConfig())
+    dim = judge._embed(["x"]).shape[1]
+    for clf in (previous._quality, previous._edu):
+        clf.head = dataclasses.replace(clf.head, weights=clf.head.weights[:dim], features="static")
     model = judge._quality.model
-    base, _ = best_of(repeat, lambda: fasttext_model.predict_proba(model, texts, ("low", "high")))
-    full, _ = best_of(repeat, lambda: judge(docs))
+    batch = 256  # the classify stage's batch
+
+    def batched(fn):
+        return lambda: [fn(docs[i : i + batch], texts[i : i + batch]) for i in range(0, len(docs), batch)]
+
+    # interleaved rounds: load from other processes hits every path alike
+    base, stats, full, old = best_of_interleaved(
+        repeat,
+        batched(lambda d, t: fasttext_model.predict_proba(model, t, ("low", "high"))),
+        batched(lambda d, t: text_stats(t)),
+        batched(lambda d, t: judge(d)),
+        batched(lambda d, t: previous(d)),
+    )
+    n = len(texts)
     print_table(
-        f"speed, one thread, {len(texts)} passages of 2,000 characters",
-        ["path", "docs/s", "ratio"],
+        f"speed, one thread, {n} passages of 2,000 characters, batches of {batch}",
+        ["path", "docs/s", "us/doc", "ratio"],
         [
-            ["quality model alone (baseline)", f"{len(texts) / base:,.0f}", "1.00x"],
-            ["classify: quality + edu + domain + decisions", f"{len(texts) / full:,.0f}", f"{base / full:.2f}x"],
+            ["quality model alone (baseline)", f"{n / base:,.0f}", f"{base / n * 1e6:.0f}", "1.00x"],
+            ["text statistics alone", f"{n / stats:,.0f}", f"{stats / n * 1e6:.0f}", f"{base / stats:.2f}x"],
+            [
+                "classify: quality + edu + domain + decisions",
+                f"{n / full:,.0f}",
+                f"{full / n * 1e6:.0f}",
+                f"{base / full:.2f}x",
+            ],
+            [
+                "classify without the text statistics (before)",
+                f"{n / old:,.0f}",
+                f"{old / n * 1e6:.0f}",
+                f"{base / old:.2f}x",
+            ],
         ],
     )
 

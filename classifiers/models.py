@@ -75,43 +75,59 @@ class _FastTextClassifier:
         through `fasttext_model.normalize`, when the caller has them)."""
         return predict_proba(self.model, list(texts), self.labels, lines)
 
-    def _with_head(self, fast: list[float], texts: Sequence[str], embedding=None) -> list[float]:
+    @property
+    def needs_stats(self) -> bool:
+        """Whether the head reads the text statistics (`text_stats`) beside the embedding."""
+        return self.head is not None and self.head.features == "static+stats"
+
+    def _with_head(self, fast: list[float], texts: Sequence[str], embedding=None, stats=None) -> list[float]:
         """fastText's scores combined with the head's (`linear_head.blend`), when there is one.
-        `embedding`: the texts' static embedding (n, d), when the caller has it."""
+        `embedding`, `stats`: the texts' static embedding (n, d) and statistics (n, 20), when
+        the caller has them."""
         if self.head is None or not fast:
             return fast
-        from edumix.classifiers.linear_head import blend
+        from edumix.classifiers.linear_head import blend, head_features
 
         if embedding is None:
             embedding = embed(texts)
-        return blend(self.task, fast, self.head.predict(embedding)).tolist()
+        if stats is None and self.needs_stats:
+            from edumix.classifiers.text_stats import text_stats
+
+            stats = text_stats(texts)
+        return blend(self.task, fast, self.head.predict(head_features(self.head.features, embedding, stats))).tolist()
 
 
 class QualityClassifier(_FastTextClassifier):
-    """fastText's P(high), averaged with a logistic head on the static embedding when the model
-    file has one beside it (`<model>.head.json`; the shipped model does): the head carries what
-    a multilingual encoder knows about fluent text, fastText the n-grams."""
+    """fastText's P(high), averaged with a logistic head when the model file has one beside it
+    (`<model>.head.json`; the shipped model does): fastText reads the n-grams; the head reads
+    the static embedding (what a multilingual encoder knows about fluent text) and, the shipped
+    one, the text statistics (the page's shape: line ends, symbols, capitals, repetition)."""
 
     task = "quality"
 
-    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None) -> list[float]:
+    def predict(
+        self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None, stats=None
+    ) -> list[float]:
         """P(high quality) in [0, 1] per text."""
-        return self._with_head([p["high"] for p in self.predict_proba(texts, lines)], texts, embedding)
+        return self._with_head([p["high"] for p in self.predict_proba(texts, lines)], texts, embedding, stats)
 
 
 class EduClassifier(_FastTextClassifier):
     """fastText's expected 0-5 score (it carries the level) plus, when the model file has a head
     beside it (the shipped one does), the head's within-language offset (it sharpens the order
-    of pages inside a language); clipped to [0, 5]."""
+    of pages inside a language; the shipped head reads the static embedding and the text
+    statistics); clipped to [0, 5]."""
 
     task = "edu"
     DEFAULT_THRESHOLDS: ClassVar[tuple[float, float]] = (3.0, 2.0)  # (A, B)
 
-    def predict(self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None) -> list[float]:
+    def predict(
+        self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None, stats=None
+    ) -> list[float]:
         """Educational value in [0, 5]: fastText's expected score sum_k k * P(k), plus the head's."""
         probs = self.predict_proba(texts, lines)
         fast = [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
-        return self._with_head(fast, texts, embedding)
+        return self._with_head(fast, texts, embedding, stats)
 
     @staticmethod
     def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:

@@ -3,8 +3,8 @@
     .venv/bin/python scripts/train_default_classifiers.py [--seed 0] [--epochs 25] [--out classifiers/models]
 
 Writes <out>/{quality,edu,domain}.ftz (quantized, each under 5 MB), quality.head.json (the
-logistic head on the static embedding that quality blends in) and edu.head.json (the ridge head
-whose within-language offset edu adds); the same data and seed give
+logistic head on the static embedding and the text statistics that quality blends in) and
+edu.head.json (the ridge head, on the same features, whose within-language offset edu adds); the same data and seed give
 byte-identical files (one training thread). edu learns people's and an LLM's judgments of
 educational value, quality HPLT's human labels, domain the seed passages' sources (the rows:
 classifiers/training_data.py). Every row goes into training: how well the models do on pages

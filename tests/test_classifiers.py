@@ -177,3 +177,46 @@ def test_shipped_edu_model_is_reproducible(tmp_path):
 
     train("edu", edu_examples(), tmp_path / "edu.ftz", seed=0, epochs=25, heldout_fraction=0)
     assert file_sha256(tmp_path / "edu.ftz") == file_sha256(default_model_path("edu"))
+
+
+def test_text_stats_on_known_cases():
+    """The quality score's text statistics (classifiers/text_stats.py), column by column."""
+    import numpy as np
+
+    from edumix.classifiers.text_stats import FEATURES, text_stats
+
+    page = "Intro line here.\nIntro line here.\n- a bullet point\nSee www.example.com and more...\nOK"
+    loud = "BUY NOW. CHEAP PILLS!"
+    F = text_stats([page, loud, "", " \n ", "x\ud800y 😀"])
+    assert F.shape == (5, len(FEATURES)) and np.isfinite(F).all()
+    col = dict(zip(FEATURES, F[0]))
+    assert col["log_words"] == pytest.approx(np.log1p(len(page.split())))
+    assert col["log_lines"] == pytest.approx(np.log1p(5))
+    assert col["dup_line_ratio"] == pytest.approx(1 / 5)  # one line repeated, of five
+    assert col["bullet_ratio"] == pytest.approx(1 / 5) and col["ellipsis_ratio"] == pytest.approx(1 / 5)
+    assert col["line_end_ratio"] == pytest.approx(3 / 5)  # two "here.", one "..."
+    assert col["short_line_ratio"] == pytest.approx(3 / 5)  # fewer than 4 words: both intros, "OK"
+    assert col["url_ratio"] == pytest.approx(1 / len(page.split()))
+    assert col["caps_word_ratio"] == pytest.approx(1 / len(page.split()))  # "OK"
+    shout = dict(zip(FEATURES, F[1]))
+    assert shout["upper_ratio"] == 1.0 and shout["caps_word_ratio"] == 1.0
+    assert shout["log_words_per_sentence"] == pytest.approx(np.log1p(4 / 2))
+    assert (F[2] == 0).all() and (F[3] == 0).all()  # nothing to measure
+    assert dict(zip(FEATURES, F[4]))["non_ascii_ratio"] == pytest.approx(2 / 5)  # lone surrogate, emoji
+    # a text's statistics do not depend on its batch
+    assert text_stats([loud])[0] == pytest.approx(F[1]) and text_stats([page, loud])[0] == pytest.approx(F[0])
+
+
+def test_shipped_heads_read_the_text_stats(quality, edu):
+    """Both shipped heads read the static embedding and the text statistics side by side; the
+    classify stage computes each once per batch (classifiers/judge.py)."""
+    from edumix.classifiers.models import embed
+    from edumix.classifiers.text_stats import FEATURES, text_stats
+
+    for clf in (quality, edu):
+        assert clf.head.features == "static+stats" and clf.needs_stats
+        assert len(clf.head.weights) == 128 + len(FEATURES)
+    texts = [TEXTBOOK, SPAM]
+    given = {"embedding": embed(texts), "stats": text_stats(texts)}  # what the stage passes
+    assert quality.predict(texts) == pytest.approx(quality.predict(texts, **given))
+    assert edu.predict(texts) == pytest.approx(edu.predict(texts, **given))

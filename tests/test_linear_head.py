@@ -52,6 +52,14 @@ def test_save_and_load_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text('{"kind": "tree"}')
     with pytest.raises(ValueError, match="not a linear head"):
         LinearHead.load(tmp_path / "bad.json")
+    # a head on the embedding and the text statistics says so in its file; one on the embedding
+    # alone keeps the older format (no "features" key)
+    LinearHead("ridge", np.array([1.0]), 0.0, 1.0, "static+stats").save(tmp_path / "both.json")
+    assert LinearHead.load(tmp_path / "both.json").features == "static+stats"
+    assert "features" not in (tmp_path / "h.json").read_text() and back.features == "static"
+    (tmp_path / "odd.json").write_text('{"kind": "ridge", "features": "pixels", "weights": [], "bias": 0, "alpha": 1}')
+    with pytest.raises(ValueError, match="unknown head features"):
+        LinearHead.load(tmp_path / "odd.json")
 
 
 def test_shipped_quality_blends_its_head():

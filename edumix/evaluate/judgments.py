@@ -7,11 +7,15 @@ scores the held-out fold; repeats use other hash seeds. Pooled out-of-fold score
 figure per repeat; results are the mean and spread over repeats.
 
     edu_cv(...)      Spearman vs the Danish human mean and the English LLM score (the shipped
-                     score: fastText + the static head's within-set offset; fastText alone
-                     beside it), tier confusion, how low problematic pages score
+                     score: fastText + the head's within-set offset, the head reading the static
+                     embedding and the text statistics; the previous head, on the embedding
+                     alone, and fastText alone beside it), tier confusion, how low problematic
+                     pages score
     quality_cv(...)  AUC (low vs the rest) on HPLT's human labels, pooled and per language, of
-                     the shipped blend and of its two parts; Danish problematic pages scored by
-                     models trained on all of HPLT
+                     the shipped blend (fastText + the head on the embedding and the text
+                     statistics), of the previous one (the head on the embedding alone) beside
+                     it, and of the parts; Danish problematic pages scored by models trained on
+                     all of HPLT
     human_ceiling()  one annotator against the mean of the others, on Danish pages with 2-3 labels
 """
 
@@ -32,8 +36,9 @@ import numpy as np
 from scipy.stats import rankdata, spearmanr
 
 from edumix.classifiers.fasttext_model import TASK_LABELS, Example, fit, predict_proba
-from edumix.classifiers.linear_head import blend, fit_head, head_target
+from edumix.classifiers.linear_head import HEAD_FEATURES, blend, fit_head, head_features, head_target
 from edumix.classifiers.models import embed
+from edumix.classifiers.text_stats import text_stats
 from edumix.classifiers.training_data import (
     FINEWEB_C_LEVELS,
     edu_examples,
@@ -133,6 +138,9 @@ class EduCV:
     english: Spread = field(default_factory=Spread)  # Spearman vs the LLM score
     danish_fasttext_only: Spread = field(default_factory=Spread)  # the blend's fastText part alone
     english_fasttext_only: Spread = field(default_factory=Spread)
+    danish_previous: Spread = field(default_factory=Spread)  # the previous head: the embedding alone
+    english_previous: Spread = field(default_factory=Spread)
+    problematic_auc_previous: Spread = field(default_factory=Spread)
     english_tier_a: Spread = field(default_factory=Spread)  # share of English pages scored >= 3
     english_label_tier_a: float = float("nan")  # ... and share the LLM scored >= 3
     problematic_auc: Spread = field(default_factory=Spread)  # problematic pages score below the rest
@@ -155,6 +163,7 @@ def edu_cv(
     da = {f"fineweb-c:{r['id']}": r for r in read_fineweb_c(root)}
     en = {r["text"]: r for r in read_fineweb_edu_llm(root)}
     X = embed([r.text for r in rows])
+    Xh = head_features(HEAD_FEATURES["edu"], X, text_stats([r.text for r in rows]))  # what the shipped head reads
     res = EduCV()
 
     def judged_da(pred):
@@ -165,19 +174,24 @@ def edu_cv(
     def judged_en(pred):
         return [(p, en[r.key]["score"]) for p, r in zip(pred, rows) if r.key in en]
 
+    def problematic_auc(pred):  # problematic Danish pages score below the others
+        scored = [(p, da[r.key]) for p, r in zip(pred, rows) if r.key in da]
+        return auc([-p for p, _ in scored], [bool(d["problematic"]) for _, d in scored])
+
     for rep in range(repeats):
         fast = out_of_fold(rows, "edu", expected_edu, folds, rep, seed, epochs, quantize)
-        pred = blend("edu", fast, head_out_of_fold(X, rows, "edu", folds, rep)).tolist()
-        scored_da = [(p, da[r.key]) for p, r in zip(pred, rows) if r.key in da]
+        pred = blend("edu", fast, head_out_of_fold(Xh, rows, "edu", folds, rep)).tolist()
+        previous = blend("edu", fast, head_out_of_fold(X, rows, "edu", folds, rep)).tolist()
         judged = judged_da(pred)
         res.danish.values.append(spearman(*zip(*judged)))
         res.danish_fasttext_only.values.append(spearman(*zip(*judged_da(fast))))
-        res.problematic_auc.values.append(
-            auc([-p for p, _ in scored_da], [bool(d["problematic"]) for _, d in scored_da])
-        )
+        res.danish_previous.values.append(spearman(*zip(*judged_da(previous))))
+        res.problematic_auc.values.append(problematic_auc(pred))
+        res.problematic_auc_previous.values.append(problematic_auc(previous))
         llm = judged_en(pred)
         res.english.values.append(spearman(*zip(*llm)))
         res.english_fasttext_only.values.append(spearman(*zip(*judged_en(fast))))
+        res.english_previous.values.append(spearman(*zip(*judged_en(previous))))
         res.english_tier_a.values.append(sum(p >= 3 for p, _ in llm) / len(llm))
         if rep == 0:
             res.n_danish, res.n_english = len(judged), len(llm)
@@ -203,17 +217,26 @@ def _largest_misses(rows, pred, da, en, n: int = 3) -> list[tuple[str, float, fl
 
 @dataclass
 class QualityCV:
-    pooled: Spread = field(default_factory=Spread)  # the shipped score (the blend when the task has a head)
+    pooled: Spread = field(default_factory=Spread)  # the shipped score: fastText + head (embedding, statistics)
     by_language: dict[str, Spread] = field(default_factory=lambda: defaultdict(Spread))
     low_by_language: dict[str, int] = field(default_factory=dict)
     danish_problematic_auc: float = float("nan")  # quality_score below for problematic pages
+    previous: Spread = field(default_factory=Spread)  # the previous blend: its head on the embedding alone
+    previous_by_language: dict[str, Spread] = field(default_factory=lambda: defaultdict(Spread))
+    previous_danish_problematic_auc: float = float("nan")
     fasttext_only: Spread = field(default_factory=Spread)  # the parts of the blend, pooled
     head_only: Spread = field(default_factory=Spread)
+    previous_head_only: Spread = field(default_factory=Spread)
+
+    def macro(self, previous: bool = False) -> float:
+        """The mean over languages of the per-language AUC."""
+        by = self.previous_by_language if previous else self.by_language
+        return statistics.fmean(s.mean for s in by.values()) if by else float("nan")
 
 
 def head_out_of_fold(X: np.ndarray, rows: Sequence[Example], task: str, folds: int, repeat: int) -> np.ndarray:
-    """Each row's static-head score from the head fitted on the other folds (same folds as
-    `out_of_fold`); the embedding itself saw no labels."""
+    """Each row's head score from the head fitted on the other folds (same folds as
+    `out_of_fold`); the features (`linear_head.head_features`) saw no labels."""
     fold = np.array([fold_of(r.key, folds, repeat) for r in rows])
     labels = np.array([head_target(r) for r in rows], dtype=object)
     sets = np.array([r.source for r in rows])
@@ -232,30 +255,42 @@ def quality_cv(
     epochs: int = 25,
     quantize: bool = True,
 ) -> QualityCV:
-    """As shipped: fastText's P(high) averaged with the static-embedding head's."""
+    """As shipped: fastText's P(high) averaged with the head's (on the static embedding and the
+    text statistics); the previous blend (the head on the embedding alone) beside it."""
     rows = quality_examples(root)
     low = [r.label == "low" for r in rows]
+    high = [not x for x in low]
     langs = [r.source.split(":", 1)[1] for r in rows]
     X = embed([r.text for r in rows])
+    Xh = head_features(HEAD_FEATURES["quality"], X, text_stats([r.text for r in rows]))  # what the shipped head reads
     res = QualityCV()
     for lang in sorted(set(langs)):
         res.low_by_language[lang] = sum(1 for g, x in zip(langs, low) if g == lang and x)
     for rep in range(repeats):
         fast = np.array(out_of_fold(rows, "quality", p_high, folds, rep, seed, epochs, quantize))
-        static = head_out_of_fold(X, rows, "quality", folds, rep)
-        high = blend("quality", fast, static)
-        res.fasttext_only.values.append(auc(fast, [not x for x in low]))
-        res.head_only.values.append(auc(static, [not x for x in low]))
-        res.pooled.values.append(auc(high, [not x for x in low]))
+        head = head_out_of_fold(Xh, rows, "quality", folds, rep)
+        old_head = head_out_of_fold(X, rows, "quality", folds, rep)
+        shipped, previous = blend("quality", fast, head), blend("quality", fast, old_head)
+        res.fasttext_only.values.append(auc(fast, high))
+        res.head_only.values.append(auc(head, high))
+        res.previous_head_only.values.append(auc(old_head, high))
+        res.pooled.values.append(auc(shipped, high))
+        res.previous.values.append(auc(previous, high))
         for lang in res.low_by_language:
             idx = [i for i, g in enumerate(langs) if g == lang]
-            res.by_language[lang].values.append(auc(high[idx], [not low[i] for i in idx]))
+            res.by_language[lang].values.append(auc(shipped[idx], [high[i] for i in idx]))
+            res.previous_by_language[lang].values.append(auc(previous[idx], [high[i] for i in idx]))
     da = list(read_fineweb_c(root))  # never in the quality model's training data
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         q = pool.submit(_fold_scores, "quality", rows, [r["text"] for r in da], p_high, seed, epochs, quantize).result()
-    head = fit_head("quality", X, [r.label for r in rows])
-    q = blend("quality", q, head.predict(embed([r["text"] for r in da])))
-    res.danish_problematic_auc = auc(-q, [bool(r["problematic"]) for r in da])
+    labels = [r.label for r in rows]
+    texts = [r["text"] for r in da]
+    Xda = embed(texts)
+    head = fit_head("quality", Xh, labels).predict(head_features(HEAD_FEATURES["quality"], Xda, text_stats(texts)))
+    old_head = fit_head("quality", X, labels).predict(Xda)
+    problematic = [bool(r["problematic"]) for r in da]
+    res.danish_problematic_auc = auc(-blend("quality", q, head), problematic)
+    res.previous_danish_problematic_auc = auc(-blend("quality", q, old_head), problematic)
     return res
 
 
