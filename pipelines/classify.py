@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 
-import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from edumix.core.config import ClassifyConfig
 from edumix.core.record import Document, Drop
 from edumix.core.stages import CLASSIFY
 
-from .memo import MISS, StageMemo
+from .memo import MISS, MemoisedDoFn, StageMemo
 from .stage import DROPPED, STATS, ApplyBatched
 
 
-class _Score(beam.DoFn):
+class _Score(MemoisedDoFn):
     def __init__(self, cfg: ClassifyConfig, memo: StageMemo | None):
         self._cfg = cfg
         self._memo = memo
@@ -62,14 +61,6 @@ class _Score(beam.DoFn):
             yield TaggedOutput(STATS, ((CLASSIFY, f"tiers/{scored.edu_tier}"), 1))
             yield TaggedOutput(STATS, ((CLASSIFY, f"domains/{scored.domain}"), 1))
             yield TaggedOutput(DROPPED, out) if isinstance(out, Drop) else out
-
-    def finish_bundle(self):
-        if self._memo is not None:
-            self._memo.flush()
-
-    def teardown(self):
-        if self._memo is not None:
-            self._memo.close()
 
 
 def Classify(cfg: ClassifyConfig, memo: StageMemo | None = None) -> ApplyBatched:

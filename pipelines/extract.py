@@ -17,7 +17,7 @@ from edumix.core.config import ExtractConfig
 from edumix.core.record import Drop, RawRecord
 from edumix.filters.extract import Extractor
 
-from .memo import MISS, StageMemo
+from .memo import MISS, MemoisedDoFn, StageMemo
 from .stage import DROPPED, STATS
 
 
@@ -26,7 +26,7 @@ def transient(out) -> bool:
     return isinstance(out, Drop) and (out.reason == "extract_timeout" or out.detail.startswith("extraction process"))
 
 
-class _OverlappedExtract(beam.DoFn):
+class _OverlappedExtract(MemoisedDoFn):
     def __init__(self, cfg: ExtractConfig, memo: StageMemo | None):
         self._cfg = cfg
         self._memo = memo
@@ -76,16 +76,14 @@ class _OverlappedExtract(beam.DoFn):
 
     def finish_bundle(self):
         done = self._collect()
-        if self._memo is not None:
-            self._memo.flush()
+        super().finish_bundle()
         if done is not None:  # outside process(), outputs carry their window explicitly
             yield _tagged(done, GlobalWindows.windowed_value(done))
 
     def teardown(self):
         if self._ex is not None:
             self._ex.close()
-        if self._memo is not None:
-            self._memo.close()
+        super().teardown()
 
 
 def _tagged(result, value=None):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import apache_beam as beam
 from apache_beam.metrics import Metrics
 from pydantic import BaseModel
 
@@ -224,6 +225,21 @@ class StageMemo:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class MemoisedDoFn(beam.DoFn):
+    """A DoFn whose results go through `self._memo` (a StageMemo or None): commits what is
+    pending at the end of each bundle and closes the database at teardown."""
+
+    _memo: StageMemo | None = None
+
+    def finish_bundle(self):
+        if self._memo is not None:
+            self._memo.flush()
+
+    def teardown(self):
+        if self._memo is not None:
+            self._memo.close()
 
 
 def always(_out) -> bool:

@@ -22,7 +22,7 @@ from edumix.filters.heuristics import QualityRules, rules_language_of
 from edumix.filters.langid import LanguageIdentifier
 from edumix.filters.rules_kl import corpus_distribution, token_counts
 
-from .memo import StageMemo, always, content_key, memoised
+from .memo import MemoisedDoFn, StageMemo, always, content_key, memoised
 from .stage import DROPPED, STATS, ApplyStage
 
 _Q = QUALITY
@@ -36,7 +36,7 @@ def _lang_stats(doc: Document):
     yield (f"languages/{doc.lang or 'und'}", 1)
 
 
-class _Evaluate(beam.DoFn):
+class _Evaluate(MemoisedDoFn):
     def __init__(self, cfg: FiltersConfig, memo: StageMemo | None):
         self._cfg = cfg
         self._memo = memo
@@ -75,14 +75,6 @@ class _Evaluate(beam.DoFn):
         for a, b in combinations(failed, 2):  # the rule-overlap matrix, upper triangle
             yield TaggedOutput(STATS, ((_Q, f"overlap/{a}/{b}"), 1))
         yield out if kept else TaggedOutput(DROPPED, out)
-
-    def finish_bundle(self):
-        if self._memo is not None:
-            self._memo.flush()
-
-    def teardown(self):
-        if self._memo is not None:
-            self._memo.close()
 
 
 class QualityFilter(beam.PTransform):

@@ -21,7 +21,7 @@ from apache_beam.pvalue import TaggedOutput
 from edumix.core import progress
 from edumix.core.record import Drop
 
-from .memo import StageMemo, always, memoised
+from .memo import MemoisedDoFn, StageMemo, always, memoised
 
 DROPPED = "dropped"
 STATS = "stats"
@@ -29,7 +29,7 @@ STATS = "stats"
 StatsFn = Callable[[Any], Iterable[tuple[str, float]]]
 
 
-class _StageFn(beam.DoFn):
+class _StageFn(MemoisedDoFn):
     def __init__(
         self,
         stage: str,
@@ -64,16 +64,11 @@ class _StageFn(beam.DoFn):
             for name, value in self._stats_fn(out):
                 yield TaggedOutput(STATS, ((self._stage, name), value))
 
-    def finish_bundle(self):
-        if self._memo is not None:
-            self._memo.flush()
-
     def teardown(self):
         close = getattr(self._fn, "close", None)
         if close is not None:
             close()
-        if self._memo is not None:
-            self._memo.close()
+        super().teardown()
 
 
 class ApplyStage(beam.PTransform):
