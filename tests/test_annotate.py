@@ -134,19 +134,17 @@ class RubricLLM(FakeLLM):
 
 
 @pytest.mark.slow
-def test_annotate_train_curate_workflow(tmp_path):
-    """The documented loop for a team with an LLM endpoint: curate -> annotate the shards ->
-    `classifiers train --task edu` on the labels -> curate with `classify.edu_model`; the new
-    run's edu scores follow the LLM's labels."""
+def test_annotate_train_curate_workflow(cli_demo, tmp_path):
+    """The documented loop for a team with an LLM endpoint: curate (`edumix demo`, conftest's
+    `cli_demo`) -> annotate the shards -> `classifiers train --task edu` on the labels -> curate
+    with `classify.edu_model`; the new run's edu scores follow the LLM's labels."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), RubricLLM)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
     runner = CliRunner()
     try:
-        first = runner.invoke(app, ["demo", "--output", str(tmp_path / "demo")])
-        assert first.exit_code == 0, first.output
-        run, labels, model = tmp_path / "demo" / "run", tmp_path / "labels.jsonl", tmp_path / "edu.ftz"
-        args = ["--endpoint", url, "--model", "tiny", "--input", str(run), "--out", str(labels)]
+        labels, model = tmp_path / "labels.jsonl", tmp_path / "edu.ftz"
+        args = ["--endpoint", url, "--model", "tiny", "--input", str(cli_demo.run), "--out", str(labels)]
         annotated = runner.invoke(app, ["classifiers", "annotate", *args])
         assert annotated.exit_code == 0, annotated.output
     finally:
@@ -160,18 +158,7 @@ def test_annotate_train_curate_workflow(tmp_path):
     assert trained.exit_code == 0, trained.output
     config = tmp_path / "run.yaml"
     config.write_text(f"classify:\n  edu_model: {model}\n")
-    second = runner.invoke(
-        app,
-        [
-            "curate",
-            "-i",
-            str(tmp_path / "demo" / "crawl" / "demo-crawl.warc.gz"),
-            "-o",
-            str(tmp_path / "again"),
-            "-c",
-            str(config),
-        ],
-    )
+    second = runner.invoke(app, ["curate", "-i", str(cli_demo.crawl), "-o", str(tmp_path / "again"), "-c", str(config)])
     assert second.exit_code == 0, second.output
     label_of = {r["id"]: int(r["label"]) for r in rows}
     scored = pq.read_table(tmp_path / "again" / "shards", columns=["id", "edu_score"]).to_pylist()

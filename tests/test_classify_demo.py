@@ -2,27 +2,43 @@
 spam and thin pages, and code/math pages get their domain."""
 
 import statistics
+from pathlib import Path
 
+import background
 import pyarrow.parquet as pq
 import pytest
+from beam_helpers import curate_job, finished_run
 
-from edumix.core.config import RunConfig
 from edumix.demo import write_demo_crawl
 from edumix.demo.crawl import _plan
-from edumix.pipelines.curate import run_curate
+
+# keep every page so each kind can be scored: no dedup, no rule filters
+EVERY_PAGE = {
+    "dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")},
+    "filters": {"enabled": False},
+}
+
+
+def _classify_job(workdir: Path) -> background.Job:
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_demo_crawl(workdir / "demo.warc.gz")
+    return curate_job("classify-demo", [workdir / "demo.warc.gz"], workdir, EVERY_PAGE)
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the run below starts in a child process when collection ends (it needs
+    nothing from the tests before it), on the core the suite leaves idle."""
+    return [_classify_job(workdir)] if any("scored" in item.fixturenames for item in items) else []
 
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("classify")
-    write_demo_crawl(tmp / "demo.warc.gz")
-    # keep every page so each kind can be scored: no dedup, no rule filters
-    cfg = RunConfig.model_validate(
-        {"dedup": {k: {"enabled": False} for k in ("url", "exact", "minhash", "lines")}, "filters": {"enabled": False}}
+    """`edumix curate` of the demo crawl (EVERY_PAGE): (report, [(page kind, kept row)])."""
+    run, report, _ = finished_run(
+        background.take("classify-demo") or _classify_job(tmp_path_factory.mktemp("classify"))
     )
-    report = run_curate([str(tmp / "demo.warc.gz")], str(tmp / "out"), cfg)
     kind = {f.url: f.kind for f in _plan(120, 0)}
-    rows = pq.read_table(tmp / "out" / "shards").to_pylist()
+    rows = pq.read_table(run / "shards").to_pylist()
     return report, [(kind.get(r["url"]), r) for r in rows]
 
 

@@ -1,9 +1,14 @@
 """The `edumix` CLI as a user runs it."""
 
 import json
+import shutil
+import sys
+from pathlib import Path
 
+import background
 import pytest
-from shared_data import shared
+from beam_helpers import curate_job, finished_run
+from shared_data import SHARED, shared
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -36,13 +41,44 @@ def test_split_beam_args():
         split_beam_args(["second.warc.gz"])
 
 
+def _cli_job(name: str, args: list[str], workdir: Path) -> background.Job:
+    """`edumix ARGS` in a child process (the installed CLI, as a user runs it)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return background.Job(name, [sys.executable, "-m", "edumix.cli", *args], workdir / f"{name}.log")
+
+
+def _curate_job(workdir: Path) -> background.Job:
+    src = str(SHARED / "warc" / "dolma_wget" / "*.warc.gz")
+    return curate_job("cli-curate", [src], workdir, args=("--direct_num_workers", "1"))
+
+
+def _train_job(workdir: Path) -> background.Job:
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = workdir / "labels.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in domain_rows()) + "\n")
+    args = ["classifiers", "train", "--task", "domain", "--data", str(data), "--out", str(workdir / "domain.ftz")]
+    return _cli_job("cli-classifiers-train", [*args, "--epochs", "5"], workdir)
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the slow commands below start in child processes when collection ends
+    (they need nothing from the tests before them), on the core the suite leaves idle."""
+    names = {item.originalname for item in items}
+    jobs = []
+    if "test_classifiers_train_on_user_labels" in names:
+        jobs.append(_train_job(workdir / "train"))
+    if "test_curate_then_report" in names and (SHARED / "warc" / "dolma_wget").is_dir():
+        jobs.append(_curate_job(workdir / "curate"))
+    if "test_dirty_words_file_option" in names:
+        jobs.append(_dirty_words_job(workdir / "dirty-words"))
+    return jobs
+
+
 def test_curate_then_report(tmp_path):
-    out = tmp_path / "run"
-    src = str(shared("warc", "dolma_wget") / "*.warc.gz")
-    result = runner.invoke(app, ["curate", "--input", src, "--output", str(out), "--direct_num_workers", "1"])
-    assert result.exit_code == 0, result.output
-    assert "accounting holds" in result.output and "extract" in result.output
-    report = json.loads((out / "report.json").read_text())
+    # `edumix curate --input dolma_wget/*.warc.gz --output RUN --direct_num_workers 1`, in a
+    # child process started ahead (see background_jobs)
+    out, report, output = finished_run(background.take("cli-curate") or _curate_job(tmp_path))
+    assert "accounting holds" in output and "extract" in output
     assert report["kept"] + report["dropped_total"] == report["input_records"] == 82
     again = runner.invoke(app, ["report", str(out)])
     assert again.exit_code == 0 and "82 input records" in again.output
@@ -62,13 +98,16 @@ def test_curate_errors_are_clear(tmp_path, args, message):
     assert message in " ".join(result.output.split())
 
 
-def test_curate_refuses_to_overwrite(tmp_path):
+def test_curate_refuses_to_overwrite(cli_demo, tmp_path):
+    shutil.copytree(cli_demo.run, tmp_path / "o")  # a finished run (a copy: cli_demo is shared)
+    report = (tmp_path / "o" / "report.json").read_bytes()
     src = str(shared("warc", "whirlwind_cc2024", "whirlwind.warc.gz"))
     args = ["curate", "-i", src, "-o", str(tmp_path / "o")]
-    assert runner.invoke(app, args).exit_code == 0
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "--overwrite" in result.output
+    assert (tmp_path / "o" / "report.json").read_bytes() == report
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["kept"] == 1
 
 
 def test_report_of_missing_run(tmp_path):
@@ -76,8 +115,11 @@ def test_report_of_missing_run(tmp_path):
     assert result.exit_code == 2 and "cannot read" in result.output
 
 
-def test_dirty_words_file_option(tmp_path):
-    words = tmp_path / "words.txt"
+def _dirty_words_job(workdir: Path) -> background.Job:
+    """`edumix curate -i in.jsonl --dirty-words-file words.txt`: two copies of a clean page, one
+    with the word of words.txt (not on the shipped list) twice."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    words = workdir / "words.txt"
     words.write_text("zorbleflux\n")
     page = (
         "The river valley supports farms and small towns along its banks. Every spring the water "
@@ -87,22 +129,26 @@ def test_dirty_words_file_option(tmp_path):
         "ago, still carries carts and bicycles across the river. Children learn to swim in the "
         "shallow bends where the current is slow, and fishermen wait for trout in the evening."
     )
-    (tmp_path / "in.jsonl").write_text(
+    (workdir / "in.jsonl").write_text(
         json.dumps({"text": page, "url": "https://a.example/1"})
         + "\n"
         + json.dumps({"text": page.replace("farms", "zorbleflux zorbleflux farms"), "url": "https://a.example/2"})
         + "\n"
     )
-    args = ["curate", "-i", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o"), "--dirty-words-file", str(words)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    return curate_job("cli-dirty-words", [workdir / "in.jsonl"], workdir, args=("--dirty-words-file", str(words)))
+
+
+def test_dirty_words_file_option(tmp_path):
+    job = background.take("cli-dirty-words") or _dirty_words_job(tmp_path)
+    _, report, _ = finished_run(job)
     assert report["dropped"].get("quality", {}).get("dirty_words") == 1
+    args = job.argv[3:]  # curate --input IN --output OUT --dirty-words-file WORDS
     missing = runner.invoke(app, [*args[:-1], str(tmp_path / "nope.txt"), "--overwrite"])
     assert missing.exit_code == 2 and "--dirty-words-file not found" in missing.output
 
 
-def test_classifiers_train_on_user_labels(tmp_path):
+def domain_rows() -> list[dict]:
+    """360 labelled rows: two code, two prose and two math templates, 60 times each."""
     code = ["def f{i}(x):\n    return x * {i} + sum(range({i}))", "for i in range({i}):\n    print(i, {i})"]
     prose = [
         "The river number {i} flows slowly through the green valley towards the sea.",
@@ -112,20 +158,22 @@ def test_classifiers_train_on_user_labels(tmp_path):
         "Let $x_{i} = {i}$; then $x^2 + {i}x = 0$ has roots $0$ and $-{i}$. \\qed",
         "Lemma {i}. For all $n \\ge {i}$, $\\sum_{{k=1}}^n k = n(n+1)/2$. Proof by induction.",
     ]
-    rows = [
+    return [
         {"text": t.format(i=i), "label": lab}
         for i in range(60)
         for lab, ts in (("code", code), ("general", prose), ("math", math))
         for t in ts
     ]
-    data = tmp_path / "labels.jsonl"
-    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    out = tmp_path / "domain.ftz"
-    result = runner.invoke(
-        app, ["classifiers", "train", "--task", "domain", "--data", str(data), "--out", str(out), "--epochs", "5"]
-    )
-    assert result.exit_code == 0, result.output
-    assert out.stat().st_size > 0 and "code" in result.output
+
+
+def test_classifiers_train_on_user_labels(tmp_path):
+    # `edumix classifiers train --task domain --data LABELS --out domain.ftz --epochs 5` on
+    # domain_rows(), in a child process started ahead (see background_jobs)
+    job = background.take("cli-classifiers-train") or _train_job(tmp_path)
+    returncode, output, errors = job.wait(timeout=600)
+    assert returncode == 0, output + errors
+    out = Path(job.argv[job.argv.index("--out") + 1])
+    assert out.stat().st_size > 0 and "code" in output
     from edumix.classifiers.models import DomainClassifier
 
     (pred,) = DomainClassifier.load(out).predict(["def g(y):\n    return y * 7 + sum(range(7))"])

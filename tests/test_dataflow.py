@@ -5,6 +5,8 @@ Anything that builds a Dataflow job runs in a child process (`python tests/test_
 OUT.json`) under a hard timeout, with credentials pointed at nothing and the network cut
 inside the child, so a regression that reaches for GCS fails fast instead of retrying for
 minutes. The child records every attempted network or credential call; none is allowed.
+It starts as soon as collection ends (tests/background.py): it needs nothing from the tests
+before it, and runs on the core they leave idle.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import background
 import pytest
 from layout_helpers import SETUPTOOLS, package_folder, top_folders
 
@@ -409,10 +411,10 @@ def test_resource_scan_sees_a_captured_file_handle(tmp_path):
     assert _resources(("fn", [], {"kw": {"path": str(tmp_path)}})) == []
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dataflow") / "probe.json"
-    empty = tmp_path_factory.mktemp("gcloud")
+def _probe_job(workdir: Path) -> background.Job:
+    """The child that runs _probe, credentials pointed at nothing in `workdir`."""
+    empty = workdir / "gcloud"
+    empty.mkdir()
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -421,19 +423,24 @@ def probe(tmp_path_factory):
         "NO_GCE_CHECK": "True",  # google-auth: do not probe the GCE metadata server
     }
     env.pop("EDUMIX_SDK_CONTAINER_IMAGE", None)
+    argv = [sys.executable, __file__, str(workdir / "probe.json")]
+    return background.Job("dataflow-probe", argv, workdir / "probe.log", cwd=REPO, env=env)
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the probe child starts when collection ends (it needs nothing from the
+    tests before it), so the `probe` fixture usually finds it done."""
+    return [_probe_job(workdir)] if any("probe" in item.fixturenames for item in items) else []
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    job = background.take("dataflow-probe") or _probe_job(tmp_path_factory.mktemp("dataflow"))
     t = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, str(out)],
-        check=False,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    found = json.loads(out.read_text())
-    found["child_seconds"] = time.perf_counter() - t
+    returncode, _, stderr = job.wait(timeout=120)  # a hard timeout, counted from here
+    assert returncode == 0, stderr[-4000:]
+    found = json.loads(Path(job.argv[-1]).read_text())
+    found["waited_seconds"] = time.perf_counter() - t  # the child usually ran while earlier tests did
     shown = ("steps", "largest_payload", "payloads", "unpickled_dofn_urns")
     print(
         json.dumps({k: round(v, 2) if "seconds" in k else v for k, v in found.items() if "seconds" in k or k in shown})

@@ -3,18 +3,17 @@
 import json
 
 import pyarrow.parquet as pq
-from typer.testing import CliRunner
 
-from edumix.cli import app
 from edumix.core.record import kv_dict
 
 
-def test_demo_curates_the_generated_crawl(tmp_path):
-    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert "accounting holds" in result.output
+def test_demo_curates_the_generated_crawl(cli_demo):
+    """`edumix demo --output ROOT` (conftest's `cli_demo`: run once, exit code 0 checked there)."""
+    assert "accounting holds" in cli_demo.output
+    run = cli_demo.run
+    assert run == cli_demo.root / "run" and cli_demo.crawl.is_file()
 
-    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    report = json.loads((run / "report.json").read_text())
     # 278 WARC records: 124 HTML pages + requests, metadata, revisit, non-HTML responses
     assert report["input_records"] == 278
     assert report["dropped"]["read"] == {"non_response": 148}
@@ -30,12 +29,12 @@ def test_demo_curates_the_generated_crawl(tmp_path):
     assert report["stats"]["line_dedup"]["frequent_lines"] >= 3  # site footers repeated across pages
     assert report["kept"] == 61 and report["accounting_ok"]
 
-    rows = pq.read_table(tmp_path / "run" / "shards").to_pylist()
+    rows = pq.read_table(run / "shards").to_pylist()
     assert len(rows) == 61 and not any("\ufffd" in r["text"] for r in rows)
     by_encoding = {
         kv_dict(r["metadata"])["encoding"]: r["text"] for r in rows if kv_dict(r["metadata"])["encoding"] != "utf-8"
     }
     assert "Köln" in by_encoding["cp1252"] or "crème brûlée" in by_encoding["cp1252"].lower()
     assert "Самовар" in by_encoding["cp1251"]  # charset only in <meta>
-    (big,) = pq.read_table(tmp_path / "run" / "rejected" / "extract.too_large.parquet").to_pylist()
+    (big,) = pq.read_table(run / "rejected" / "extract.too_large.parquet").to_pylist()
     assert int(kv_dict(big["metadata"])["body_length"]) > 2_000_000

@@ -15,11 +15,17 @@ from edumix.cli import app
 from edumix.demo import write_demo_crawl
 
 
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory):
+    """A demo crawl big enough to be stopped half-way (both signals read the same one)."""
+    path = tmp_path_factory.mktemp("interrupt") / "crawl.warc.gz"
+    write_demo_crawl(path, pages=400)
+    return path
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_interrupted_curate_cleans_up(tmp_path, sig):
-    crawl = tmp_path / "crawl.warc.gz"
-    write_demo_crawl(crawl, pages=400)
+def test_interrupted_curate_cleans_up(crawl, tmp_path, sig):
     tmpdir, run = tmp_path / "tmp", tmp_path / "run"
     tmpdir.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir), "EDUMIX_PROGRESS": "0"}

@@ -10,16 +10,18 @@ code/math page must keep its numbers.
 import ipaddress
 import json
 import re
+from pathlib import Path
 
+import background
 import pyarrow.parquet as pq
 import pytest
+from beam_helpers import curate_job, finished_run
 
-from edumix.core.config import PiiConfig, RunConfig
+from edumix.core.config import PiiConfig
 from edumix.core.record import kv_dict
 from edumix.core.shared_data import shared_data_dir
 from edumix.demo import write_demo_crawl
 from edumix.evaluate.phones import CUE_SIDES, FORMATS, calling_codes, every_kth_number, generate, scope
-from edumix.pipelines.curate import run_curate
 
 PATTERNS = {
     "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
@@ -105,20 +107,31 @@ def leaked_numbers(pages: list[str], rows: list) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def pii_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pii")
-    write_demo_crawl(tmp / "demo.warc.gz")
-    with open(tmp / "pages.jsonl", "w") as fh:
+def _pii_job(workdir: Path) -> background.Job:
+    """`edumix curate` of the demo crawl and pages.jsonl (PII_PAGES, CODE_MATH_PAGE, phone_pages())."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_demo_crawl(workdir / "demo.warc.gz")
+    with open(workdir / "pages.jsonl", "w") as fh:
         for i, text in enumerate([*PII_PAGES, CODE_MATH_PAGE]):
             fh.write(json.dumps({"text": text, "url": f"https://pii.example.org/{i}"}) + "\n")
         for k, text in enumerate(phone_pages()):
             fh.write(json.dumps({"text": text, "url": f"https://phones.example.org/{k}"}) + "\n")
     # the short PII pages would fail the quality rules: this test is about scrubbing
-    cfg = RunConfig.model_validate({"dedup": {"lines": {"enabled": False}}, "filters": {"enabled": False}})
-    report = run_curate([str(tmp / "demo.warc.gz"), str(tmp / "pages.jsonl")], str(tmp / "out"), cfg)
-    shards = pq.read_table(tmp / "out" / "shards").to_pylist()
-    return report, shards
+    config = {"dedup": {"lines": {"enabled": False}}, "filters": {"enabled": False}}
+    return curate_job("pii-leak", [workdir / "demo.warc.gz", workdir / "pages.jsonl"], workdir, config)
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the run below starts in a child process when collection ends (it needs
+    nothing from the tests before it), on the core the suite leaves idle."""
+    return [_pii_job(workdir)] if any("pii_run" in item.fixturenames for item in items) else []
+
+
+@pytest.fixture(scope="module")
+def pii_run(tmp_path_factory):
+    job = background.take("pii-leak") or _pii_job(tmp_path_factory.mktemp("pii"))
+    run, report, _ = finished_run(job)
+    return report, pq.read_table(run / "shards").to_pylist()
 
 
 def test_no_input_pii_value_survives(pii_run):

@@ -2,54 +2,38 @@
 
 import hashlib
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
+import background
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from shared_data import shared
+from beam_helpers import REAL_RUN_CONFIG, TWO_WORKERS, curate_job, finished_run, real_inputs, run_files
+from shared_data import SHARED, shared
 
-from edumix.core.config import OutputConfig, ReadConfig, RunConfig
+from edumix.core.config import ReadConfig, RunConfig
 from edumix.core.record import Drop, RawRecord
-from edumix.core.run_dir import TIMING
 from edumix.pipelines.curate import OutputExists, beam_options, run_curate
 from edumix.pipelines.formats import iter_records
 from edumix.pipelines.read import InputError
 
-CONFIG = RunConfig(output=OutputConfig(docs_per_shard=15))
-
-
-def real_inputs() -> list[str]:
-    warc = shared("warc")
-    return [
-        str(warc / "commoncrawl_sample" / "*.warc.gz"),
-        str(warc / "dolma_wget" / "*.warc.gz"),
-        str(warc / "whirlwind_cc2024" / "whirlwind.warc*.gz"),
-        str(warc / "warcio_edgecases" / "*.*"),
-    ]
-
-
-def run_files(run_dir: Path) -> dict[str, str]:
-    """sha256 of every file the run wrote, by relative path (timing.json, seconds measured
-    run to run, aside: it must exist and is the one file allowed to differ)."""
-    assert (run_dir / TIMING).is_file()
-    return {
-        str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(run_dir.rglob("*"))
-        if p.is_file() and p.relative_to(run_dir) != Path(TIMING)
-    }
-
-
-@pytest.fixture(scope="module")
-def real_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "out"
-    report = run_curate(real_inputs(), str(out), CONFIG)
-    return out, report
+CONFIG = REAL_RUN_CONFIG  # docs_per_shard=15
+# `real_run` (conftest.py, shared with tests/test_report_html.py): `edumix curate` of real_inputs()
+# with CONFIG, in a child process started when collection ends; the tests below run the same
+# inputs again in this process (test_same_input_...) and on 2 worker processes, and compare.
 
 
 def read_dir(path: Path) -> pa.Table:
     return pa.concat_tables([pq.read_table(p) for p in sorted(path.glob("*.parquet"))])
+
+
+def listed_files(out: Path, manifest: dict) -> list[dict]:
+    """Every data file the manifest and the mix manifest it names list."""
+    mix = json.loads((out / manifest["mix"]).read_text())
+    mix_files = [f for info in mix["phases"].values() for cell in info["cells"] for f in cell["files"]]
+    return manifest["shards"] + manifest["rejected"] + mix_files
 
 
 def test_accounting_identity_holds_exactly(real_run):
@@ -140,9 +124,7 @@ def test_manifest_describes_the_files(real_run):
     assert manifest["config_hash"] == CONFIG.config_hash() == report["config_hash"]
     assert manifest["rows"] == report["kept"]
     assert manifest["config"]["output"]["docs_per_shard"] == 15
-    mix = json.loads((out / manifest["mix"]).read_text())
-    mix_files = [f for info in mix["phases"].values() for cell in info["cells"] for f in cell["files"]]
-    listed = manifest["shards"] + manifest["rejected"] + mix_files
+    listed = listed_files(out, manifest)
     assert {f["path"] for f in listed} == {str(p.relative_to(out)) for p in out.rglob("*.parquet")}
     for f in listed:
         data = (out / f["path"]).read_bytes()
@@ -160,8 +142,7 @@ def test_same_input_gives_byte_identical_run(real_run, tmp_path):
 @pytest.mark.slow
 def test_multi_processing_runner_gives_identical_run(real_run, tmp_path):
     out, _ = real_run
-    args = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-    run_curate(real_inputs(), str(tmp_path / "mp"), CONFIG, args)
+    run_curate(real_inputs(), str(tmp_path / "mp"), CONFIG, TWO_WORKERS)
     assert run_files(tmp_path / "mp") == run_files(out)
 
 
@@ -169,20 +150,28 @@ def test_multi_processing_runner_gives_identical_run(real_run, tmp_path):
 def test_rebalanced_multi_processing_run_has_identical_shards(real_run, tmp_path):
     out, _ = real_run
     cfg = CONFIG.model_copy(update={"read": ReadConfig(rebalance=True)})
-    args = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-    run_curate(real_inputs(), str(tmp_path / "mp"), cfg, args)
+    run_curate(real_inputs(), str(tmp_path / "mp"), cfg, TWO_WORKERS)
     shards = {k: v for k, v in run_files(tmp_path / "mp").items() if not k.endswith(".json")}
     assert shards == {k: v for k, v in run_files(out).items() if not k.endswith(".json")}
 
 
 def test_existing_run_is_not_overwritten_by_accident(real_run, tmp_path):
     target = tmp_path / "run"
+    shutil.copytree(real_run[0], target)  # a finished run (a copy: real_run is shared)
+    before = run_files(target)
     inputs = [str(shared("warc", "whirlwind_cc2024", "whirlwind.warc.gz"))]
-    run_curate(inputs, str(target), RunConfig())
     with pytest.raises(OutputExists, match="--overwrite"):
         run_curate(inputs, str(target), RunConfig())
+    assert run_files(target) == before  # refused before touching anything
     report = run_curate(inputs, str(target), RunConfig(), overwrite=True)
     assert report["kept"] == 1
+    # nothing of the replaced run's shards, ledger or mix cells is left: the new manifests list
+    # every Parquet file there (the mix's cells are a folder deeper: mix/phase=P/)
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["rows"] == 1
+    listed = {f["path"] for f in listed_files(target, manifest)}
+    assert listed == {str(p.relative_to(target)) for p in target.rglob("*.parquet")}
+    assert any(path.startswith("mix/") for path in listed)
 
 
 def test_glob_matching_nothing_is_an_error(tmp_path):
@@ -190,8 +179,10 @@ def test_glob_matching_nothing_is_an_error(tmp_path):
         run_curate([str(tmp_path / "nope-*.warc.gz")], str(tmp_path / "out"), RunConfig())
 
 
-def test_jsonl_and_parquet_inputs(tmp_path):
-    (tmp_path / "a.jsonl").write_text(
+def _readers_job(workdir: Path) -> background.Job:
+    """`edumix curate` of a.jsonl (text, html, a broken line) and b.parquet (text, empty text)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "a.jsonl").write_text(
         json.dumps({"text": "A plain text document about rivers.", "url": "https://r.example/1"})
         + "\n"
         + json.dumps(
@@ -207,13 +198,35 @@ def test_jsonl_and_parquet_inputs(tmp_path):
     )
     pq.write_table(
         pa.table({"text": ["parquet doc one", ""], "url": ["https://p.example/1", "https://p.example/2"]}),
-        tmp_path / "b.parquet",
+        workdir / "b.parquet",
     )
-    cfg = RunConfig.model_validate({"filters": {"enabled": False}})  # tiny documents: readers under test
-    report = run_curate([str(tmp_path / "a.jsonl"), str(tmp_path / "b.parquet")], str(tmp_path / "out"), cfg)
+    config = {"filters": {"enabled": False}}  # tiny documents: readers under test
+    return curate_job("pipeline-readers", [workdir / "a.jsonl", workdir / "b.parquet"], workdir, config)
+
+
+def _ledger_job(cap: int, workdir: Path) -> background.Job:
+    config = {"filters": {"enabled": False}, "output": {"rejected_sample_per_reason": cap}}
+    return curate_job(f"pipeline-ledger-cap-{cap}", [SHARED / "warc" / "dolma_wget" / "*.warc.gz"], workdir, config)
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the runs of the tests below start in child processes when collection ends
+    (they need nothing from the tests before them), on the core the suite leaves idle."""
+    jobs = []
+    for item in items:
+        if item.originalname == "test_jsonl_and_parquet_inputs":
+            jobs.append(_readers_job(workdir / "readers"))
+        elif item.originalname == "test_ledger_sample_is_capped_but_counts_stay_exact" and (SHARED / "warc").is_dir():
+            cap = item.callspec.params["cap"]
+            jobs.append(_ledger_job(cap, workdir / f"cap{cap}"))
+    return jobs
+
+
+def test_jsonl_and_parquet_inputs(tmp_path):
+    out, report, _ = finished_run(background.take("pipeline-readers") or _readers_job(tmp_path))
     assert report["input_records"] == 5 and report["kept"] == 3
     assert report["dropped"] == {"read": {"read_error": 1}, "extract": {"extract_empty": 1}}
-    texts = read_dir(tmp_path / "out" / "shards").column("text").to_pylist()
+    texts = read_dir(out / "shards").column("text").to_pylist()
     assert "parquet doc one" in texts and any("Rivers carry sediment" in t for t in texts)
 
 
@@ -245,10 +258,11 @@ def test_drop_of_raw_keeps_the_record_identity():
 
 @pytest.mark.parametrize("cap", [0, 2])
 def test_ledger_sample_is_capped_but_counts_stay_exact(tmp_path, cap):
-    cfg = RunConfig.model_validate({"filters": {"enabled": False}, "output": {"rejected_sample_per_reason": cap}})
-    report = run_curate([str(shared("warc", "dolma_wget") / "*.warc.gz")], str(tmp_path / "o"), cfg)
+    # `edumix curate` of dolma_wget/*.warc.gz, filters off, output.rejected_sample_per_reason: cap
+    shared("warc", "dolma_wget")  # skips without the shared data
+    out, report, _ = finished_run(background.take(f"pipeline-ledger-cap-{cap}") or _ledger_job(cap, tmp_path))
     assert report["dropped"] == {"read": {"non_response": 41}, "extract": {"not_html": 4}, "url_dedup": {"dup_url": 2}}
-    ledger = sorted((tmp_path / "o" / "rejected").glob("*.parquet"))
+    ledger = sorted((out / "rejected").glob("*.parquet"))
     if cap == 0:
         assert not ledger
     else:
@@ -256,7 +270,7 @@ def test_ledger_sample_is_capped_but_counts_stay_exact(tmp_path, cap):
         assert [p.name for p in ledger] == names
         ids = [pq.read_table(p).column("id").to_pylist() for p in ledger]
         assert all(len(i) == 2 and i == sorted(i) for i in ids)
-        manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+        manifest = json.loads((out / "manifest.json").read_text())
         assert [f["rows"] for f in manifest["rejected"]] == [2, 2, 2]
 
 

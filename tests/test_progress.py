@@ -4,30 +4,26 @@ real worker processes."""
 import json
 
 import pytest
+from beam_helpers import TWO_WORKERS, run_files
 
 from edumix.core.config import RunConfig
 from edumix.core.progress import PROGRESS_FILE, aggregate, progress_line, read_progress
 from edumix.core.run_dir import MANIFEST, TIMING
 from edumix.pipelines.curate import run_curate
 
-TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-
-
-def run_files(run):
-    return {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file() and p.name != TIMING}
-
 
 @pytest.mark.slow
-def test_two_worker_run_is_identical_and_gives_one_progress_record_equal_to_the_accounting(demo_crawl, tmp_path):
-    """The demo has real dedup work (clusters, boilerplate lines): in-process and 2 worker
-    processes agree byte for byte (timing.json aside), and the 2-worker run's live record sums
-    both workers to the report's accounting."""
-    cfg = RunConfig()
-    run_curate([str(demo_crawl)], str(tmp_path / "inproc"), cfg)
+def test_two_worker_run_is_identical_and_gives_one_progress_record_equal_to_the_accounting(cli_demo, tmp_path):
+    """The demo has real dedup work (clusters, boilerplate lines): in-process (conftest's
+    `cli_demo`, `edumix demo` with the default config) and 2 worker processes agree byte for
+    byte (timing.json aside), and the 2-worker run's live record sums both workers to the
+    report's accounting."""
     readings = []
     out = tmp_path / "run"
-    report = run_curate([str(demo_crawl)], str(out), cfg, TWO_WORKERS, progress=False, on_progress=readings.append)
-    assert run_files(out) == run_files(tmp_path / "inproc")
+    report = run_curate(
+        [str(cli_demo.crawl)], str(out), RunConfig(), TWO_WORKERS, progress=False, on_progress=readings.append
+    )
+    assert run_files(out) == run_files(cli_demo.run)
     final = readings[-1]
     assert final["status"] == "done" and [r["status"] for r in readings[:-1]] == ["running"] * (len(readings) - 1)
     assert final["files"] == {"done": 1, "total": 1}

@@ -9,7 +9,9 @@ import re
 import shutil
 from pathlib import Path
 
+import background
 import pytest
+from beam_helpers import curate_job, finished_run
 from browser import ARTIFACTS, chromium
 from typer.testing import CliRunner
 
@@ -415,19 +417,26 @@ def test_cli_report_errors(tmp_path, synthetic_run):
 
 
 # ---------------------------------------------------------------------------------------
-# The demo run (~15-30 s to build: once for the module)
+# The demo run (~15-30 s to build: once for the module, in a child process started ahead)
+
+
+def _demo_job(workdir: Path) -> background.Job:
+    """`edumix demo --output WORKDIR --config C` with `output.rejected_raw_text: true` in C."""
+    return curate_job("report-demo", [], workdir, {"output": {"rejected_raw_text": True}}, command="demo")
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the demo run below starts in a child process when collection ends (it needs
+    nothing from the tests before it), on the core the suite leaves idle."""
+    return [_demo_job(workdir / "demo")] if any("demo_run" in item.fixturenames for item in items) else []
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
     """The demo with a raw-text ledger (as runs written before the ledger was scrubbed), so the
     page's own excerpt scrubbing is what keeps the dropped pages' PII out of it."""
-    out = tmp_path_factory.mktemp("demo")
-    config = out / "raw-ledger.yaml"
-    config.write_text("output:\n  rejected_raw_text: true\n")
-    result = runner.invoke(app, ["demo", "--output", str(out), "--config", str(config)])
-    assert result.exit_code == 0, result.output
-    return out / "run"
+    run, _, _ = finished_run(background.take("report-demo") or _demo_job(tmp_path_factory.mktemp("demo")))
+    return run
 
 
 @pytest.mark.slow
@@ -513,18 +522,15 @@ def test_demo_report_in_headless_chromium(demo_run):
 
 
 @pytest.mark.slow
-def test_real_crawl_report_in_headless_chromium(tmp_path):
-    """A report from real crawls (Common Crawl sample + wget WARCs): real languages, real
-    drop reasons, a mix with shortfalls (no code/math supply in them)."""
-    from shared_data import shared
-
-    from edumix.pipelines.curate import run_curate
-
-    warc = shared("warc")
-    inputs = [str(warc / "commoncrawl_sample" / "warcfile.warc.gz"), str(warc / "dolma_wget" / "*.warc.gz")]
-    report = run_curate(inputs, str(tmp_path / "run"), RunConfig())
+def test_real_crawl_report_in_headless_chromium(real_run, tmp_path):
+    """A report from real crawls (conftest's `real_run`: the Common Crawl sample, wget WARCs,
+    whirlwind and warcio's edge cases): real languages, real drop reasons, a mix with shortfalls
+    (no code/math supply in them)."""
+    run = tmp_path / "run"
+    shutil.copytree(real_run[0], run)  # the page is written into the run: a copy, real_run is shared
+    report = json.loads((run / "report.json").read_text())
     assert report["accounting_ok"] and report["kept"] > 0
-    page = write_report_html(tmp_path / "run")
+    page = write_report_html(run)
     with chromium() as driver:
         seen = screenshot(driver, page, ARTIFACTS / "report-real.png")
     check_page(seen, page.read_text())

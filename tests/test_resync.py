@@ -11,10 +11,12 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
+import background
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from shared_data import shared
+from beam_helpers import curate_job, finished_run
+from shared_data import SHARED, shared
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -56,6 +58,71 @@ def gzip_members(data: bytes) -> list[tuple[int, int]]:
     return out
 
 
+# --- one curate run over the repro files of the run tests below (one Beam run, not four) ---
+
+
+def flipped_at(size: int) -> int:
+    """Where repro_run flips 16 bytes of its 34-record WARC: at 10% of the file."""
+    return size // 10
+
+
+def _repro_job(root: Path) -> background.Job:
+    """`edumix curate` (filters off, as SMALL_DOCS) over: s.jsonl (LONE_SURROGATE),
+    crawl.warc.gz (34 records, 16 bytes flipped at flipped_at()), the directory crawl/ (a WARC
+    two levels down, a JSONL, and files no reader takes) and names/crawl[1].jsonl (beside
+    crawl1.jsonl and only*star.jsonl)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "s.jsonl").write_bytes(LONE_SURROGATE)
+    data = bytearray(warc_bytes(34))
+    at = flipped_at(len(data))
+    for i in range(16):
+        data[at + i] ^= 0x55
+    (root / "crawl.warc.gz").write_bytes(bytes(data))
+    crawl = root / "crawl"
+    (crawl / "2024" / "05").mkdir(parents=True)
+    (crawl / ".cache").mkdir()
+    (crawl / "2024" / "05" / "a.warc.gz").write_bytes(warc_bytes(6))
+    (crawl / "b.jsonl").write_bytes(jsonl_bytes(3))
+    (crawl / "README.txt").write_text("not a crawl file")
+    (crawl / ".hidden.jsonl").write_bytes(jsonl_bytes(1))
+    (crawl / ".cache" / "c.jsonl").write_bytes(jsonl_bytes(1))
+    names = root / "names"
+    names.mkdir()
+    (names / "crawl[1].jsonl").write_bytes(jsonl_bytes(4))
+    (names / "crawl1.jsonl").write_bytes(jsonl_bytes(9))  # what the glob `crawl[1].jsonl` would match
+    (names / "only*star.jsonl").write_bytes(jsonl_bytes(2))
+    inputs = [root / "s.jsonl", root / "crawl.warc.gz", f"{crawl}/", names / "crawl[1].jsonl"]
+    return curate_job("resync-repro", inputs, root, SMALL_DOCS.model_dump(mode="json", exclude_defaults=True))
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the curate runs of repro_run and of the path list test start in child
+    processes when collection ends (they need nothing from the tests before them), on the core
+    the suite leaves idle."""
+    jobs = []
+    if any("repro_run" in item.fixturenames for item in items):
+        jobs.append(_repro_job(workdir / "repro"))
+    names = {item.originalname for item in items}
+    if "test_a_common_crawl_path_list_expands_under_its_prefix" in names and (SHARED / "warc").is_dir():
+        jobs.append(_path_list_job(workdir / "path-list"))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def repro_run(tmp_path_factory):
+    """(root, report) of _repro_job's run, its output in ROOT/run. Each test checks its own
+    file's entry in the report."""
+    job = background.take("resync-repro") or _repro_job(tmp_path_factory.mktemp("repro"))
+    _, report, _ = finished_run(job)
+    assert report["input_files"] == 5 and report["input_records"] == 2 + 34 + 9 + 4
+    return Path(job.argv[job.argv.index("--output") + 1]).parent, report
+
+
+def file_entry(report: dict, path: str) -> dict:
+    (entry,) = [f for f in report["files"] if f["path"] == path]
+    return entry
+
+
 # --- 3. text that cannot crash a stage ------------------------------------------------------
 
 
@@ -78,12 +145,13 @@ def test_lone_surrogate_is_repaired_once_at_read():
     rec.text.encode("utf-8")  # what exact dedup's key did not survive before
 
 
-def test_lone_surrogate_jsonl_run_finishes(tmp_path):
+def test_lone_surrogate_jsonl_run_finishes(repro_run):
     """Was: rc 1, UnicodeEncodeError in 'exact_dedup/Key', nothing written."""
-    (tmp_path / "s.jsonl").write_bytes(LONE_SURROGATE)
-    report = run_curate([str(tmp_path / "s.jsonl")], str(tmp_path / "out"), SMALL_DOCS)
-    assert report["accounting_ok"] and report["kept"] == 2
-    rows = pq.read_table(next((tmp_path / "out" / "shards").glob("*.parquet"))).to_pylist()
+    root, report = repro_run
+    path = str(root / "s.jsonl")
+    assert report["accounting_ok"] and file_entry(report, path)["records"] == 2
+    rows = [r for r in pq.read_table(root / "run" / "shards").to_pylist() if r["source_file"] == path]
+    assert len(rows) == 2  # both kept
     repaired = [r for r in rows if "\ufffd" in r["text"]]
     assert len(repaired) == 1 and kv_dict(repaired[0]["signals"])[REPAIRED] == 3.0
     assert REPAIRED not in kv_dict(repaired[0]["metadata"])
@@ -337,37 +405,30 @@ def test_a_run_whose_reader_loses_bytes_fails(tmp_path, monkeypatch):
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_run_report_lists_byte_attribution(tmp_path):
-    data = bytearray(warc_bytes(34))
-    at = len(data) // 10
-    for i in range(16):
-        data[at + i] ^= 0x55
-    (tmp_path / "crawl.warc.gz").write_bytes(bytes(data))
-    report = run_curate([str(tmp_path / "crawl.warc.gz")], str(tmp_path / "out"), SMALL_DOCS)
-    (entry,) = report["files"]
-    assert report["accounting_ok"] and report["input_records"] == 34 and entry["read_errors"] == 1
+def test_run_report_lists_byte_attribution(repro_run):
+    root, report = repro_run
+    data = (root / "crawl.warc.gz").read_bytes()  # repro_run's: 16 bytes flipped at flipped_at()
+    entry = file_entry(report, str(root / "crawl.warc.gz"))
+    assert report["accounting_ok"] and entry["records"] == 34 and entry["read_errors"] == 1
     assert entry["bytes"] == len(data) == entry["bytes_records"] + entry["bytes_read_errors"]
     (rng,) = entry["read_error_ranges"]
+    at = flipped_at(len(data))
     assert rng["bytes"][0] < at < rng["bytes"][1] and rng["read_errors"] == 1
 
 
 # --- 4. inputs and outputs ------------------------------------------------------------------
 
 
-def test_directory_input_expands_to_known_formats_recursively(tmp_path):
+def test_directory_input_expands_to_known_formats_recursively(repro_run):
     """Was: rc 0, '1 input records = 0 kept + 1 dropped', the WARC inside never read."""
-    crawl = tmp_path / "crawl"
-    (crawl / "2024" / "05").mkdir(parents=True)
-    (crawl / ".cache").mkdir()
-    (crawl / "2024" / "05" / "a.warc.gz").write_bytes(warc_bytes(6))
-    (crawl / "b.jsonl").write_bytes(jsonl_bytes(3))
-    (crawl / "README.txt").write_text("not a crawl file")
-    (crawl / ".hidden.jsonl").write_bytes(jsonl_bytes(1))
-    (crawl / ".cache" / "c.jsonl").write_bytes(jsonl_bytes(1))
+    root, report = repro_run
+    crawl = root / "crawl"  # repro_run's: 2024/05/a.warc.gz, b.jsonl, README.txt, hidden files
     files = expand_inputs([str(crawl)])
     assert [Path(f.path).relative_to(crawl).as_posix() for f in files] == ["2024/05/a.warc.gz", "b.jsonl"]
-    report = run_curate([str(crawl) + "/"], str(tmp_path / "out"), SMALL_DOCS)
-    assert report["input_files"] == 2 and report["input_records"] == 6 + 3 and report["accounting_ok"]
+    # the run was given `crawl/`: exactly those two files read, every record of them
+    read = {f["path"]: f["records"] for f in report["files"] if Path(f["path"]).is_relative_to(crawl)}
+    assert read == {str(crawl / "2024" / "05" / "a.warc.gz"): 6, str(crawl / "b.jsonl"): 3}
+    assert report["accounting_ok"]
 
 
 def test_directory_without_crawl_files_is_a_clear_error(tmp_path):
@@ -376,15 +437,15 @@ def test_directory_without_crawl_files_is_a_clear_error(tmp_path):
         expand_inputs([str(tmp_path)])
 
 
-def test_file_name_with_glob_characters_is_read_as_that_file(tmp_path):
-    (tmp_path / "crawl[1].jsonl").write_bytes(jsonl_bytes(4))
-    (tmp_path / "crawl1.jsonl").write_bytes(jsonl_bytes(9))  # what the glob `crawl[1].jsonl` would match
-    (tmp_path / "only*star.jsonl").write_bytes(jsonl_bytes(2))
-    files = expand_inputs([str(tmp_path / "crawl[1].jsonl"), str(tmp_path / "only*star.jsonl")])
+def test_file_name_with_glob_characters_is_read_as_that_file(repro_run):
+    root, report = repro_run
+    names = root / "names"  # repro_run's: crawl[1].jsonl (4 lines), crawl1.jsonl (9), only*star.jsonl (2)
+    files = expand_inputs([str(names / "crawl[1].jsonl"), str(names / "only*star.jsonl")])
     assert [Path(f.path).name for f in files] == ["crawl[1].jsonl", "only*star.jsonl"]
-    assert [Path(f.path).name for f in expand_inputs([str(tmp_path / "crawl[0-9].jsonl")])] == ["crawl1.jsonl"]
-    report = run_curate([str(tmp_path / "crawl[1].jsonl")], str(tmp_path / "out"), SMALL_DOCS)
-    assert report["input_records"] == 4 and report["files"][0]["path"].endswith("crawl[1].jsonl")
+    assert [Path(f.path).name for f in expand_inputs([str(names / "crawl[0-9].jsonl")])] == ["crawl1.jsonl"]
+    # the run was given `crawl[1].jsonl`: that file read, not crawl1.jsonl its glob would match
+    read = {f["path"]: f["records"] for f in report["files"] if Path(f["path"]).parent == names}
+    assert read == {str(names / "crawl[1].jsonl"): 4}
 
 
 @pytest.mark.parametrize("where", ["file", "under_a_file"])
@@ -408,15 +469,24 @@ def test_an_input_no_filesystem_can_serve_is_one_line_naming_what_is(url):
         expand_inputs([url])
 
 
+def _path_list_job(workdir: Path) -> background.Job:
+    """`edumix curate` of warc.paths.gz (Common Crawl's layout: one path a line, blank lines
+    and a leading / allowed) with read.paths_prefix: the shared warc folder."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    listing = workdir / "warc.paths.gz"
+    listing.write_bytes(gzip.compress(b"dolma_wget/sample-0000.warc.gz\n/dolma_wget/sample-0001.warc.gz\n\n"))
+    return curate_job("resync-path-list", [listing], workdir, {"read": {"paths_prefix": str(SHARED / "warc")}})
+
+
 def test_a_common_crawl_path_list_expands_under_its_prefix(tmp_path):
     """warc.paths.gz as Common Crawl publishes it: one path a line, under read.paths_prefix."""
     root = shared("warc", "dolma_wget").parent
-    listing = tmp_path / "warc.paths.gz"
-    listing.write_bytes(gzip.compress(b"dolma_wget/sample-0000.warc.gz\n/dolma_wget/sample-0001.warc.gz\n\n"))
+    job = background.take("resync-path-list") or _path_list_job(tmp_path)
+    listing = Path(job.argv[job.argv.index("--input") + 1])
     files = expand_inputs([str(listing)], str(root))
     assert [f.path for f in files] == [str(root / "dolma_wget" / f"sample-000{i}.warc.gz") for i in (0, 1)]
     assert all(f.size > 0 for f in files)
-    report = run_curate([str(listing)], str(tmp_path / "out"), RunConfig(read={"paths_prefix": str(root)}))
+    _, report, _ = finished_run(job)  # the run of the same listing, prefix `root`
     assert report["accounting_ok"] and report["input_files"] == 2 and report["unattributed_bytes"] == 0
     (tmp_path / "bad.paths").write_text("dolma_wget/sample-0000.warc.gz\ndolma_wget/nope.warc.gz\n")
     with pytest.raises(InputError, match=r"bad\.paths:2: .*matches no file .*paths_prefix"):

@@ -15,9 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import background
 import pyarrow.parquet as pq
 import pytest
-from shared_data import shared
+from beam_helpers import curate_job, finished_run
+from shared_data import SHARED, shared
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -43,12 +45,65 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _scrubbed_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(SCRUB)}
+
+
+def _local_baseline_job(workdir: Path) -> background.Job:
+    """`edumix curate` of FILES read locally, under the names they have in the bucket (crawl/
+    holds links to the shared files): the baseline the s3:// runs must match."""
+    local_in = workdir / "crawl"
+    local_in.mkdir(parents=True)
+    for name, parts in FILES.items():
+        (local_in / name).symlink_to(SHARED.joinpath(*parts))
+    job = curate_job("s3-local-baseline", [local_in], workdir)
+    job.env = _scrubbed_env()
+    return job
+
+
+def _without_boto3_job(workdir: Path) -> background.Job:
+    """A child interpreter with boto3 made unimportable, as on an install without the extra:
+    the launcher's check and expand_inputs (called directly), then the CLI, each print a line."""
+    code = (
+        "import sys; sys.modules['boto3'] = None\n"
+        "from typer.testing import CliRunner\n"
+        "from edumix.cli import app\n"
+        "from edumix.pipelines.options import PipelineOptionsError, validate_pipeline_options\n"
+        "from edumix.pipelines.read import InputError, expand_inputs\n"
+        "for check in (lambda: validate_pipeline_options([], ['s3://bucket/crawl/*.warc.gz'], sys.argv[1]),\n"
+        "              lambda: expand_inputs(['s3://bucket/crawl/x.warc.gz'])):\n"
+        "    try:\n"
+        "        check()\n"
+        "    except (PipelineOptionsError, InputError) as e:\n"
+        "        print(e)\n"
+        "r = CliRunner().invoke(app, ['curate', '-i', 's3://bucket/crawl/*.warc.gz', '-o', sys.argv[1]])\n"
+        "print(r.exit_code, ' '.join(r.output.split()))\n"
+    )
+    workdir.mkdir(exist_ok=True)
+    argv = [sys.executable, "-c", code, str(workdir / "out")]
+    return background.Job("s3-without-boto3", argv, workdir / "without-boto3.log")
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the two child processes below start when collection ends (they need
+    nothing from the tests before them), on the core the suite leaves idle."""
+    names = {item.originalname for item in items}
+    jobs = []
+    if "test_s3_round_trip_matches_a_local_run" in names and all(
+        SHARED.joinpath(*parts).is_file() for parts in FILES.values()
+    ):
+        jobs.append(_local_baseline_job(workdir / "baseline"))
+    if "test_without_boto3_s3_says_which_extra_to_install" in names:
+        jobs.append(_without_boto3_job(workdir / "without-boto3"))
+    return jobs
+
+
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):
     """moto's S3 server as our own child process; stopped (by its pid) when the module is done."""
     port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUB)}
+    env = _scrubbed_env()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -137,21 +192,15 @@ def _check_accounting(report: dict, files: int) -> None:
     assert report["input_bytes"] == sum(os.path.getsize(shared(*p)) for p in FILES.values())
 
 
-@pytest.mark.slow  # three curate runs, one writing to the bucket: ~35 s idle, ~50 s on 2 busy cores
+@pytest.mark.slow  # three curate runs, one writing to the bucket (the local one in a child started ahead)
 def test_s3_round_trip_matches_a_local_run(s3_server, tmp_path, no_aws_env, monkeypatch, capfd, caplog):
     """A glob and a Common Crawl path list in a bucket curate to the same shards as the same
     files read locally; the run written to s3:// (staging files renamed into place) too."""
     endpoint, client = s3_server
-    local_in = tmp_path / "crawl"
-    local_in.mkdir()
-    for name, parts in FILES.items():
-        (local_in / name).symlink_to(shared(*parts))
-
-    # 1. local baseline
-    result, said = _curate(["-i", str(local_in), "-o", str(tmp_path / "local")])
-    assert result.exit_code == 0, said
-    local = json.loads((tmp_path / "local" / "report.json").read_text())
-    _check_accounting(local, len(FILES))
+    # 1. the local baseline: a child `edumix curate` started ahead (see background_jobs), usually
+    # done by now; run alone, this test starts it here and it runs beside the s3:// runs
+    baseline = background.take("s3-local-baseline") or _local_baseline_job(tmp_path / "baseline")
+    baseline.start()
 
     # 2. a glob in the bucket, the run written to the bucket; endpoint and keys as Beam options
     caplog.set_level("INFO")  # what `edumix curate -v` shows
@@ -178,8 +227,11 @@ def test_s3_round_trip_matches_a_local_run(s3_server, tmp_path, no_aws_env, monk
     listed = json.loads((tmp_path / "listed" / "report.json").read_text())
     _check_accounting(listed, len(FILES))
 
+    local_run, local, _ = finished_run(baseline, timeout=300)
+    _check_accounting(local, len(FILES))
+
     # same documents, same bytes, same accounting, whichever way the files were reached
-    expected = _rows(tmp_path / "local")
+    expected = _rows(local_run)
     assert expected and _rows(glob_run) == expected and _rows(tmp_path / "listed") == expected
     for report in (glob_report, listed):
         for key in ("input_records", "kept", "dropped_total", "input_bytes", "kept_tokens", "dropped"):
@@ -226,24 +278,11 @@ def test_an_s3_problem_is_one_line_at_once(s3_server, tmp_path, no_aws_env, targ
 def test_without_boto3_s3_says_which_extra_to_install(tmp_path):
     """boto3 made unimportable in a child interpreter, as on an install without the extra:
     the launcher's check and expand_inputs (called directly) both name the extra."""
-    code = (
-        "import sys; sys.modules['boto3'] = None\n"
-        "from typer.testing import CliRunner\n"
-        "from edumix.cli import app\n"
-        "from edumix.pipelines.options import PipelineOptionsError, validate_pipeline_options\n"
-        "from edumix.pipelines.read import InputError, expand_inputs\n"
-        "for check in (lambda: validate_pipeline_options([], ['s3://bucket/crawl/*.warc.gz'], sys.argv[1]),\n"
-        "              lambda: expand_inputs(['s3://bucket/crawl/x.warc.gz'])):\n"
-        "    try:\n"
-        "        check()\n"
-        "    except (PipelineOptionsError, InputError) as e:\n"
-        "        print(e)\n"
-        "r = CliRunner().invoke(app, ['curate', '-i', 's3://bucket/crawl/*.warc.gz', '-o', sys.argv[1]])\n"
-        "print(r.exit_code, ' '.join(r.output.split()))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    launcher, expanded, cli = done.stdout.splitlines()
+    job = background.take("s3-without-boto3") or _without_boto3_job(tmp_path)
+    returncode, output, errors = job.wait(timeout=120)
+    assert returncode == 0, errors
+    out = Path(job.argv[-1])
+    launcher, expanded, cli = output.splitlines()
     assert launcher == (
         "--input s3://bucket/crawl/*.warc.gz: s3:// needs Beam's S3 filesystem, which needs boto3: "
         "pip install 'edumix[aws]'"
@@ -252,7 +291,7 @@ def test_without_boto3_s3_says_which_extra_to_install(tmp_path):
     # The CLI prints the same line through rich, whose markup eats "[aws]" until edumix/cli.py
     # escapes its error messages (rich.markup.escape).
     assert cli.startswith("2 error: --input s3://bucket/crawl/*.warc.gz: s3:// needs Beam's S3 filesystem")
-    assert not (tmp_path / "out").exists()
+    assert not out.exists()
 
 
 def test_s3_options_that_multi_processing_workers_would_not_get_are_refused(tmp_path):

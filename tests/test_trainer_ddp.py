@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_trainer_train import SMALL
+from trainer_runs import SMALL
 
 from edumix.trainer.config import load_train_config
 from edumix.trainer.train import pretrain

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from trainer_runs import tiny_model
 from typer.testing import CliRunner
 
 from edumix.cli import app
 from edumix.trainer.config import load_train_config
 from edumix.trainer.generate import Decoder, generate, generate_batch
-from edumix.trainer.model import ModelConfig, Transformer
+from edumix.trainer.model import Transformer
 from edumix.trainer.quantize import (
     Int4Linear,
     Int8Linear,
@@ -27,18 +28,11 @@ from edumix.trainer.train import pretrain
 V = 96
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def tiny(**kw) -> Transformer:
-    torch.manual_seed(0)
-    base = dict(vocab_size=V, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=128)
-    return Transformer(ModelConfig(**(base | kw))).eval()
+    return tiny_model(V, **kw)  # trainer_runs.TINY_MODEL, seeded
 
 
 def prompts(*lengths: int) -> list[list[int]]:
@@ -165,13 +159,15 @@ log_every: 1
 """
 
 
-@pytest.fixture
-def tiny_ckpt(run_dir, tokenizer_path, tmp_path):
-    """A 2-step checkpoint of a tiny model on the shared trainer run directory."""
-    yaml = tmp_path / "t.yaml"
+@pytest.fixture(scope="module")
+def tiny_ckpt(run_dir, tokenizer_path, tmp_path_factory):
+    """A 2-step checkpoint of a tiny model on the shared trainer run directory (the tests only
+    read it: trained once for the module)."""
+    tmp = tmp_path_factory.mktemp("tiny_ckpt")
+    yaml = tmp / "t.yaml"
     yaml.write_text(TINY_YAML)
-    pretrain(load_train_config(yaml), run_dir, tmp_path / "ck", tokenizer_path, progress=False, log=lambda m: None)
-    return tmp_path / "ck"
+    pretrain(load_train_config(yaml), run_dir, tmp / "ck", tokenizer_path, progress=False, log=lambda m: None)
+    return tmp / "ck"
 
 
 def test_cli_generate_int4(tiny_ckpt):

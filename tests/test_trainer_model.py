@@ -4,14 +4,16 @@ the HF Llama export and int8 weights. Tiny dims, CPU, a few seconds in all."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+import background
 import pytest
 import torch
 import torch.nn.functional as F
+from trainer_runs import tiny_config
 
 from edumix.trainer.attention import DenseMask, DocsMask, FlexMask, KVCache, bucket_length, build_mask
 from edumix.trainer.generate import generate
@@ -23,19 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 V = 101
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matmuls gain nothing from threads, and on a busy machine a second OpenMP thread
-    waiting for a core can stall each one for milliseconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def tiny(**kw) -> ModelConfig:
-    base = dict(vocab_size=V, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=128)
-    return ModelConfig(**(base | kw))
+    return tiny_config(V, **kw)  # trainer_runs.TINY_MODEL
 
 
 def packed(*lengths: int) -> torch.Tensor:
@@ -253,16 +247,28 @@ def test_config_round_trip_and_counts():
     assert model.flops_per_token(128) == 6 * (model.num_params() + V * 64) + 12 * 2 * 4 * 16 * 128
 
 
+def _benchmark_job(workdir: Path) -> background.Job:
+    cmd = [sys.executable, str(REPO / "benchmarks" / "trainer.py"), "--quick", "--threads", "1"]
+    return background.Job(
+        "trainer-benchmark-quick", [*cmd, "--json", str(workdir / "rows.json")], workdir / "out.txt", cwd=REPO
+    )
+
+
+def background_jobs(items, workdir: Path) -> list[background.Job]:
+    """conftest.py: the benchmark script starts when collection ends (it needs nothing from the
+    tests before it), on the core the suite leaves idle."""
+    wanted = any(item.originalname == "test_benchmark_quick_smoke" for item in items)
+    return [_benchmark_job(workdir)] if wanted and importlib.util.find_spec("transformers") else []
+
+
 def test_benchmark_quick_smoke(tmp_path):
     """benchmarks/trainer.py --quick runs as a script (tests never import benchmarks/)."""
     pytest.importorskip("transformers")
-    out = tmp_path / "rows.json"
-    cmd = [sys.executable, str(REPO / "benchmarks" / "trainer.py"), "--quick", "--threads", "1", "--json", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    rows = json.loads(out.read_text())
+    job = background.take("trainer-benchmark-quick") or _benchmark_job(tmp_path)
+    returncode, table, stderr = job.wait(timeout=600)
+    assert returncode == 0, stderr[-4000:]
+    rows = json.loads(Path(job.argv[-1]).read_text())
     keys = {r["key"] for r in rows}
     assert {"train", "attention", "decode", "kv_cache"} <= keys
     assert all(r["ours"] > 0 and r["baseline"] > 0 for r in rows if r["key"] in ("train", "attention", "decode"))
-    table = proc.stdout
     assert "ratio" in table and "decode emitted the same" in table

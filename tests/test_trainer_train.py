@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from trainer_runs import make_run
+from trainer_runs import SMALL, make_run  # SMALL: also imported from here by test_checkpoint_integrity.py
 from typer.testing import CliRunner
 
 from edumix.cli import app
@@ -22,18 +22,6 @@ from edumix.trainer.config import load_train_config
 from edumix.trainer.train import TrainError, lr_at, pretrain
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = """\
-model: {dim: 32, n_layers: 2, n_heads: 2, n_kv_heads: 1, max_seq_len: 128, rope_base: 10000.0}
-data: {seq_len: 32, batch_size: 4, grad_accum: 2}
-optim: {lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 2}
-steps: 6
-eval_every: 3
-eval_batches: 1
-ckpt_every: 3
-log_every: 1
-phases:
-  2: {steps: 4, optim: {lr: 3.0e-3, min_lr: 3.0e-4, warmup_steps: 1}}
-"""
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Small curate-style run directories for the trainer's tests (shards, manifest, mix)."""
+"""What the trainer's tests share: small curate-style run directories (shards, manifest, mix),
+the tiny model they build, and the small training config they train it with."""
 
 from __future__ import annotations
 
@@ -101,3 +102,39 @@ def make_mix(run: Path, weights: dict[tuple[str, str], float], repeat: dict[str,
     (run / "mix_manifest.json").write_text(json.dumps(mix))
     manifest = json.loads((run / "manifest.json").read_text())
     (run / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 2, "mix": "mix_manifest.json"}))
+
+
+# The small training config (tests/test_trainer_train.py, test_trainer_ddp.py, test_checkpoint_integrity.py).
+SMALL = """\
+model: {dim: 32, n_layers: 2, n_heads: 2, n_kv_heads: 1, max_seq_len: 128, rope_base: 10000.0}
+data: {seq_len: 32, batch_size: 4, grad_accum: 2}
+optim: {lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 2}
+steps: 6
+eval_every: 3
+eval_batches: 1
+ckpt_every: 3
+log_every: 1
+phases:
+  2: {steps: 4, optim: {lr: 3.0e-3, min_lr: 3.0e-4, warmup_steps: 1}}
+"""
+
+# The tiny model the model and decode tests build: 2 layers of 64, GQA (4 query heads, 2 KV heads).
+TINY_MODEL = dict(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=128)
+
+
+def tiny_config(vocab_size: int, **kw):
+    """TINY_MODEL's ModelConfig for `vocab_size`, any field overridden by `kw`."""
+    from edumix.trainer.model import ModelConfig
+
+    return ModelConfig(**({"vocab_size": vocab_size, **TINY_MODEL} | kw))
+
+
+def tiny_model(vocab_size: int, **kw):
+    """tiny_config's Transformer, in eval mode, its weights from torch.manual_seed(0): two calls
+    with the same arguments give the same weights."""
+    import torch
+
+    from edumix.trainer.model import Transformer
+
+    torch.manual_seed(0)
+    return Transformer(tiny_config(vocab_size, **kw)).eval()

@@ -52,11 +52,13 @@ TOKENS_DIR = "tokens"
 SHARDS_GLOB = f"{SHARDS_DIR}/*.parquet"
 REJECTED_GLOB = f"{REJECTED_DIR}/*.parquet"
 SCHEMA_VERSION = 2
-# What `curate --overwrite` removes: only files edumix writes (staging files included).
+# What `curate --overwrite` removes: only files edumix writes (staging files included). Beam's
+# `*` stops at a `/`: the mix's cells are a folder deeper (mix/phase=P/...), hence `**`.
 RUN_OUTPUTS = (
     f"{SHARDS_DIR}/*",
     f"{REJECTED_DIR}/*",
-    f"{MIX_DIR}/*",
+    f"{MIX_DIR}/**",
+    ".progress.json*",  # edumix.core.progress.PROGRESS_FILE, left behind by a killed run
     f"{REPORT}*",
     f"{TIMING}*",
     f"{MANIFEST}*",
