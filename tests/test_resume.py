@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from beam_helpers import run_files
 
 from edumix.core.config import ClassifyConfig, MixConfig, RunConfig
 from edumix.core.record import Document
@@ -23,10 +24,6 @@ from edumix.demo import write_demo_crawl
 from edumix.pipelines.curate import CacheError, run_curate
 from edumix.pipelines.memo import content_key, reuse_summary
 from edumix.pipelines.registry import memo_plan
-
-
-def run_files(run: Path) -> dict[str, bytes]:
-    return {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file() and p.name != TIMING}
 
 
 def _doc(**over) -> Document:
