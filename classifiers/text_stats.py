@@ -1,13 +1,14 @@
-"""Twenty language-independent text statistics (Gopher / C4 style), for the quality score.
+"""Twenty language-independent text statistics (Gopher / C4 style), for the quality and edu heads.
 
 Why: the fastText model reads n-grams and the static embedding reads the mean meaning of the
 pieces; neither sees the *shape* of a page. Boilerplate, keyword lists, spam and machine-made
 text betray themselves by shape: lines that do not end in a sentence mark, repeated lines,
-symbol and digit soup, SHOUTING, URL density, very short or very long "sentences". A logistic
-on these statistics, added to the quality blend (`linear_head.blend`), lifts the cross-validated
-AUC on HPLT's human labels, most in the languages where the n-grams and the embedding are weak
-(benchmarks/judgments_eval.py). The statistics are generic on purpose (the same ones the Gopher
-rules use): nothing here was fitted to a dev page, and none needs a tokenizer or a language.
+symbol and digit soup, SHOUTING, URL density, very short or very long "sentences". Both heads
+(`linear_head`) read these statistics beside the embedding: that lifts the cross-validated
+quality AUC on HPLT's human labels, most in the languages where the n-grams and the embedding
+are weak, and the edu score's agreement with people (benchmarks/judgments_eval.py). The
+statistics are generic on purpose (the same ones the Gopher rules use): nothing here was fitted
+to a dev page, and none needs a tokenizer or a language.
 
 Speed: the classify stage has ~200 us per document to spare, and a per-character Python loop
 costs ~350 us on a 2 kB page. Here the batch is one UTF-32 array: the per-character classes come
