@@ -11,7 +11,6 @@ tests; a test that needs an empty home starts its own server.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -140,21 +139,6 @@ class SharedDemo:
 
     def run_dir(self) -> Path:
         return self.home / "jobs" / self.run_id / "run"
-
-    def write_tiny_input(self, name: str, documents: int = 3) -> Path:
-        """ROOT/name: the first `documents` kept documents of the demo run as JSONL (documents
-        its curate kept, so a run on them keeps them too: the cheapest run with output)."""
-        import pyarrow.parquet as pq
-
-        rows = []
-        for shard in sorted((self.run_dir() / "shards").glob("*.parquet")):
-            rows += pq.read_table(shard, columns=["id", "url", "text"]).to_pylist()
-        assert len(rows) >= documents, rows
-        path = self.root / name
-        with open(path, "w", encoding="utf-8") as fh:
-            for row in rows[:documents]:
-                fh.write(json.dumps(row) + "\n")
-        return path
 
     def stop(self) -> None:
         self.server.stop()

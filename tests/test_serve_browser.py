@@ -3,10 +3,11 @@ chromedriver) against a real server process on loopback. The pages have no JavaS
 browser submits the form, follows the redirects and the meta refresh, and runs the pages
 under their Content-Security-Policy, which is what a user gets.
 
-The browser's run is the session's shared server (serve_helpers.SharedDemo), on the cheapest
-input with output: three documents the shared demo run kept. While it runs (the server has a
-slot for runs and one for trainings), the browser starts a training on the shared demo run
-from that run's page, so the two jobs overlap."""
+The browser launches the demo run from the form (the default input; MinHash, line dedup and
+PII switched off in the edited config, to keep it short) on the session's shared server
+(serve_helpers.SharedDemo). While it runs (the server has a slot for runs and one for
+trainings), the browser starts a training on the shared demo run from that run's page, so the
+two jobs overlap."""
 
 from __future__ import annotations
 
@@ -100,7 +101,6 @@ def test_new_run_in_a_browser(shared_demo):
     from selenium.webdriver.support.ui import WebDriverWait
 
     server, demo_id = shared_demo.server, shared_demo.run_id
-    tiny = shared_demo.write_tiny_input("browser-tiny.jsonl")
     runs_before = {r["id"] for r in server.client.get("/api/runs").json()}
     jobs_before = {p.name for p in (server.home / "jobs").iterdir()}
     started = time.monotonic()
@@ -110,18 +110,18 @@ def test_new_run_in_a_browser(shared_demo):
         assert driver.find_element(By.NAME, "inputs").get_attribute("value").strip() == "demo"  # the default
 
         # A config with a typo: the form comes back with the error inline, the values kept, nothing queued.
-        fill(driver, HOSTILE, BAD_CONFIG, str(tiny))
+        fill(driver, HOSTILE, BAD_CONFIG)
         error = driver.find_element(By.CSS_SELECTOR, "p.err").text
         assert "dedup.lines.enabled" in error and "boolean" in error, error
         assert driver.find_element(By.NAME, "config_yaml").get_attribute("value") == BAD_CONFIG
         assert driver.find_element(By.NAME, "name").get_attribute("value") == HOSTILE
-        assert driver.find_element(By.NAME, "inputs").get_attribute("value") == str(tiny)
+        assert driver.find_element(By.NAME, "inputs").get_attribute("value").strip() == "demo"
         assert {r["id"] for r in server.client.get("/api/runs").json()} == runs_before
         assert {p.name for p in (server.home / "jobs").iterdir()} == jobs_before
         assert [e["message"] for e in page_errors(driver)] == [f"{server.url}/runs - {E422}"]
 
         # Fixed: the browser is redirected to the new run's page.
-        fill(driver, HOSTILE, GOOD_CONFIG, str(tiny))
+        fill(driver, HOSTILE, GOOD_CONFIG)  # the demo run, MinHash/line dedup and PII off
         WebDriverWait(driver, 30).until(lambda d: "/runs/" in d.current_url)
         job_id = driver.current_url.rsplit("/", 1)[-1]
         (row,) = [r for r in server.client.get("/api/runs").json() if r["id"] not in runs_before]
@@ -169,7 +169,7 @@ def test_new_run_in_a_browser(shared_demo):
             th.text: th.find_element(By.XPATH, "following-sibling::td").text
             for th in driver.find_elements(By.XPATH, "//table[1]//th")
         }
-        assert facts["status"] == "succeeded" and facts["inputs"] == str(tiny) and facts["kept"] == f"{kept:,}"
+        assert facts["status"] == "succeeded" and facts["inputs"] == "demo" and facts["kept"] == f"{kept:,}"
         assert len(facts["config hash"]) >= 8
         assert "curate" in driver.find_element(By.TAG_NAME, "pre").text  # the log tail
         assert page_errors(driver) == []
