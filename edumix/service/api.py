@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -215,41 +216,40 @@ def create_run(svc: Service, body: RunCreate) -> dict[str, Any]:
         raise RunRefused(403, str(e)) from e
     except PathInvalid as e:
         raise RunRefused(422, str(e)) from e
-    job_id = new_job_id()
-    job_dir = svc.manager.job_dir(job_id)
-    job_dir.mkdir(parents=True)
-    try:
-        (job_dir / CONFIG_FILE).write_text(body.config_yaml, encoding="utf-8")
+
+    def local_spec(job_dir: Path) -> dict[str, Any]:
         if DEMO in body.inputs:
             crawl = job_dir / "crawl" / "demo-crawl.warc.gz"
             crawl.parent.mkdir()
             write_demo_crawl(crawl)
             paths.insert(0, str(crawl))
-        spec = {"inputs": body.inputs, "input_paths": paths, "workers": body.workers}
-        job = svc.store.create_job(job_id, body.name, spec)
-    except BaseException:
-        shutil.rmtree(job_dir, ignore_errors=True)
-        raise
-    svc.manager.submit(job_id)
-    return svc.store.get_job(job_id) or job
+        return {"inputs": body.inputs, "input_paths": paths, "workers": body.workers}
+
+    return _queue_run(svc, body, local_spec)
 
 
 def _create_dataflow_run(svc: Service, body: RunCreate, beam_args: list[str]) -> dict[str, Any]:
     """The job directory holds the config (the launcher reads it locally) and the log."""
     assert body.dataflow is not None
+    spec = {
+        "inputs": body.inputs,
+        "input_paths": list(body.inputs),
+        "runner": df.DATAFLOW,
+        "dataflow": body.dataflow.model_dump(),
+        "beam_args": beam_args,
+    }
+    return _queue_run(svc, body, lambda _job_dir: spec)
+
+
+def _queue_run(svc: Service, body: RunCreate, make_spec: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """A new job directory with the run's config and whatever `make_spec` writes there, the job
+    recorded and queued; on any failure before it is recorded, the directory is removed."""
     job_id = new_job_id()
     job_dir = svc.manager.job_dir(job_id)
     job_dir.mkdir(parents=True)
     try:
         (job_dir / CONFIG_FILE).write_text(body.config_yaml, encoding="utf-8")
-        spec = {
-            "inputs": body.inputs,
-            "input_paths": list(body.inputs),
-            "runner": df.DATAFLOW,
-            "dataflow": body.dataflow.model_dump(),
-            "beam_args": beam_args,
-        }
-        job = svc.store.create_job(job_id, body.name, spec)
+        job = svc.store.create_job(job_id, body.name, make_spec(job_dir))
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
