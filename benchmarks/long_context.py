@@ -14,6 +14,7 @@
     .venv/bin/python benchmarks/long_context.py                    # both tables (~15 min on 2 busy cores)
     .venv/bin/python benchmarks/long_context.py --quick            # T = 1K, 2K: about a minute
     .venv/bin/python benchmarks/long_context.py --what attention   # the attention table only
+    .venv/bin/python benchmarks/long_context.py --what attention --kinds causal,blocksparse,blocksparse-sliding
     .venv/bin/python benchmarks/long_context.py --what step --vocab 32000 --lengths 8192,16384
     .venv/bin/python benchmarks/long_context.py --what step --doc-len 512   # packed 512-token documents
 
@@ -55,11 +56,12 @@ import torch
 
 from benchmarks.common import best_of_interleaved, print_table, ratio
 from edumix.trainer.attention import CausalMask, DocsMask
-from edumix.trainer.blocksparse import BlocksparseConfig, BlocksparseMask
+from edumix.trainer.blocksparse import BlocksparseConfig, BlocksparseMask, SlidingBlocksparseMask
 from edumix.trainer.flops import attn_pairs, full_pairs
 from edumix.trainer.model import ModelConfig, Transformer
 
-KINDS = ("causal", "docs", "blocksparse")
+KINDS = ("causal", "docs", "blocksparse")  # the default table
+EXTRA_KINDS = ("blocksparse-sliding",)  # on request (--kinds): head_sliding, KV head h's vertical blocks shifted by h
 MODES = {"plain": (False, 0), "ckpt": (True, 0), "chunk": (False, 1), "ckpt+chunk": (True, 1)}
 TINY = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, rope_base=500_000.0)
 
@@ -101,8 +103,10 @@ def child(args: dict) -> dict:
     return {"seconds": secs, "peak_bytes": max(0, _status_kib("VmHWM") - before) * 1024, "loss": loss}
 
 
-def attention_mask(kind: str, T: int, doc_len: int, sp: BlocksparseConfig):
-    """(mask, pairs computed, causal pairs of one T-token document, active-block fraction or None)."""
+def attention_mask(kind: str, T: int, doc_len: int, sp: BlocksparseConfig, heads: tuple[int, int] = (4, 2)):
+    """(mask, pairs computed, causal pairs of one T-token document, active-block fraction or None).
+    heads: (query, KV) heads, for blocksparse-sliding (a pattern per KV head; pairs and
+    fraction averaged over the KV heads)."""
     causal_pairs = T * (T + 1) // 2
     if kind == "causal":
         return CausalMask(), causal_pairs, causal_pairs, None
@@ -113,7 +117,12 @@ def attention_mask(kind: str, T: int, doc_len: int, sp: BlocksparseConfig):
         bsm = BlocksparseMask.from_positions(None, T, torch.device("cpu"), sp)
         nb = bsm.total_blocks
         return bsm, bsm.pairs, causal_pairs, bsm.active_blocks / (nb * (nb + 1) // 2)
-    raise ValueError(f"unknown attention kind {kind!r}, expected one of {KINDS}")
+    if kind == "blocksparse-sliding":
+        sliding = BlocksparseConfig(sp.block_size, sp.local_blocks, sp.vert_stride, sp.every, head_sliding=True)
+        sbm = SlidingBlocksparseMask.from_positions(None, T, torch.device("cpu"), sliding, *heads)
+        nb = sbm.total_blocks
+        return sbm, sbm.pairs, causal_pairs, sbm.active_blocks / (nb * (nb + 1) // 2)
+    raise ValueError(f"unknown attention kind {kind!r}, expected one of {KINDS + EXTRA_KINDS}")
 
 
 def attention_child(args: dict) -> dict:
@@ -138,9 +147,9 @@ def attention_child(args: dict) -> dict:
 
     kinds = args.get("kinds") or [args["kind"]]
     for kind in kinds:  # warm-up outside the measurement: thread pools, allocator
-        step(attention_mask(kind, 256, min(args["doc_len"], 128), sp)[0], *qkv(256))
+        step(attention_mask(kind, 256, min(args["doc_len"], 128), sp, (H, KV))[0], *qkv(256))
     T = args["T"]
-    built = {kind: attention_mask(kind, T, args["doc_len"], sp) for kind in kinds}
+    built = {kind: attention_mask(kind, T, args["doc_len"], sp, (H, KV)) for kind in kinds}
     tensors = qkv(T)
     if "kinds" in args:
         fns = [lambda m=built[kind][0]: step(m, *tensors) for kind in kinds]
@@ -211,6 +220,8 @@ def attention_table(a: argparse.Namespace, lengths: list[int]) -> list[dict]:
             f"docs: {a.attn_doc_len}-token documents packed in the row (DocsMask, the CPU path of document masking)",
             f"blocksparse: block {a.block}, local {a.local} blocks, vertical stride {a.stride}, one document "
             "(BlocksparseMask); active blocks = active (query, key) block pairs / causal block pairs",
+            "blocksparse-sliding (--kinds): the same with head_sliding (SlidingBlocksparseMask, one layout per KV "
+            "head's shift); pairs and active blocks averaged over the KV heads",
             f"seconds: best of {a.reps} rounds, the kinds interleaved in one process; peak: one step in a process of "
             "its own, VmHWM minus the resident set before it (q, k, v allocated)",
             "time / active: (blocksparse time / causal time) / active-block fraction; 1 = time tracks the fraction",
@@ -226,7 +237,7 @@ def main() -> None:
     ap.add_argument("--what", default="attention,step", help="tables: attention, step (comma-separated)")
     ap.add_argument("--lengths", default="8192,16384,32768", help="step table lengths")
     ap.add_argument("--attn-lengths", default="4096,8192,16384,32768", help="attention table lengths")
-    ap.add_argument("--kinds", default=",".join(KINDS), help="attention kinds")
+    ap.add_argument("--kinds", default=",".join(KINDS), help=f"attention kinds, of {', '.join(KINDS + EXTRA_KINDS)}")
     ap.add_argument("--attn-doc-len", type=int, default=1024, help="document length of the docs kind")
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)

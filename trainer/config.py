@@ -55,6 +55,14 @@ class BlocksparseSection(_Section):
     local_blocks: int = Field(4, gt=0)
     vert_stride: int = Field(8, gt=0)
     every: int = Field(2, ge=0)  # every n-th layer stays dense; 0 = all layers blocksparse
+    head_sliding: bool = False  # KV head h's vertical blocks shifted by h (phi-3-small's non-homo heads)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        d = handler(self)
+        if not self.head_sliding:  # added later: left out while off, so meta.json / the hash read as before
+            d.pop("head_sliding", None)
+        return d
 
     @model_validator(mode="after")
     def _same_checks(self):

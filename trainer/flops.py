@@ -105,35 +105,45 @@ def blocksparse_pairs(
     block_size: int,
     local_blocks: int,
     vert_stride: int,
+    shift: int = 0,
 ) -> tuple[int, int]:
     """(allowed, computed) (query, key) pairs of one blocksparse layer: allowed = causal, same
     document and the block rule; computed = active (query block, key block) pairs x block^2,
-    what the CPU path's SDPA calls run (blocks by position in the document, as the model)."""
+    what the CPU path's SDPA calls run (blocks by position in the document, as the model).
+    shift: the KV head's vertical-block shift (`BlocksparseConfig.shift`, head_sliding)."""
     allowed = computed = 0
     bs = block_size
     for p0, n in zip(*_doc_segments(positions, shape)):
         ub, cnt = np.unique(np.arange(p0, p0 + n) // bs, return_counts=True)  # (nb,) blocks, tokens in each
         qb, kb = ub[:, None], ub[None, :]
-        act = (kb <= qb) & ((qb - kb < local_blocks) | ((kb + 1) % vert_stride == 0))  # (nb, nb)
+        act = (kb <= qb) & ((qb - kb < local_blocks) | ((kb + 1 + shift) % vert_stride == 0))  # (nb, nb)
         below = act & (kb < qb)
         allowed += int((cnt[:, None] * cnt[None, :] * below).sum() + (cnt * (cnt + 1) // 2).sum())
         computed += int(act.sum()) * bs * bs
     return allowed, computed
 
 
-def model_attn_pairs(positions: np.ndarray | None, shape: tuple[int, int] | None, n_layers: int, blocksparse) -> float:
+def model_attn_pairs(
+    positions: np.ndarray | None, shape: tuple[int, int] | None, n_layers: int, blocksparse, n_kv_heads: int = 1
+) -> float:
     """Allowed pairs per layer, averaged over the layers (dense ones: attn_pairs), so
     attn_flops(model_attn_pairs(...), n_layers, ...) counts a mixed dense/blocksparse model.
-    blocksparse: a trainer.blocksparse.BlocksparseConfig or None."""
+    blocksparse: a trainer.blocksparse.BlocksparseConfig or None; with head_sliding the KV heads'
+    patterns differ, and a blocksparse layer counts their mean (every head of a group alike)."""
     dense = attn_pairs(positions, shape)
     if blocksparse is None:
         return float(dense)
     n_sparse = sum(blocksparse.is_sparse(i) for i in range(n_layers))
-    sparse, _ = blocksparse_pairs(
-        positions,
-        shape,
-        block_size=blocksparse.block_size,
-        local_blocks=blocksparse.local_blocks,
-        vert_stride=blocksparse.vert_stride,
-    )
+    heads = range(n_kv_heads if getattr(blocksparse, "head_sliding", False) else 1)
+    sparse = sum(
+        blocksparse_pairs(
+            positions,
+            shape,
+            block_size=blocksparse.block_size,
+            local_blocks=blocksparse.local_blocks,
+            vert_stride=blocksparse.vert_stride,
+            shift=blocksparse.shift(h),
+        )[0]
+        for h in heads
+    ) / len(heads)
     return ((n_layers - n_sparse) * dense + n_sparse * sparse) / n_layers

@@ -121,7 +121,7 @@ class _SlotAttend:
 
     def __init__(self, kv: StaticKV, slots: Tensor, mask: Tensor, sparse_mask: Tensor | None, sparse: list[bool]):
         self.kv, self.slots, self.mask = kv, slots, mask  # slots (T,), mask (B, 1, T, S)
-        self.sparse_mask, self.sparse = sparse_mask, sparse  # (B, 1, T, S) or None; per layer
+        self.sparse_mask, self.sparse = sparse_mask, sparse  # (B, 1 or H, T, S) or None; per layer
 
     def attend(self, layer: int, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         keys, values = self.kv.k[layer], self.kv.v[layer]  # (B, KV, S, hd)
@@ -148,11 +148,18 @@ def forward_slots(
 def _with_blocksparse(model: Transformer, allowed: Tensor, q_pos: Tensor, k_pos: Tensor, is_self: Tensor):
     """The blocksparse layers' mask: `allowed` AND the block rule by position inside the prompt's
     document (slot - pad, as training's per-document positions), the self-key kept so a padded
-    query (negative position) is never all-masked. None for a dense model."""
-    sp = model.cfg.blocksparse
+    query (negative position) is never all-masked. None for a dense model. The arguments carry
+    a head axis of size 1 at dim 1; with head_sliding it becomes the n_heads query heads (each
+    with its KV head's pattern), else it stays 1."""
+    c = model.cfg
+    sp = c.blocksparse
     if sp is None:
         return None
-    return (allowed & blocksparse.allowed(q_pos, k_pos, sp)) | is_self
+    head = 0
+    if sp.head_sliding:  # (H, 1, ...) the KV head of each query head, against the trailing dims
+        kvh = blocksparse.kv_heads_of_query_heads(c.n_heads, c.n_kv_heads, allowed.device)
+        head = kvh.view(-1, *[1] * (allowed.dim() - 2))
+    return (allowed & blocksparse.allowed(q_pos, k_pos, sp, head)) | is_self
 
 
 def prefill(model: Transformer, kv: StaticKV, idx: Tensor, pad: Tensor) -> Tensor:
@@ -163,10 +170,11 @@ def prefill(model: Transformer, kv: StaticKV, idx: Tensor, pad: Tensor) -> Tenso
     is_self = ar == q  # (P, S)
     allowed = (ar <= q) & (ar >= pad[:, None, None])  # (B, P, S): causal, never a pad key
     k_pos = (ar - pad[:, None])[:, None]  # (B, 1, S) each key slot's position in its row's document
-    sparse = _with_blocksparse(model, allowed, (q - pad[:, None, None]), k_pos, is_self)  # (B, P, S)
+    q_pos = (q - pad[:, None, None])[:, None]  # (B, 1, P, 1)
+    sparse = _with_blocksparse(model, allowed[:, None], q_pos, k_pos[:, None], is_self)  # (B, 1 or H, P, S)
     allowed |= is_self  # a padded query sees itself: no all-masked (NaN) rows
     pos = (ar[:P] - pad[:, None]).clamp(min=0)  # (B, P)
-    return forward_slots(model, kv, idx, pos, ar[:P], allowed[:, None], None if sparse is None else sparse[:, None])
+    return forward_slots(model, kv, idx, pos, ar[:P], allowed[:, None], sparse)
 
 
 def decode_step(model: Transformer, kv: StaticKV, tok: Tensor, slot: Tensor, pad: Tensor) -> Tensor:
@@ -175,8 +183,9 @@ def decode_step(model: Transformer, kv: StaticKV, tok: Tensor, slot: Tensor, pad
     ar = torch.arange(kv.max_len, device=tok.device)  # (S,)
     allowed = (ar <= slot) & (ar >= pad[:, None])  # (B, S)
     pos = (slot - pad)[:, None]  # (B, 1)
-    sparse = _with_blocksparse(model, allowed, pos, ar - pad[:, None], ar == slot)  # (B, S) or None
-    sparse = None if sparse is None else sparse[:, None, None]  # (B, 1, 1, S)
+    k_pos = (ar - pad[:, None])[:, None]  # (B, 1, S)
+    sparse = _with_blocksparse(model, allowed[:, None], pos[:, None], k_pos, ar == slot)  # (B, 1 or H, S) or None
+    sparse = None if sparse is None else sparse[:, :, None]  # (B, 1 or H, 1, S)
     return forward_slots(model, kv, tok[:, None], pos, slot, allowed[:, None, None], sparse)
 
 

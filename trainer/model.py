@@ -92,6 +92,8 @@ class ModelConfig:
             d["rope"] = self.rope.to_dict()
         if self.blocksparse is None:
             d.pop("blocksparse")
+        else:
+            d["blocksparse"] = self.blocksparse.to_dict()  # head_sliding only when on
         return d
 
     @classmethod
@@ -241,7 +243,10 @@ class Transformer(nn.Module):
             pos = torch.arange(T, device=idx.device) if positions is None else positions  # (T,) or (B, T)
             mask = build_mask(positions, self.cfg.attn_impl, T, idx.device)
             if self.cfg.blocksparse is not None:  # a second mask, shared by the blocksparse layers
-                sparse_mask = build_blocksparse_mask(positions, self.cfg.attn_impl, T, idx.device, self.cfg.blocksparse)
+                c = self.cfg
+                sparse_mask = build_blocksparse_mask(
+                    positions, c.attn_impl, T, idx.device, c.blocksparse, c.n_heads, c.n_kv_heads
+                )
         too_long = T > self.cfg.max_seq_len or (  # a data-dependent check: skipped under torch.compile
             positions is not None and not torch.compiler.is_compiling() and int(positions.max()) >= self.cfg.max_seq_len
         )

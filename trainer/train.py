@@ -573,7 +573,9 @@ def _train_step(ph: _Phase) -> tuple[torch.Tensor, torch.Tensor, bool]:
     batches = [ph.loader.next_batch(cfg.micro_batch(dist.world_size, rows)) for _ in range(accum)]
     n_global = sum(int(b.pop("group_valid")) for b in batches)
     mc = ph.model.cfg  # pairs per layer, averaged over dense and blocksparse layers; this rank's, on the host
-    pairs = sum(flop_count.model_attn_pairs(b["positions"], None, mc.n_layers, mc.blocksparse) for b in batches)
+    pairs = sum(
+        flop_count.model_attn_pairs(b["positions"], None, mc.n_layers, mc.blocksparse, mc.n_kv_heads) for b in batches
+    )
     sums = torch.tensor([0.0, pairs], dtype=torch.float64, device=dist.device)  # [loss sum, attention pairs]
     loss_sum = sums[0]
     for m, b in enumerate(batches):
