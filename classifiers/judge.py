@@ -78,7 +78,7 @@ class Judge:
         cfg = self.cfg
         texts = [d.text for d in docs]
         lines = [self._normalize(t) for t in texts]  # once for the three models (~10% of the stage)
-        heads = self._quality.head is not None or self._edu.head is not None
+        heads = self._quality.head is not None or self._edu.head is not None or self._edu.signals is not None
         emb = self._embed(texts) if heads and texts else None  # (n, d), once for both heads
         stats = None  # (n, 20) text statistics, once for the heads that read them
         if texts and (self._quality.needs_stats or self._edu.needs_stats):
@@ -86,7 +86,7 @@ class Judge:
 
             stats = text_stats(texts)
         quality = self._quality.predict(texts, lines, emb, stats)
-        edu = self._edu.predict(texts, lines, emb, stats)
+        edu = self._edu.predict(texts, lines, emb, stats, [d.lang for d in docs])
         domains = self._domain.predict(texts, lines)
         out = []
         for doc, q, e, pred in zip(docs, quality, edu, domains, strict=True):

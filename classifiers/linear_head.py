@@ -143,10 +143,9 @@ def head_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".head.json")
 
 
-def within_set_targets(labels: Sequence[str | float], sets: Sequence[str]) -> np.ndarray:
-    """Edu labels as offsets from their set's mean, in points: z-scored within each set, times
-    the pooled within-set sd. A set whose labels do not vary (e.g. pages known to be 0) says
-    nothing about order inside it: its rows get NaN and are left out of the fit."""
+def _within_set(labels: Sequence[str | float], sets: Sequence[str]) -> tuple[np.ndarray, float]:
+    """(labels z-scored within each set, NaN for sets whose labels do not vary; the pooled
+    within-set sd in points)."""
     y = np.asarray([float(v) for v in labels])
     sets = np.asarray(sets)
     out = np.full(len(y), np.nan)
@@ -160,7 +159,20 @@ def within_set_targets(labels: Sequence[str | float], sets: Sequence[str]) -> np
             n += int(m.sum())
     if not n:
         raise ValueError("edu head: no set of rows has labels that vary")
-    return out * np.sqrt(sq / n)
+    return out, float(np.sqrt(sq / n))
+
+
+def within_set_targets(labels: Sequence[str | float], sets: Sequence[str]) -> np.ndarray:
+    """Edu labels as offsets from their set's mean, in points: z-scored within each set, times
+    the pooled within-set sd. A set whose labels do not vary (e.g. pages known to be 0) says
+    nothing about order inside it: its rows get NaN and are left out of the fit."""
+    z, sd = _within_set(labels, sets)
+    return z * sd
+
+
+def pooled_within_set_sd(labels: Sequence[str | float], sets: Sequence[str]) -> float:
+    """How far, in points, labels spread around their set's mean (pooled over the sets that vary)."""
+    return _within_set(labels, sets)[1]
 
 
 def head_target(row) -> str | float:
@@ -211,4 +223,8 @@ def train_head(task: str, rows, model_path: str | Path) -> Path | None:
     X = head_features(HEAD_FEATURES[task], shipped_embedder().embed(texts), text_stats(texts))
     out = head_path(model_path)
     fit_head(task, X, [head_target(r) for r in rows], [r.source for r in rows]).save(out)
+    if task == "edu":  # the two offsets the judged rows are too few to learn (edu_signals)
+        from edumix.classifiers.edu_signals import train_signals
+
+        train_signals(rows, model_path)
     return out

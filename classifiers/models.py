@@ -3,7 +3,7 @@
 q = QualityClassifier.load()          # classifiers/models/quality.ftz (+ quality.head.json)
 q.predict(["some text", ...])         # -> [P(high quality) in [0, 1], ...]
 e = EduClassifier.load()
-e.predict(texts)                      # -> [expected edu score in [0, 5], ...]
+e.predict(texts, langs=["en", ...])  # -> [edu score in [0, 5], ...] (langs: identified when omitted)
 EduClassifier.tier(score)             # -> "A" (>= 3) / "B" (>= 2) / "C"
 d = DomainClassifier.load()
 d.predict(texts)                      # -> [DomainPrediction(label="code", prob=0.97), ...]
@@ -116,18 +116,47 @@ class EduClassifier(_FastTextClassifier):
     """fastText's expected 0-5 score (it carries the level) plus, when the model file has a head
     beside it (the shipped one does), the head's within-language offset (it sharpens the order
     of pages inside a language; the shipped head reads the static embedding and the text
-    statistics); clipped to [0, 5]."""
+    statistics), plus, when it has signals beside it (`edu_signals`: course-material likeness
+    and, for English, the reading level), their offsets; clipped to [0, 5]."""
 
     task = "edu"
     DEFAULT_THRESHOLDS: ClassVar[tuple[float, float]] = (3.0, 2.0)  # (A, B)
+    signals = None  # EduSignals | None: <model>.signals.json beside the model file, if any
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None):
+        clf = super().load(path)
+        from edumix.classifiers.edu_signals import EduSignals, signals_path
+
+        sp = signals_path(clf.path)
+        if sp.is_file():
+            clf.signals = EduSignals.load(sp)
+        return clf
 
     def predict(
-        self, texts: Sequence[str], lines: Sequence[str] | None = None, embedding=None, stats=None
+        self,
+        texts: Sequence[str],
+        lines: Sequence[str] | None = None,
+        embedding=None,
+        stats=None,
+        langs: Sequence[str] | None = None,
     ) -> list[float]:
-        """Educational value in [0, 5]: fastText's expected score sum_k k * P(k), plus the head's."""
+        """Educational value in [0, 5]: fastText's expected score sum_k k * P(k), plus the head's
+        and the signals' offsets. `langs`: each text's language (the document's, from language
+        ID); identified here when omitted and the model has signals."""
         probs = self.predict_proba(texts, lines)
         fast = [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
-        return self._with_head(fast, texts, embedding, stats)
+        if self.signals is None or not texts:
+            return self._with_head(fast, texts, embedding, stats)
+        import numpy as np
+
+        from edumix.classifiers.edu_signals import languages
+
+        if embedding is None:
+            embedding = embed(texts)
+        langs = list(langs) if langs is not None else languages(texts)
+        base = np.asarray(self._with_head(fast, texts, embedding, stats))
+        return np.clip(base + self.signals.offset(embedding, texts, langs), 0.0, 5.0).tolist()
 
     @staticmethod
     def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:

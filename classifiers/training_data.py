@@ -18,6 +18,8 @@ edu (0-5)              edu/fineweb_c_da_dev.jsonl: Danish pages     mean of the 
 quality (low/high)     quality/hplt_v2_dev: every row (22 langs)    low: porn, or unnatural
                                                                     >= 0.5; high: the rest
 domain                 seed/*.jsonl (source-labelled passages)      the source's domain
+edu signals: textbook  seed/*.jsonl: edu_high, math vs general,     course material or not
+(edu_signals.py)       low_quality, code (multilingual left out)
 =====================  ===========================================  ==========================
 
 Why these: the edu score must follow educational value as people (or the FineWeb-Edu rubric)
@@ -28,7 +30,11 @@ The domain is a property of the source, so source labels stay right for it.
 
 Sources and licences: FineWeb-C (ODC-By 1.0, via a public analysis repository), FineWeb-Edu
 (ODC-By 1.0) scored by an LLM (MIT repository), HPLT v2 annotations (MIT repository, CC0 text),
-seed passages (per-line licences, see seed/MANIFEST.md).
+seed passages (per-line licences, see seed/MANIFEST.md). Not used: the LLM-scored English
+pages of the public repository Mohamed-Elsafty23/fineweb-edu-scorer (data/training_data.csv),
+the only larger set of them found, because it holds the very pages of the English evaluation
+set (the dev pages with the same rationales; at about twice their size, likely the held-out
+half too): trained on, it would grade the model on pages it learned.
 
 Every row carries a split key (the page id, the HPLT document id, or the text), so cross-
 validation never puts one page on both sides.

@@ -97,7 +97,7 @@ def math_score(text: str) -> float:
         len(_LATEX_CMD.findall(text))
         + 2 * len(_DOLLAR_MATH.findall(text))
         + len(_TEX_SCRIPT.findall(text))
-        + sum(1 for ch in text if ch in _MATH_SYMBOLS)
+        + sum(map(text.count, _MATH_SYMBOLS))  # in C, as code_score's symbols: ~4x faster than per character
         + 2 * len(_EQUATION.findall(text))
     )
     return round(min(1.0, hits / words * 10), 4)

@@ -53,9 +53,27 @@ REGISTRY: tuple[StageSpec, ...] = (
         lambda c: c.classify.enabled,
         lambda c, m: Classify(c.classify, m),
         lambda c: c.classify,
-        lambda c: (c.classify.quality_model, c.classify.edu_model, c.classify.domain_model),
+        lambda c: _with_companions(c.classify.quality_model, c.classify.edu_model, c.classify.domain_model),
     ),
 )
+
+
+def _with_companions(*models: str | None) -> tuple[str | None, ...]:
+    """A user's model files and what is read beside each (its head, the edu signals): a retrained
+    head changes the scores as surely as a retrained model."""
+    from pathlib import Path
+
+    from edumix.classifiers.edu_signals import signals_path
+    from edumix.classifiers.linear_head import head_path
+
+    out: list[str | None] = []
+    for m in models:
+        out.append(m)
+        if m:
+            out += [str(p) for p in (head_path(m), signals_path(m)) if Path(p).is_file()]
+    return tuple(out)
+
+
 if (S.READ, *(s.name for s in REGISTRY)) != S.STAGES:
     raise RuntimeError("pipelines.registry and core.stages list different stages")
 

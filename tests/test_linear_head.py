@@ -127,9 +127,11 @@ def test_shipped_quality_head_is_reproducible(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_edu_head_is_reproducible(tmp_path):
-    """Same rows -> the same head file as the one in the repository (beside edu.ftz)."""
-    shared("edu"), shared("quality", "hplt_v2_dev")
+    """Same rows -> the same head and signals files as the ones in the repository (beside edu.ftz)."""
+    shared("edu"), shared("quality", "hplt_v2_dev"), shared("seed")
+    from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.training_data import edu_examples
 
     out = train_head("edu", edu_examples(), tmp_path / "edu.ftz")
     assert out.read_bytes() == head_path(default_model_path("edu")).read_bytes()
+    assert signals_path(tmp_path / "edu.ftz").read_bytes() == signals_path(default_model_path("edu")).read_bytes()

@@ -59,6 +59,33 @@ def test_a_stage_key_changes_only_with_what_the_stage_depends_on():
     assert all(k != base[s] for s, k in memo_plan(RunConfig(), "c", code="v2").keys.items())  # new code
 
 
+def test_a_users_model_key_covers_the_files_read_beside_it(tmp_path):
+    """A user's edu model is read with its head and signals: retraining either must not reuse
+    scores cached under the old ones."""
+    import shutil
+
+    from edumix.classifiers.edu_signals import signals_path
+    from edumix.classifiers.linear_head import head_path
+    from edumix.classifiers.models import default_model_path
+
+    shipped = default_model_path("edu")
+    model = tmp_path / "edu.ftz"
+    shutil.copy(shipped, model)
+    cfg = RunConfig(classify=ClassifyConfig(edu_model=str(model)))
+
+    def key():
+        return memo_plan(cfg, "c", code="v1").keys["classify"]
+
+    alone = key()
+    shutil.copy(head_path(shipped), head_path(model))
+    with_head = key()
+    shutil.copy(signals_path(shipped), signals_path(model))
+    with_signals = key()
+    assert len({alone, with_head, with_signals}) == 3
+    signals_path(model).write_text(signals_path(shipped).read_text().replace('"points": ', '"points": 1'))
+    assert key() != with_signals
+
+
 def test_reuse_summary_counts_files_reused_whole():
     summary = reuse_summary(
         [
