@@ -11,16 +11,18 @@ textbook       P(textbook) of a logistic head on the static embedding, fitted on
                model it adds "reads like course material", which the rubric's points 3-5 reward.
 reading_level  for English pages only, the share of words outside the Dale-Chall list of
                ~3,000 words familiar to fourth-graders (the list textstat ships; read from the
-               installed package, nothing downloaded). The rubric keeps pages suited to
-               "primary school to grade school levels" and marks down advanced, technical ones.
-               Other languages have no such list here: their pages get no offset from it.
+               installed package, nothing downloaded), in the page's first 1,000 characters.
+               The rubric keeps pages suited to "primary school to grade school levels" and
+               marks down advanced, technical ones. Other languages have no such list here:
+               their pages get no offset from it.
 
 Each is z-scored with its mean and sd over the texts the edu model was trained on (their labels
 are not used), so fastText keeps the level, and added times a fixed weight in points (weight x
 the training labels' pooled within-set sd, 0.76 points on the shipped data). The weights
-(textbook 0.5, reading level 1.0) were chosen on the dev data; chosen again inside each fold of
-a nested cross-validation (`evaluate.judgments.edu_cv`), the English figure is 0.29, not the
-0.36 of the weights chosen on all of it: the first is the one to expect on unseen pages.
+(textbook 0.5, reading level 1.0) and the window were chosen on the dev data; chosen again
+inside each fold of a nested cross-validation (`evaluate.judgments.edu_cv`), the English figure
+is 0.32, not the 0.37 of the choice made on all of it: the first is the one to expect on unseen
+pages.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ READING_LEVEL_WEIGHT = 1.0
 TEXTBOOK_SEEDS = ("edu_high", "math")  # seed files that are course material
 OTHER_SEEDS = ("general", "low_quality", "code")  # seed files that are not (multilingual: left out)
 READING_LANG = "en"
-READING_MAX_CHARS = 20_000  # a share needs a sample, not a whole book (no judged page is longer)
+# The share is read on the page's start, the same 1,000 characters the static embedding reads
+# (where the main text is; and a share needs a sample, not the whole page).
+READING_MAX_CHARS = 1_000
 _WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)*")
 
 
@@ -62,13 +66,13 @@ def easy_words() -> frozenset[str]:
     return frozenset(path.read_text(encoding="utf-8").split())
 
 
-def difficult_share(texts: Sequence[str]) -> np.ndarray:
-    """(n,) share of each text's words (in its first READING_MAX_CHARS characters) outside the
+def difficult_share(texts: Sequence[str], max_chars: int = READING_MAX_CHARS) -> np.ndarray:
+    """(n,) share of each text's words (in its first max_chars characters) outside the
     Dale-Chall list; 0 for a text with no word."""
     easy = easy_words()
     out = np.zeros(len(texts))
     for i, text in enumerate(texts):
-        words = _WORD.findall(text[:READING_MAX_CHARS].lower())
+        words = _WORD.findall(text[:max_chars].lower())
         if words:
             out[i] = 1.0 - sum(w in easy for w in words) / len(words)
     return out
@@ -94,6 +98,7 @@ class EduSignals:
     textbook_head: LinearHead  # logistic, on the static embedding
     textbook: Standardised
     reading_level: Standardised | None  # of difficult_share, English pages only (None: no English training text)
+    reading_max_chars: int = READING_MAX_CHARS  # the window difficult_share reads
 
     def parts(self, embedding: np.ndarray, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
         """(n, 2) the textbook and the reading-level offsets, in points (0 where a part does not apply)."""
@@ -101,7 +106,8 @@ class EduSignals:
         out[:, 0] = self.textbook.offset(self.textbook_head.predict(np.asarray(embedding)))
         english = [i for i, lang in enumerate(langs) if lang == READING_LANG] if self.reading_level else []
         if english:
-            out[english, 1] = -self.reading_level.offset(difficult_share([texts[i] for i in english]))
+            shares = difficult_share([texts[i] for i in english], self.reading_max_chars)
+            out[english, 1] = -self.reading_level.offset(shares)
         return out
 
     def offset(self, embedding: np.ndarray, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
@@ -117,7 +123,11 @@ class EduSignals:
             },
         }
         if self.reading_level:
-            body["reading_level"] = {"lang": READING_LANG, "word_list": "textstat resources/en/easy_words.txt"}
+            body["reading_level"] = {
+                "lang": READING_LANG,
+                "word_list": "textstat resources/en/easy_words.txt",
+                "max_chars": self.reading_max_chars,
+            }
             body["reading_level"] |= vars(self.reading_level)
         Path(path).write_text(json.dumps(body, indent=0) + "\n", encoding="utf-8")
 
@@ -132,12 +142,21 @@ class EduSignals:
                 head,
                 Standardised(float(t["mean"]), float(t["sd"]), float(t["points"])),
                 Standardised(float(r["mean"]), float(r["sd"]), float(r["points"])) if r else None,
+                int(r.get("max_chars", READING_MAX_CHARS)) if r else READING_MAX_CHARS,
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: not an edu signals file ({e})") from e
 
 
-def fit_signals(embed, seeds: Sequence[dict], texts: Sequence[str], langs: Sequence[str], labels, sets) -> EduSignals:
+def fit_signals(
+    embed,
+    seeds: Sequence[dict],
+    texts: Sequence[str],
+    langs: Sequence[str],
+    labels,
+    sets,
+    max_chars: int = READING_MAX_CHARS,
+) -> EduSignals:
     """The textbook head from the seed passages (dicts with `text` and `file`), standardised over
     the edu training `texts` (`langs`: their languages); the points from the training labels'
     pooled within-set sd (`labels`, `sets` as `linear_head.within_set_targets` takes them).
@@ -152,7 +171,8 @@ def fit_signals(embed, seeds: Sequence[dict], texts: Sequence[str], langs: Seque
     return EduSignals(
         head,
         Standardised.of(head.predict(np.asarray(embed(list(texts)), np.float64)), TEXTBOOK_WEIGHT * sd),
-        Standardised.of(difficult_share(english), READING_LEVEL_WEIGHT * sd) if english else None,
+        Standardised.of(difficult_share(english, max_chars), READING_LEVEL_WEIGHT * sd) if english else None,
+        max_chars,
     )
 
 

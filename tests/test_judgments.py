@@ -8,10 +8,10 @@ statistics (classifiers/text_stats.py); the edu score adds the two signals of
 classifiers/edu_signals.py (course material; the English reading level).
 Measured (repeat 0, unquantized):
     edu (fastText + the head's within-set offset + the signals): Danish Spearman vs the human
-    mean 0.560 (without the signals 0.548, fastText alone 0.421), English vs the LLM 0.295
-    (without the signals 0.119; with the signals' two weights chosen inside each fold 0.205),
-    problematic pages AUC 0.829 (without the signals 0.841), English pages scored >= 3: 88%
-    (the LLM scored 89% of them >= 3), 480 of 524 pages on the tier diagonal, none from C to A
+    mean 0.556 (without the signals 0.548, fastText alone 0.421), English vs the LLM 0.323
+    (without the signals 0.119; with the signals' weights and window chosen inside each fold
+    0.222), problematic pages AUC 0.829 (without the signals 0.841), English pages scored >= 3:
+    87% (the LLM scored 89% of them >= 3), 479 of 524 pages on the tier diagonal, none from C to A
     quality (fastText + head): HPLT AUC low vs the rest 0.853 (previous 0.842; fastText alone
     0.792, the head alone 0.836), macro over languages 0.823 (previous 0.792); Danish
     problematic pages (never trained on) 0.922 (previous 0.910)
