@@ -35,9 +35,14 @@ def test_shipped_signals_load_and_point_the_rubric_way():
     texts = [SIMPLE, HARD]
     parts = sig.parts(embed(texts), texts, [READING_LANG, READING_LANG])  # (2, 2)
     assert parts[0, 1] > parts[1, 1]  # simpler English reads as more suited to school
-    # the reading level applies to English only
+    # the reading level applies to English only; the textbook part is centred per language
     other = sig.parts(embed(texts), texts, ["da", "da"])
-    assert np.array_equal(other[:, 1], [0.0, 0.0]) and np.array_equal(other[:, 0], parts[:, 0])
+    assert np.array_equal(other[:, 1], [0.0, 0.0])
+    shift = other[:, 0] - parts[:, 0]
+    assert shift[0] == pytest.approx(shift[1]) and set(sig.textbook.lang_means) == {"da", "en"}
+    # a language without its own mean is centred on all training texts
+    unseen = sig.parts(embed(texts), texts, ["xx", "xx"])[:, 0]
+    assert np.allclose(unseen, sig.textbook.offset(sig.textbook_head.predict(embed(texts))))
     assert np.allclose(sig.offset(embed(texts), texts, ["en", "en"]), parts.sum(axis=1))
 
 
