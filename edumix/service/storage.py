@@ -78,6 +78,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
+def _check_kind(kind: str) -> None:
+    """Both stores: a job is one of KINDS."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    """Both stores: an update names known columns only (they are put into the SQL), never the kind."""
+    unknown = set(fields) - set(_COLUMNS[1:]) | ({"kind"} & set(fields))  # a job never changes kind
+    if unknown:
+        raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+
+
 class StoreTooNew(RuntimeError):
     """The database was written by a newer edumix serve."""
 
@@ -122,8 +135,7 @@ class JobStore:
     def create_job(
         self, job_id: str, name: str, spec: dict[str, Any], kind: str = RUN, parent: str | None = None
     ) -> dict[str, Any]:
-        if kind not in KINDS:
-            raise ValueError(f"unknown job kind {kind!r}")
+        _check_kind(kind)
         with self._lock:
             self._db.execute(
                 "INSERT INTO jobs (id, name, status, created, spec, kind, parent) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -132,9 +144,7 @@ class JobStore:
         return self.get_job(job_id)
 
     def update_job(self, job_id: str, **fields: Any) -> None:
-        unknown = set(fields) - set(_COLUMNS[1:]) | ({"kind"} & set(fields))  # a job never changes kind
-        if unknown:
-            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+        _check_fields(fields)
         values = [json.dumps(v) if k in _JSON_COLUMNS and v is not None else v for k, v in fields.items()]
         assignments = ", ".join(f"{k} = ?" for k in fields)  # names checked against _COLUMNS above
         with self._lock:
@@ -264,8 +274,7 @@ class PostgresJobStore(JobStore):
     def create_job(
         self, job_id: str, name: str, spec: dict[str, Any], kind: str = RUN, parent: str | None = None
     ) -> dict[str, Any]:
-        if kind not in KINDS:
-            raise ValueError(f"unknown job kind {kind!r}")
+        _check_kind(kind)
         with self._lock:
             self._db.run(
                 "INSERT INTO jobs (id, name, status, created, spec, kind, parent) "
@@ -281,9 +290,7 @@ class PostgresJobStore(JobStore):
         return self.get_job(job_id)
 
     def update_job(self, job_id: str, **fields: Any) -> None:
-        unknown = set(fields) - set(_COLUMNS[1:]) | ({"kind"} & set(fields))
-        if unknown:
-            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+        _check_fields(fields)
         values = {k: json.dumps(v) if k in _JSON_COLUMNS and v is not None else v for k, v in fields.items()}
         assignments = ", ".join(f"{k} = :{k}" for k in fields)  # names checked against _COLUMNS above
         with self._lock:
