@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from edumix import __version__
+from edumix.core.stop import stops_clean_up
 from edumix.report.summary import print_summary
 from edumix.trainer.cli import register as register_trainer_commands
 
@@ -43,24 +41,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@contextlib.contextmanager
-def _sigterm_as_exit():
-    """SIGTERM (a scheduler's stop, `kill`) unwinds like Ctrl-C, so temporary directories and
-    a run's staging files are removed on the way out instead of left behind."""
-
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _curate(
     inputs: list[str],
     output: str,
@@ -74,7 +54,7 @@ def _curate(
 
     try:
         request = CurateRequest(inputs, output, split_beam_args(extra), config, overwrite, dirty_words_file, cache)
-        with _sigterm_as_exit():
+        with stops_clean_up():
             return launch_curate(request)
     except LAUNCH_ERRORS as e:
         _fail(str(e))

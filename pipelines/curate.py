@@ -39,6 +39,7 @@ from edumix.core.run_dir import (
     write_text_atomic,
 )
 from edumix.core.stages import READ
+from edumix.core.stop import removed_on_stop
 from edumix.filters.tokens import TokenCounter
 
 from .accounting import (
@@ -273,21 +274,32 @@ def run_curate(
     memo = memo_plan(config, cache, code_fingerprint()) if cache is not None else None
     job = CurateJob(files, output, config, memo)
     log.info("curating %d files (%d bytes) into %s", len(files), sum(f.size for f in files), output)
-    p = beam.Pipeline(options=options)
-    monitor = RunMonitor([], len(files), output, show=progress, on_update=on_progress) if local else None
-    try:
-        with worker_bars_off() if monitor is not None else contextlib.nullcontext():
-            if monitor is not None:  # on screen from now: building the graph imports every stage's code
-                monitor.start()
-            with p:
-                stages = curate_graph(p, job, monitor.directory if monitor is not None else None)
-                if monitor is not None:
-                    monitor.stages = stages
-    except BaseException:  # a failure, Ctrl-C, or SIGTERM (the CLI turns it into SystemExit)
+    p = monitor = None
+
+    def leave_nothing() -> None:  # what a stopped run would leave behind (edumix.core.stop)
         if monitor is not None:
-            monitor.close("failed")
+            monitor.discard()
         remove_staging_files(output)
-        shutil.rmtree(p.local_tempdir, ignore_errors=True)  # Beam leaves it when interrupted
+        if p is not None:
+            shutil.rmtree(p.local_tempdir, ignore_errors=True)  # Beam leaves it when interrupted
+
+    try:
+        with removed_on_stop(leave_nothing):
+            p = beam.Pipeline(options=options)
+            monitor = RunMonitor([], len(files), output, show=progress, on_update=on_progress) if local else None
+            with worker_bars_off() if monitor is not None else contextlib.nullcontext():
+                if monitor is not None:  # on screen from now: building the graph imports every stage's code
+                    monitor.start()
+                with p:
+                    stages = curate_graph(p, job, monitor.directory if monitor is not None else None)
+                    if monitor is not None:
+                        monitor.stages = stages
+    except BaseException:  # a failure, Ctrl-C, or SIGTERM (the CLI turns it into SystemExit)
+        try:
+            if monitor is not None:
+                monitor.close("failed")
+        finally:  # even if the last reading fails (workers stopped mid-write)
+            leave_nothing()
         raise
     if monitor is not None:
         final = monitor.close()

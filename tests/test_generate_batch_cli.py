@@ -101,6 +101,6 @@ def test_export_int4_then_generate_equals_quantize_at_load(ckpt, tmp_path):
     assert at_load.exit_code == loaded.exit_code == 0, loaded.output + repr(loaded.exception)
     assert loaded.output == at_load.output
     r = runner.invoke(app, [*common, "--ckpt", str(art), "--int8"])
-    assert r.exit_code == 2 and "int4 artifact" in r.output
+    assert r.exit_code == 2 and "not for an int4 artifact" in r.output
     r = runner.invoke(app, ["export", "--ckpt", str(ckpt), "--format", "int4", "--out", str(art)])
     assert r.exit_code == 2 and "not empty" in r.output

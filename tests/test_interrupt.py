@@ -48,3 +48,29 @@ def test_interrupted_curate_cleans_up(crawl, tmp_path, sig):
     assert staging == [], staging
     result = CliRunner().invoke(app, ["report", str(run)], terminal_width=400)
     assert result.exit_code == 2 and "unfinished run" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("sig,exc", [(signal.SIGTERM, SystemExit), (signal.SIGINT, KeyboardInterrupt)])
+def test_the_handler_removes_registered_paths_before_it_raises(tmp_path, sig, exc):
+    """A signal's exception can land inside a C++ extension's call (pybind11) and abort the
+    process without unwinding (seen while spaCy imported during graph construction): the
+    registered cleanups run in the handler itself, before the exception."""
+    from edumix.core.stop import removed_on_stop, stops_clean_up
+
+    left = tmp_path / "beam-pipeline-temp-x"
+    left.mkdir()
+    seen = []
+
+    def cleanup():
+        seen.append(left.exists())
+        left.rmdir()
+
+    previous = signal.getsignal(sig)
+    with pytest.raises(exc), stops_clean_up(), removed_on_stop(cleanup):
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the handler runs at the next bytecode
+    assert seen == [True] and not left.exists()
+    assert signal.getsignal(sig) is previous  # the handlers are put back
+    with stops_clean_up(), removed_on_stop(cleanup):
+        pass  # left without a stop: nothing runs
+    assert seen == [True]

@@ -357,7 +357,7 @@ def generate(
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if is_int4_artifact(ckpt):  # `edumix export --format int4`: already quantized, packed here for `dev`
         if int8:
-            raise typer.BadParameter(f"{ckpt} is an int4 artifact", param_hint="--int8")
+            raise typer.BadParameter(f"not for an int4 artifact (already quantized): {ckpt}", param_hint="--int8")
         model, tok = _load_int4_artifact(ckpt, dev)
         int4 = False
     else:

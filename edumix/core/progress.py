@@ -216,7 +216,6 @@ class RunMonitor:
         show: bool | None = None,
         on_update: Callable[[dict[str, Any]], None] | None = None,
     ):
-        self.directory = tempfile.mkdtemp(prefix="edumix-progress-")
         self.stages = list(stages)
         self.total_files = total_files
         self.file = os.path.join(run_dir, PROGRESS_FILE) if run_dir and "://" not in run_dir else None
@@ -228,6 +227,7 @@ class RunMonitor:
         )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="edumix-progress", daemon=True)
+        self.directory = tempfile.mkdtemp(prefix="edumix-progress-")  # last: nothing after it can fail
 
     def start(self) -> RunMonitor:
         self.poll("running")
@@ -253,10 +253,17 @@ class RunMonitor:
 
     def close(self, status: str = "done") -> dict[str, Any]:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        final = self.poll(status)
-        self._bar.close()
+        try:
+            if self._thread.is_alive():
+                self._thread.join()
+            final = self.poll(status)
+            self._bar.close()
+        finally:  # the files go even when the last reading fails
+            self.discard()
+        return final
+
+    def discard(self) -> None:
+        """Remove the workers' directory and RUN/.progress.json (idempotent; no reading)."""
         with _LOCK:  # in-process workers counted in this process
             _COUNTS.pop(self.directory, None)
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -264,4 +271,3 @@ class RunMonitor:
             for name in (self.file, f"{self.file}.tmp-{os.getpid()}"):
                 with contextlib.suppress(OSError):
                     os.unlink(name)
-        return final
