@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from edumix.classifiers.fasttext_model import TASK_LABELS, predict_proba
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -144,19 +146,25 @@ class EduClassifier(_FastTextClassifier):
         """Educational value in [0, 5]: fastText's expected score sum_k k * P(k), plus the head's
         and the signals' offsets. `langs`: each text's language (the document's, from language
         ID); identified here when omitted and the model has signals."""
-        probs = self.predict_proba(texts, lines)
-        fast = [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
         if self.signals is None or not texts:
-            return self._with_head(fast, texts, embedding, stats)
-        import numpy as np
+            return self._with_head(self._expected(texts, lines), texts, embedding, stats)
+        return np.clip(self.raw_scores(texts, lines, embedding, stats, langs), 0.0, 5.0).tolist()
 
+    def raw_scores(self, texts: Sequence[str], lines=None, embedding=None, stats=None, langs=None):
+        """(n,) the score before the final clip to [0, 5] (where a language's pages pile up at
+        0, how far below: `evaluate.languages`). Needs the signals file."""
         from edumix.classifiers.edu_signals import languages
 
         if embedding is None:
             embedding = embed(texts)
         langs = list(langs) if langs is not None else languages(texts)
-        base = np.asarray(self._with_head(fast, texts, embedding, stats))
-        return np.clip(base + self.signals.offset(embedding, texts, langs), 0.0, 5.0).tolist()
+        base = self._with_head(self._expected(texts, lines), texts, embedding, stats)
+        return np.asarray(base) + self.signals.offset(embedding, texts, langs)
+
+    def _expected(self, texts: Sequence[str], lines: Sequence[str] | None) -> list[float]:
+        """fastText's expected score sum_k k * P(k), in [0, 5]."""
+        probs = self.predict_proba(texts, lines)
+        return [min(5.0, max(0.0, sum(int(lab) * p[lab] for lab in self.labels))) for p in probs]
 
     @staticmethod
     def tier(score: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> str:

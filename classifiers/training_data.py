@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,6 +158,36 @@ def domain_examples(root: Path | None = None) -> list[Example]:
         for r in read_seed(root)
         if not r["source"].startswith("hplt-project/")
     ]
+
+
+# Seed passages that say the same thing in English and in a translation (whole documents, cut
+# into passages independently): opensource.guide's articles (_articles/<lang>/X.md against
+# _articles/X.md) and the CPython docs (python-docs-<lang>:P against python-docs-pt-br:P#msgid,
+# the English source strings). The edu score's language levels are calibrated on them.
+_PARALLEL = (
+    (re.compile(r"github/opensource\.guide:_articles/(?:(?P<lang>[a-z]{2}(?:-[a-z]+)?)/)?(?P<doc>[^/]+\.md)$"), "osg"),
+    (re.compile(r"python/python-docs-(?P<lang>[a-z-]+):(?P<doc>[^#]+?)(?P<msgid>#msgid)?$"), "python-docs"),
+)
+
+
+def parallel_document(source: str) -> tuple[str, bool] | None:
+    """(document key, is the English original) of a seed passage that has a counterpart in
+    another language; None for the rest."""
+    for pattern, corpus in _PARALLEL:
+        if m := pattern.match(source):
+            english = m.group("lang") is None if corpus == "osg" else m.group("msgid") is not None
+            return f"{corpus}:{m.group('doc')}", english
+    return None
+
+
+def read_parallel_seed(root: Path | None = None) -> Iterator[dict]:
+    """Seed passages of documents that exist in English and in translation: {text, doc, english,
+    file, source}; the English originals come from `general` and `edu_high`, the translations
+    from `multilingual`."""
+    for row in read_seed(root):
+        found = parallel_document(row["source"])
+        if found and (found[1] == (row["file"] != "multilingual")):
+            yield {**row, "doc": found[0], "english": found[1]}
 
 
 def unlabelled_pool(root: Path | None = None) -> list[str]:
