@@ -10,8 +10,8 @@ annotator against the mean of the others) and the ratio to it.
 Sections: edu (Danish Spearman vs the human mean, English Spearman vs the LLM score, with and
 without the edu signals and with their weights chosen inside the folds, tier
 confusion, problematic pages), quality (AUC per HPLT language, the shipped blend beside the
-previous one), languages (how far a translation scores below its English original; the spread
-and tier A share of HPLT's pages per language), what a default `curate` drops of the
+previous one), languages (the cross-lingual head against the judged model in languages without
+judged pages: translations against their English originals, HPLT's pages), what a default `curate` drops of the
 problematic Danish pages, and docs/s of the classify models on 2 kB passages (the text
 statistics alone, and the stage without the edu signals, beside).
 """
@@ -108,35 +108,53 @@ def quality_section(args) -> None:
 
 
 def languages_section() -> None:
-    from edumix.evaluate.languages import language_table, level_shift_cv
+    from edumix.evaluate.languages import crosslingual_cv, level_shift_cv
 
-    def pct(x: float) -> str:
-        return "-" if x != x else f"{x:.0%}"
+    def f(x: float, pct: bool = False) -> str:
+        return "-" if x != x else f"{x:.0%}" if pct else f"{x:.2f}"
 
+    res = crosslingual_cv()
     rows = [
         [
             r.lang,
-            "-" if r.gap != r.gap else f"{r.gap:.2f} ({r.documents})",
+            str(r.documents or "-"),
+            f"{f(r.gap_before)} -> {f(r.gap_after)}",
             f"{r.natural} / {r.low}" if r.natural else "-",
-            "-" if r.raw_sd != r.raw_sd else f"{r.raw_sd:.2f}",
-            pct(r.tier_a_natural),
-            pct(r.tier_a_low),
+            f"{f(r.auc_before)} -> {f(r.auc_after)}",
+            f"{f(r.tier_a_before, True)} -> {f(r.tier_a_after, True)}",
+            f(r.tier_a_low_after, True),
         ]
-        for r in language_table()
+        for r in res
     ]
+    other = [r for r in res if r.lang not in ("en", "da")]
+    gap = [r for r in other if r.documents]
+    hplt = [r for r in other if r.low]
     shift = level_shift_cv()
     print_table(
-        "edu score by language: the seed's translations against their English originals, and HPLT's pages",
-        ["language", "English - translation (documents)", "HPLT natural / low", "sd", "tier A natural", "tier A low"],
+        "edu score in languages without judged pages: the judged model -> the cross-lingual head, held out",
+        [
+            "language",
+            "documents",
+            "|English - translation|",
+            "HPLT natural / low",
+            "AUC natural > low",
+            "tier A natural",
+            "tier A low",
+        ],
         rows,
         [
-            "gap: the English passages' mean raw score minus the translated passages' mean, per document, "
-            "averaged (raw: before the clip to [0, 5]); sd: of the raw score over HPLT's natural pages",
-            f"a per-language shift calibrated on the translations closes the gap on documents left out "
-            f"({shift.pairs} pairs, {shift.n_languages} languages: {shift.before:.2f} -> {shift.after:.2f} points), "
+            "5 folds of the head's teaching rows (a translated document, an HPLT page never on both sides); "
+            "HPLT's natural pages are never taught; English and Danish keep the judged model (their rows: reference)",
+            f"mean over languages: |English - translation| {sum(r.gap_before for r in gap) / len(gap):.2f} -> "
+            f"{sum(r.gap_after for r in gap) / len(gap):.2f} points ({len(gap)} languages); AUC natural > low "
+            f"{sum(r.auc_before for r in hplt) / len(hplt):.3f} -> {sum(r.auc_after for r in hplt) / len(hplt):.3f} "
+            f"({len(hplt)} languages)",
+            f"not shipped: a per-language shift of the judged model calibrated on the translations closes the gap "
+            f"on documents left out ({shift.before:.2f} -> {shift.after:.2f} points, {shift.n_languages} languages) "
             "but lifts a language's pages together; HPLT pages in tier A with it, natural / low: "
             + ", ".join(
-                f"{k} {pct(v)} / {pct(shift.tier_a_low.get(k, float('nan')))}" for k, v in shift.tier_a_natural.items()
+                f"{k} {f(v, True)} / {f(shift.tier_a_low.get(k, float('nan')), True)}"
+                for k, v in shift.tier_a_natural.items()
             ),
         ],
     )

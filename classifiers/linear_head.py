@@ -224,7 +224,9 @@ def train_head(task: str, rows, model_path: str | Path) -> Path | None:
     out = head_path(model_path)
     fit_head(task, X, [head_target(r) for r in rows], [r.source for r in rows]).save(out)
     if task == "edu":  # the two offsets the judged rows are too few to learn (edu_signals)
+        from edumix.classifiers.edu_crosslingual import train_crosslingual
         from edumix.classifiers.edu_signals import train_signals
 
         train_signals(rows, model_path)
+        train_crosslingual(rows, model_path)  # the judged model saved above is its teacher
     return out

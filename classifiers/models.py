@@ -119,20 +119,25 @@ class EduClassifier(_FastTextClassifier):
     beside it (the shipped one does), the head's within-language offset (it sharpens the order
     of pages inside a language; the shipped head reads the static embedding and the text
     statistics), plus, when it has signals beside it (`edu_signals`: course-material likeness
-    and, for English, the reading level), their offsets; clipped to [0, 5]."""
+    and, for English, the reading level), their offsets; clipped to [0, 5]. Pages in a language
+    without judged pages are scored by the cross-lingual head instead, when the model has one
+    (`edu_crosslingual`; the shipped one does)."""
 
     task = "edu"
     DEFAULT_THRESHOLDS: ClassVar[tuple[float, float]] = (3.0, 2.0)  # (A, B)
     signals = None  # EduSignals | None: <model>.signals.json beside the model file, if any
+    crosslingual = None  # CrossLingual | None: <model>.crosslingual.json, if any
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None):
         clf = super().load(path)
+        from edumix.classifiers.edu_crosslingual import CrossLingual, crosslingual_path
         from edumix.classifiers.edu_signals import EduSignals, signals_path
 
-        sp = signals_path(clf.path)
-        if sp.is_file():
+        if (sp := signals_path(clf.path)).is_file():
             clf.signals = EduSignals.load(sp)
+        if (cp := crosslingual_path(clf.path)).is_file():
+            clf.crosslingual = CrossLingual.load(cp)
         return clf
 
     def predict(
@@ -144,11 +149,28 @@ class EduClassifier(_FastTextClassifier):
         langs: Sequence[str] | None = None,
     ) -> list[float]:
         """Educational value in [0, 5]: fastText's expected score sum_k k * P(k), plus the head's
-        and the signals' offsets. `langs`: each text's language (the document's, from language
-        ID); identified here when omitted and the model has signals."""
-        if self.signals is None or not texts:
+        and the signals' offsets; the cross-lingual head's score for a language without judged
+        pages. `langs`: each text's language (the document's, from language ID); identified
+        here when omitted and the model has signals or a cross-lingual head."""
+        if (self.signals is None and self.crosslingual is None) or not texts:
             return self._with_head(self._expected(texts, lines), texts, embedding, stats)
-        return np.clip(self.raw_scores(texts, lines, embedding, stats, langs), 0.0, 5.0).tolist()
+        from edumix.classifiers.edu_signals import languages
+
+        if embedding is None:
+            embedding = embed(texts)
+        langs = list(langs) if langs is not None else languages(texts)
+        routed = self.crosslingual.routed(langs) if self.crosslingual is not None else np.zeros(len(texts), bool)
+        if routed.any() and stats is None:  # computed once, for both heads
+            from edumix.classifiers.text_stats import text_stats
+
+            stats = text_stats(texts)
+        if self.signals is None:
+            score = np.asarray(self._with_head(self._expected(texts, lines), texts, embedding, stats))
+        else:
+            score = np.clip(self.raw_scores(texts, lines, embedding, stats, langs), 0.0, 5.0)
+        if routed.any():
+            score[routed] = self.crosslingual.predict(np.asarray(embedding)[routed], np.asarray(stats)[routed])
+        return score.tolist()
 
     def raw_scores(self, texts: Sequence[str], lines=None, embedding=None, stats=None, langs=None):
         """(n,) the score before the final clip to [0, 5] (where a language's pages pile up at

@@ -243,6 +243,7 @@ def classifiers_train(
 
     Use the model in a run with `classify.<task>_model: PATH` in the run config.
     """
+    from edumix.classifiers.edu_crosslingual import crosslingual_path
     from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.fasttext_model import TASK_LABELS, train
     from edumix.classifiers.linear_head import head_path, train_head
@@ -265,12 +266,15 @@ def classifiers_train(
     except ValueError as e:  # e.g. edu labels that never vary: fastText is used alone
         head_path(out).unlink(missing_ok=True)  # never leave an older head beside the new model
         signals_path(out).unlink(missing_ok=True)
+        crosslingual_path(out).unlink(missing_ok=True)
         typer.echo(f"no static-embedding head ({e}): {out.name} is used alone")
         return
     if head:
         typer.echo(f"wrote {head} (the static-embedding head, blended in when {out.name} is used)")
     if signals_path(out).is_file():
         typer.echo(f"wrote {signals_path(out)} (course-material and reading-level offsets, edu_signals)")
+    if crosslingual_path(out).is_file():
+        typer.echo(f"wrote {crosslingual_path(out)} (the head for languages without judged pages, edu_crosslingual)")
 
 
 @classifiers_app.command("annotate")

@@ -59,10 +59,12 @@ REGISTRY: tuple[StageSpec, ...] = (
 
 
 def _with_companions(*models: str | None) -> tuple[str | None, ...]:
-    """A user's model files and what is read beside each (its head, the edu signals): a retrained
+    """A user's model files and what is read beside each (its head, the edu signals and
+    cross-lingual head): a retrained
     head changes the scores as surely as a retrained model."""
     from pathlib import Path
 
+    from edumix.classifiers.edu_crosslingual import crosslingual_path
     from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.linear_head import head_path
 
@@ -70,7 +72,7 @@ def _with_companions(*models: str | None) -> tuple[str | None, ...]:
     for m in models:
         out.append(m)
         if m:
-            out += [str(p) for p in (head_path(m), signals_path(m)) if Path(p).is_file()]
+            out += [str(p) for p in (head_path(m), signals_path(m), crosslingual_path(m)) if Path(p).is_file()]
     return tuple(out)
 
 

@@ -4,14 +4,15 @@
 
 Writes <out>/{quality,edu,domain}.ftz (quantized, each under 5 MB), quality.head.json (the
 logistic head on the static embedding and the text statistics that quality blends in),
-edu.head.json (the ridge head, on the same features, whose within-language offset edu adds) and
+edu.head.json (the ridge head, on the same features, whose within-language offset edu adds),
 edu.signals.json (classifiers/edu_signals.py: course-material and English reading-level
-offsets); the same data and seed give byte-identical files (one training thread). edu learns
-people's and an LLM's judgments of educational value, quality HPLT's human labels, domain the
-seed passages' sources (the rows: classifiers/training_data.py). Every row goes into training:
-how well the models do on pages they never saw is measured by cross-validation,
-`benchmarks/judgments_eval.py`. Reads $EDUMIX_SHARED_DATA (default <repo>/../shared/data);
-nothing is downloaded.
+offsets) and edu.crosslingual.json (classifiers/edu_crosslingual.py: the head that scores
+languages without judged pages, taught by the edu model); the same data and seed give
+byte-identical files (one training thread). edu learns people's and an LLM's judgments of
+educational value, quality HPLT's human labels, domain the seed passages' sources (the rows:
+classifiers/training_data.py). Every row goes into training: how well the models do on pages
+they never saw is measured by cross-validation, `benchmarks/judgments_eval.py`. Reads
+$EDUMIX_SHARED_DATA (default <repo>/../shared/data); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import time
 from pathlib import Path
 
+from edumix.classifiers.edu_crosslingual import crosslingual_path
 from edumix.classifiers.edu_signals import signals_path
 from edumix.classifiers.fasttext_model import train
 from edumix.classifiers.linear_head import train_head
@@ -53,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         head = train_head(task, rows[task], out)
         if head:
             print(f"{task}: static-embedding head {head} (sha256 {file_sha256(head)[:16]})")
-        signals = signals_path(out)
-        if task == "edu" and signals.is_file():
-            print(f"{task}: signals {signals} (sha256 {file_sha256(signals)[:16]})")
+        for name, extra in (("signals", signals_path(out)), ("cross-lingual head", crosslingual_path(out))):
+            if task == "edu" and extra.is_file():
+                print(f"{task}: {name} {extra} (sha256 {file_sha256(extra)[:16]})")
     return 0
 
 

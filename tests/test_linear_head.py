@@ -127,11 +127,17 @@ def test_shipped_quality_head_is_reproducible(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_edu_head_is_reproducible(tmp_path):
-    """Same rows -> the same head and signals files as the ones in the repository (beside edu.ftz)."""
+    """Same rows -> the same head, signals and cross-lingual files as the ones in the repository
+    (beside edu.ftz)."""
     shared("edu"), shared("quality", "hplt_v2_dev"), shared("seed")
+    import shutil
+
+    from edumix.classifiers.edu_crosslingual import crosslingual_path
     from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.training_data import edu_examples
 
+    shutil.copy(default_model_path("edu"), tmp_path / "edu.ftz")  # the cross-lingual head's teacher
     out = train_head("edu", edu_examples(), tmp_path / "edu.ftz")
     assert out.read_bytes() == head_path(default_model_path("edu")).read_bytes()
-    assert signals_path(tmp_path / "edu.ftz").read_bytes() == signals_path(default_model_path("edu")).read_bytes()
+    for companion in (signals_path, crosslingual_path):
+        assert companion(tmp_path / "edu.ftz").read_bytes() == companion(default_model_path("edu")).read_bytes()

@@ -60,10 +60,11 @@ def test_a_stage_key_changes_only_with_what_the_stage_depends_on():
 
 
 def test_a_users_model_key_covers_the_files_read_beside_it(tmp_path):
-    """A user's edu model is read with its head and signals: retraining either must not reuse
-    scores cached under the old ones."""
+    """A user's edu model is read with its head, signals and cross-lingual head: retraining any
+    must not reuse scores cached under the old ones."""
     import shutil
 
+    from edumix.classifiers.edu_crosslingual import crosslingual_path
     from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.linear_head import head_path
     from edumix.classifiers.models import default_model_path
@@ -84,6 +85,9 @@ def test_a_users_model_key_covers_the_files_read_beside_it(tmp_path):
     assert len({alone, with_head, with_signals}) == 3
     signals_path(model).write_text(signals_path(shipped).read_text().replace('"points": ', '"points": 1'))
     assert key() != with_signals
+    changed = key()
+    shutil.copy(crosslingual_path(shipped), crosslingual_path(model))
+    assert key() != changed
 
 
 def test_reuse_summary_counts_files_reused_whole():

@@ -58,13 +58,88 @@ def _parallel_gaps(clf: EduClassifier, root: Path | None):
 @dataclass(frozen=True)
 class LanguageRow:
     lang: str  # as language ID names it
-    gap: float  # mean English-minus-translation gap over documents (nan: no translation)
-    documents: int
+    documents: int  # translated documents with an English original
+    gap_before: float  # mean over documents of |English original - translation|, the judged model
+    gap_after: float  # ... the cross-lingual head, on documents it was not taught (nan: none)
     natural: int  # HPLT pages, natural / porn or unnatural
     low: int
-    raw_sd: float  # sd of the raw score over the natural pages
-    tier_a_natural: float  # share of the natural pages scored >= 3
-    tier_a_low: float
+    auc_before: float  # natural pages above low ones (low pages held out of the head's training)
+    auc_after: float
+    tier_a_before: float  # share of natural pages scored >= 3
+    tier_a_after: float
+    tier_a_low_after: float  # share of low pages scored >= 3 (held out)
+
+
+def crosslingual_cv(root: Path | None = None, folds: int = 5) -> list[LanguageRow]:
+    """The cross-lingual head (`classifiers.edu_crosslingual`) refitted on K-1 folds of its
+    teaching rows (a translated document, an HPLT page never on both sides) and scored on the
+    held-out one, against the judged model it replaces for these languages ("before"). The
+    teacher is the shipped judged model; HPLT's natural pages are never taught."""
+    from edumix.classifiers.edu_crosslingual import FEATURES, teaching_rows
+    from edumix.classifiers.linear_head import fit_ridge, head_features
+    from edumix.classifiers.models import embed
+    from edumix.classifiers.text_stats import text_stats
+    from edumix.classifiers.training_data import edu_examples
+    from edumix.evaluate.judgments import auc, fold_of
+
+    teacher = EduClassifier.load()
+    teacher.crosslingual = None  # the judged model alone: the teacher, and "before"
+    teach = teaching_rows(teacher, edu_examples(root), root)
+    texts = [r.text for r in teach]
+    X = head_features(FEATURES, embed(texts), text_stats(texts))
+    y = np.array([r.target for r in teach])
+    fold = np.array([fold_of(r.group, folds, 0) for r in teach])
+    oof = np.zeros(len(teach))
+    for f in range(folds):
+        oof[fold == f] = np.clip(fit_ridge(X[fold != f], y[fold != f]).predict(X[fold == f]), 0, 5)
+    full = fit_ridge(X, y)
+    langs = languages(texts)
+    before = np.array(teacher.predict(texts, langs=langs))
+
+    # translations: per (language, document), the English original's score against each
+    gaps = defaultdict(lambda: defaultdict(lambda: ([], [])))
+    for r, lang, b, a in zip(teach, langs, before, oof, strict=True):
+        if r.kind == "translation":
+            gaps[lang][r.group][0].append(r.target - b)
+            gaps[lang][r.group][1].append(r.target - a)
+    # HPLT: low pages are taught (scored held out), natural ones never
+    hplt = list(read_hplt(root))
+    natural = [r["text"] for r in hplt if not r["low"]]
+    nat_langs = languages(natural)
+    nat_before = np.array(teacher.predict(natural, langs=nat_langs))
+    nat_after = np.clip(full.predict(head_features(FEATURES, embed(natural), text_stats(natural))), 0, 5)
+    low_of = {r.group: (b, a) for r, b, a in zip(teach, before, oof, strict=True) if r.kind == "hplt_low"}
+    by = defaultdict(lambda: ([], [], [], []))  # natural before/after, low before/after
+    named = defaultdict(list)
+    it = iter(zip(nat_langs, nat_before, nat_after, strict=True))
+    for r in hplt:
+        if not r["low"]:
+            lang, b, a = next(it)
+            by[r["lang"]][0].append(b), by[r["lang"]][1].append(a), named[r["lang"]].append(lang)
+        elif (key := f"hplt:{r['id']}") in low_of:
+            by[r["lang"]][2].append(low_of[key][0]), by[r["lang"]][3].append(low_of[key][1])
+    pages = {statistics.mode(named[k]): v for k, v in by.items() if named[k]}
+    out = []
+    for lang in sorted(set(gaps) | set(pages)):
+        docs = gaps.get(lang, {})
+        nb, na, lb, la = (np.array(x) for x in pages.get(lang, ([], [], [], [])))
+        both = [True] * len(nb) + [False] * len(lb)
+        out.append(
+            LanguageRow(
+                lang,
+                len(docs),
+                float(np.mean([abs(np.mean(b)) for b, _ in docs.values()])) if docs else float("nan"),
+                float(np.mean([abs(np.mean(a)) for _, a in docs.values()])) if docs else float("nan"),
+                len(nb),
+                len(lb),
+                auc([*nb, *lb], both) if len(lb) else float("nan"),
+                auc([*na, *la], both) if len(lb) else float("nan"),
+                float((nb >= 3).mean()) if len(nb) else float("nan"),
+                float((na >= 3).mean()) if len(na) else float("nan"),
+                float((la >= 3).mean()) if len(la) else float("nan"),
+            )
+        )
+    return out
 
 
 def _hplt_scores(clf: EduClassifier, root: Path | None):
@@ -72,37 +147,13 @@ def _hplt_scores(clf: EduClassifier, root: Path | None):
     gives most of an HPLT language's pages."""
     rows = list(read_hplt(root))
     texts = [r["text"] for r in rows]
-    langs = languages(texts)
-    raw = clf.raw_scores(texts, langs=langs)
+    raw = clf.raw_scores(texts, langs=languages(texts))
     by = defaultdict(lambda: ([], []))
     named = defaultdict(list)
-    for r, lang, s in zip(rows, langs, raw, strict=True):
-        by[r["lang"]][bool(r["low"])].append(s)
+    for r, lang, x in zip(rows, languages(texts), raw, strict=True):
+        by[r["lang"]][bool(r["low"])].append(x)
         named[r["lang"]].append(lang)
     return {statistics.mode(named[k]): (np.array(v[0]), np.array(v[1])) for k, v in by.items()}
-
-
-def language_table(root: Path | None = None, model: str | Path | None = None) -> list[LanguageRow]:
-    clf = EduClassifier.load(model)
-    gaps = _parallel_gaps(clf, root)
-    hplt = _hplt_scores(clf, root)
-    out = []
-    for lang in sorted(set(gaps) | set(hplt)):
-        g = [x for _, x in gaps.get(lang, [])]
-        natural, low = hplt.get(lang, (np.zeros(0), np.zeros(0)))
-        out.append(
-            LanguageRow(
-                lang,
-                float(np.mean(g)) if g else float("nan"),
-                len(g),
-                len(natural),
-                len(low),
-                float(natural.std()) if len(natural) else float("nan"),
-                float((natural >= 3).mean()) if len(natural) else float("nan"),
-                float((low >= 3).mean()) if len(low) else float("nan"),
-            )
-        )
-    return out
 
 
 @dataclass(frozen=True)
