@@ -20,6 +20,10 @@ quality (low/high)     quality/hplt_v2_dev: every row (22 langs)    low: porn, o
 domain                 seed/*.jsonl (source-labelled passages)      the source's domain
 edu signals: textbook  seed/*.jsonl: edu_high, math vs general,     course material or not
 (edu_signals.py)       low_quality, code (multilingual left out)
+edu cross-lingual      the edu rows; English seed passages; their   the label; the edu model's
+(edu_crosslingual.py)  translations in the seed (read_parallel_     score; its score of the
+                       seed); HPLT's porn/unnatural pages, every    English original; 0
+                       language
 =====================  ===========================================  ==========================
 
 Why these: the edu score must follow educational value as people (or the FineWeb-Edu rubric)

@@ -61,18 +61,22 @@ def test_phase_two_is_tier_a_only_and_a_subset_of_the_shards(run):
 
 def test_demo_mix_is_near_target(run):
     """Auto budget: the largest budget every domain with documents fills once. With ~100
-    documents each cell cuts at a document boundary, so the achieved shares are within 3 points
-    of the targets renormalised over the domains present. A domain with no document in a phase's
-    tiers (the demo's non-English pages never reach tier A: README, "What the scorer gets wrong")
-    is reported short by its whole share, never filled from elsewhere."""
-    _, report, manifest = run
+    documents each cell cuts at a document boundary, so a domain's achieved share is within 3
+    points, or one document per cell when documents are bigger than that (phase 2 is a few
+    thousand tokens), of the targets renormalised over the domains present. A domain with no
+    document in a phase's tiers is reported short by its whole share, never filled from
+    elsewhere."""
+    out, report, manifest = run
     assert manifest["phases"]["1"]["shortfall"] == {}
     for info in manifest["phases"].values():
         present = {c["domain"] for c in info["cells"]}
         assert info["budget_auto"] and set(info["shortfall"]) == set(info["targets"]) - present
         share = sum(info["targets"][d] for d in present)
         for domain in present:
-            assert abs(info["achieved"][domain] - info["targets"][domain] / share) < 0.03, (domain, info["achieved"])
+            cells = [c for c in info["cells"] if c["domain"] == domain]
+            one_doc_per_cell = sum(max(r["n_tokens"] for r in read_cell(out, c)) for c in cells) / info["tokens"]
+            error = abs(info["achieved"][domain] - info["targets"][domain] / share)
+            assert error < max(0.03, one_doc_per_cell), (domain, info["achieved"], one_doc_per_cell)
         for domain, missing in info["shortfall"].items():
             assert info["achieved"][domain] == 0
             assert missing == round(info["targets"][domain] * info["budget_tokens"])  # nothing of it available
