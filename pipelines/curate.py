@@ -39,7 +39,7 @@ from edumix.core.run_dir import (
     write_text_atomic,
 )
 from edumix.core.stages import READ
-from edumix.core.stop import removed_on_stop
+from edumix.core.stop import removed_on_stop, stops_deferred
 from edumix.filters.tokens import TokenCounter
 
 from .accounting import (
@@ -291,7 +291,8 @@ def run_curate(
                 if monitor is not None:  # on screen from now: building the graph imports every stage's code
                     monitor.start()
                 with p:
-                    stages = curate_graph(p, job, monitor.directory if monitor is not None else None)
+                    with stops_deferred():  # its imports run inside C++ extensions (edumix.core.stop)
+                        stages = curate_graph(p, job, monitor.directory if monitor is not None else None)
                     if monitor is not None:
                         monitor.stages = stages
     except BaseException:  # a failure, Ctrl-C, or SIGTERM (the CLI turns it into SystemExit)

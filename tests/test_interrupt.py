@@ -74,3 +74,19 @@ def test_the_handler_removes_registered_paths_before_it_raises(tmp_path, sig, ex
     with stops_clean_up(), removed_on_stop(cleanup):
         pass  # left without a stop: nothing runs
     assert seen == [True]
+
+
+def test_a_stop_inside_a_deferred_block_takes_effect_when_it_ends(tmp_path):
+    """Building the Beam graph runs imports inside C++ extensions: a stop there waits for the
+    block's end, so the run unwinds normally (no abort)."""
+    from edumix.core.stop import removed_on_stop, stops_clean_up, stops_deferred
+
+    seen = []
+    with pytest.raises(SystemExit) as stopped, stops_clean_up(), removed_on_stop(lambda: seen.append("cleanup")):
+        with stops_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # the handler has run by now, and raised nothing
+            seen.append("block ended")
+        seen.append("not reached")
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert seen == ["block ended", "cleanup"]

@@ -6,7 +6,9 @@ extension's call into Python (pybind11, e.g. while spaCy imports during graph co
 it cannot unwind and the process aborts (`terminate called after throwing ...
 error_already_set`) without running any `except` or `finally`. So the paths a run would leave
 behind are registered here while it runs (`removed_on_stop`) and removed first; the usual
-unwinding cleans up again where it gets the chance (every cleanup is idempotent).
+unwinding cleans up again where it gets the chance (every cleanup is idempotent). Where the
+main thread is known to sit in such calls (building the Beam graph), `stops_deferred` holds a
+stop until the block ends, so the run unwinds normally.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 
 _CLEANUPS: dict[int, Callable[[], None]] = {}
 _IDS = itertools.count()
+_DEFERRING: list[int] = []  # signals that arrived inside `stops_deferred` blocks
+_DEFER_DEPTH = [0]  # how many such blocks the main thread is in
 
 
 @contextlib.contextmanager
@@ -33,6 +37,28 @@ def removed_on_stop(cleanup: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _CLEANUPS.pop(key, None)
+
+
+@contextlib.contextmanager
+def stops_deferred() -> Iterator[None]:
+    """A stop that arrives inside this block takes effect when it ends: for code that runs in
+    C++ extensions calling back into Python (building the Beam graph imports spaCy, presidio,
+    fastText), where an exception raised by the handler cannot unwind and aborts the process."""
+    _DEFER_DEPTH[0] += 1
+    try:
+        yield
+    finally:
+        _DEFER_DEPTH[0] -= 1
+    if _DEFERRING and not _DEFER_DEPTH[0]:
+        _stop(_DEFERRING.pop(0))
+
+
+def _stop(signum: int) -> None:
+    _DEFERRING.clear()
+    run_cleanups()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
 
 
 def run_cleanups() -> None:
@@ -49,10 +75,10 @@ def stops_clean_up() -> Iterator[None]:
     cleanups. Only the main thread may set handlers: elsewhere a no-op."""
 
     def stop(signum, frame):
-        run_cleanups()
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
+        if _DEFER_DEPTH[0]:  # inside stops_deferred: acted on when it ends
+            _DEFERRING.append(signum)
+            return
+        _stop(signum)
 
     if threading.current_thread() is not threading.main_thread():
         yield
