@@ -2,15 +2,15 @@
 
 translation_gaps()   the seed's documents that exist in English and in translation
                      (`training_data.read_parallel_seed`): per language, the English
-                     passages' mean raw score minus the translated passages' mean, per
-                     document (the raw score: before the clip to [0, 5])
-language_table()     per language: that gap, and on HPLT's pages (random web text, and the
-                     ones its annotators called porn or unnatural; never edu training data
-                     outside English and Norwegian) the spread of the raw score and the
-                     share of pages in tier A
-level_shift_cv()     what a per-language shift calibrated on the translations would close
-                     of the gap on documents left out, and what it does to HPLT's pages: the
-                     experiment behind "not shipped" in the README
+                     passages' mean score minus the translated passages' mean, per document
+crosslingual_cv()    per language, the judged model against the cross-lingual head that
+                     replaces it there (`classifiers.edu_crosslingual`), held out: that gap,
+                     and on HPLT's pages (random web text, and the ones its annotators called
+                     porn or unnatural) how natural pages rank above low ones and how many
+                     reach tier A
+level_shift_cv()     what a per-language shift of the judged model, calibrated on the
+                     translations, closes of the gap on documents left out, and what it does
+                     to HPLT's pages: the alternative not shipped (README)
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edumix.classifiers.edu_crosslingual import FEATURES, UNKNOWN, teaching_rows
 from edumix.classifiers.edu_signals import languages
-from edumix.classifiers.models import EduClassifier
-from edumix.classifiers.training_data import read_hplt, read_parallel_seed
-
-UNKNOWN = ("", "und")
+from edumix.classifiers.linear_head import fit_ridge, head_features
+from edumix.classifiers.models import EduClassifier, embed
+from edumix.classifiers.text_stats import text_stats
+from edumix.classifiers.training_data import edu_examples, read_hplt, read_parallel_seed
+from edumix.evaluate.judgments import auc, fold_of
 
 
 def translation_gaps(raw: Sequence[float], docs: Sequence[str], english: Sequence[bool], langs: Sequence[str]):
@@ -75,13 +77,6 @@ def crosslingual_cv(root: Path | None = None, folds: int = 5) -> list[LanguageRo
     teaching rows (a translated document, an HPLT page never on both sides) and scored on the
     held-out one, against the judged model it replaces for these languages ("before"). The
     teacher is the shipped judged model; HPLT's natural pages are never taught."""
-    from edumix.classifiers.edu_crosslingual import FEATURES, teaching_rows
-    from edumix.classifiers.linear_head import fit_ridge, head_features
-    from edumix.classifiers.models import embed
-    from edumix.classifiers.text_stats import text_stats
-    from edumix.classifiers.training_data import edu_examples
-    from edumix.evaluate.judgments import auc, fold_of
-
     teacher = EduClassifier.load()
     teacher.crosslingual = None  # the judged model alone: the teacher, and "before"
     teach = teaching_rows(teacher, edu_examples(root), root)
