@@ -17,7 +17,7 @@ LLM, taught on text in many languages at once:
   - HPLT's porn or unnatural pages in every language, at 0 (the rubric's "no educational value").
 It reads what the static embedding knows in 100+ languages, so it ranks pages the same way
 whatever their language; it replaces the judged model's score for the pages whose language
-has no judged pages (`judged`: languages with >= MIN_LANG_TEXTS judged rows), and leaves
+has no judged pages (`judged`: languages with >= MIN_JUDGED_ROWS judged rows), and leaves
 English and Danish (or a user's judged languages) as they were.
 """
 
@@ -35,6 +35,9 @@ from edumix.classifiers.linear_head import LinearHead, fit_ridge, head_features,
 
 FEATURES = "static+stats"
 UNKNOWN = ("", "und")
+# judged rows that make a language the judged model's: it has learned that language's level
+# from them (fewer: likely pages language ID got wrong, such as 4 Danish pages called English)
+MIN_JUDGED_ROWS = 5
 
 
 def crosslingual_path(model_path: str | Path) -> Path:
@@ -148,7 +151,7 @@ def train_crosslingual(rows, model_path: str | Path, root: Path | None = None) -
     """Fit and save the cross-lingual head beside an edu model trained on `rows` (the model, its
     head and signals already saved at `model_path`: they are the teacher); None, and no file,
     when the seed passages or HPLT's pages are not at hand ($EDUMIX_SHARED_DATA)."""
-    from edumix.classifiers.edu_signals import MIN_LANG_TEXTS, languages
+    from edumix.classifiers.edu_signals import languages
     from edumix.classifiers.models import EduClassifier
     from edumix.classifiers.static_embed import shipped_embedder
 
@@ -161,7 +164,7 @@ def train_crosslingual(rows, model_path: str | Path, root: Path | None = None) -
         return None
     texts = [r.text for r in rows]
     judged = judged_languages(
-        languages(texts), [head_target(r) for r in rows], [r.source for r in rows], MIN_LANG_TEXTS
+        languages(texts), [head_target(r) for r in rows], [r.source for r in rows], MIN_JUDGED_ROWS
     )
     fit_crosslingual(shipped_embedder().embed, teach, judged).save(out)
     return out

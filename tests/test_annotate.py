@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edumix.classifiers.annotate import AnnotateConfig, annotate, failed_path, parse_score
+from edumix.classifiers.edu_crosslingual import CrossLingual, crosslingual_path
 from edumix.cli import app
 from edumix.core.hashing import file_sha256
 
@@ -164,4 +165,6 @@ def test_annotate_train_curate_workflow(cli_demo, tmp_path):
     scored = pq.read_table(tmp_path / "again" / "shards", columns=["id", "edu_score"]).to_pylist()
     high = [r["edu_score"] for r in scored if label_of.get(r["id"]) == 5]
     low = [r["edu_score"] for r in scored if label_of.get(r["id"]) == 1]
-    assert high and low and sum(high) / len(high) > sum(low) / len(low) + 1.0
+    assert high and low and sum(high) / len(high) > sum(low) / len(low) + 1.0, (high, low)
+    x = CrossLingual.load(crosslingual_path(model))  # taught by the new model: its languages stay its own
+    assert "en" in x.judged
