@@ -243,7 +243,7 @@ def classifiers_train(
 
     Use the model in a run with `classify.<task>_model: PATH` in the run config.
     """
-    from edumix.classifiers.edu_crosslingual import crosslingual_path
+    from edumix.classifiers.edu_crosslingual import MIN_JUDGED_ROWS, CrossLingual, crosslingual_path
     from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.fasttext_model import TASK_LABELS, train
     from edumix.classifiers.linear_head import head_path, train_head
@@ -274,7 +274,11 @@ def classifiers_train(
     if signals_path(out).is_file():
         typer.echo(f"wrote {signals_path(out)} (course-material and reading-level offsets, edu_signals)")
     if crosslingual_path(out).is_file():
-        typer.echo(f"wrote {crosslingual_path(out)} (the head for languages without judged pages, edu_crosslingual)")
+        kept = ", ".join(CrossLingual.load(crosslingual_path(out)).judged) or "none"
+        typer.echo(
+            f"wrote {crosslingual_path(out)} (edu_crosslingual: scores every language but those with >= "
+            f"{MIN_JUDGED_ROWS} of your rows, which keep {out.name}'s score: {kept})"
+        )
 
 
 @classifiers_app.command("annotate")

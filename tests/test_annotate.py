@@ -157,6 +157,7 @@ def test_annotate_train_curate_workflow(cli_demo, tmp_path):
         ["classifiers", "train", "--task", "edu", "--data", str(labels), "--out", str(model), "--heldout", "0"],
     )
     assert trained.exit_code == 0, trained.output
+    assert "which keep edu.ftz's score: en" in " ".join(trained.output.split())
     config = tmp_path / "run.yaml"
     config.write_text(f"classify:\n  edu_model: {model}\n")
     second = runner.invoke(app, ["curate", "-i", str(cli_demo.crawl), "-o", str(tmp_path / "again"), "-c", str(config)])
