@@ -23,15 +23,16 @@ English and Danish (or a user's judged languages) as they were.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edumix.classifiers.linear_head import LinearHead, fit_ridge, head_features, head_target
+from edumix.classifiers.linear_head import LinearHead, fit_ridge, head_features, head_target, within_set_targets
 
 FEATURES = "static+stats"
 UNKNOWN = ("", "und")
@@ -57,39 +58,27 @@ class CrossLingual:
 
     def predict(self, embedding: np.ndarray, stats: np.ndarray) -> np.ndarray:
         """(n,) edu scores in [0, 5] from the (n, d) embedding and (n, 20) statistics."""
-        return np.clip(self.head.predict(head_features(FEATURES, embedding, stats)), 0.0, 5.0)
+        return np.clip(self.head.predict(head_features(self.head.features, embedding, stats)), 0.0, 5.0)
 
     def save(self, path: str | Path) -> None:
-        h = self.head
-        body = {
-            "judged": list(self.judged),
-            "rows": self.rows,
-            "head": {"kind": h.kind, "bias": h.bias, "alpha": h.alpha, "weights": h.weights.tolist()},
-        }
+        body = {"judged": list(self.judged), "rows": self.rows, "head": self.head.to_dict()}
         Path(path).write_text(json.dumps(body, indent=0) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> CrossLingual:
         try:
             body = json.loads(Path(path).read_text(encoding="utf-8"))
-            h = body["head"]
-            head = LinearHead(
-                "ridge", np.asarray(h["weights"], np.float64), float(h["bias"]), float(h["alpha"]), FEATURES
-            )
+            head = LinearHead.from_dict(body["head"], path)
             return cls(head, tuple(str(x) for x in body["judged"]), {str(k): int(v) for k, v in body["rows"].items()})
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: not an edu cross-lingual head file ({e})") from e
 
 
 def judged_languages(langs: Sequence[str], labels: Sequence, sets: Sequence[str], min_rows: int) -> tuple[str, ...]:
-    """Languages with >= min_rows training rows in judged sets (sets whose labels vary)."""
-    values = defaultdict(set)
-    for lab, s in zip(labels, sets, strict=True):
-        values[s].add(float(lab))
-    count = defaultdict(int)
-    for lang, s in zip(langs, sets, strict=True):
-        if len(values[s]) > 1 and lang not in UNKNOWN:
-            count[lang] += 1
+    """Languages with >= min_rows training rows in judged sets (sets whose labels vary: the
+    rows `within_set_targets` does not leave out)."""
+    judged = ~np.isnan(within_set_targets(labels, sets))
+    count = Counter(lang for lang, j in zip(langs, judged, strict=True) if j and lang not in UNKNOWN)
     return tuple(sorted(lang for lang, n in count.items() if n >= min_rows))
 
 
@@ -140,11 +129,8 @@ def fit_crosslingual(embed, teach: Sequence[TeachingRow], judged: Sequence[str])
 
     texts = [r.text for r in teach]
     X = head_features(FEATURES, embed(texts), text_stats(texts))
-    head = fit_ridge(X, [r.target for r in teach])
-    counts = defaultdict(int)
-    for r in teach:
-        counts[r.kind] += 1
-    return CrossLingual(LinearHead("ridge", head.weights, head.bias, head.alpha, FEATURES), tuple(judged), dict(counts))
+    head = dataclasses.replace(fit_ridge(X, [r.target for r in teach]), features=FEATURES)
+    return CrossLingual(head, tuple(judged), dict(Counter(r.kind for r in teach)))
 
 
 def train_crosslingual(rows, model_path: str | Path, root: Path | None = None) -> Path | None:

@@ -130,13 +130,7 @@ class EduSignals:
         return self.parts(embedding, texts, langs).sum(axis=1)
 
     def save(self, path: str | Path) -> None:
-        h = self.textbook_head
-        body = {
-            "textbook": {
-                "head": {"kind": h.kind, "bias": h.bias, "alpha": h.alpha, "weights": h.weights.tolist()},
-                **vars(self.textbook),
-            },
-        }
+        body = {"textbook": {"head": self.textbook_head.to_dict(), **vars(self.textbook)}}
         if self.reading_level:
             body["reading_level"] = {
                 "lang": READING_LANG,
@@ -151,10 +145,8 @@ class EduSignals:
         body = json.loads(Path(path).read_text(encoding="utf-8"))
         try:
             t, r = body["textbook"], body.get("reading_level")
-            h = t["head"]
-            head = LinearHead(h["kind"], np.asarray(h["weights"], np.float64), float(h["bias"]), float(h["alpha"]))
             return cls(
-                head,
+                LinearHead.from_dict(t["head"], path),
                 Standardised(
                     float(t["mean"]),
                     float(t["sd"]),

@@ -39,22 +39,30 @@ class LinearHead:
         z = np.asarray(X, np.float64) @ self.weights + self.bias  # (n,)
         return 1.0 / (1.0 + np.exp(-z)) if self.kind == "logistic" else z
 
-    def save(self, path: str | Path) -> None:
+    def to_dict(self) -> dict:
+        """The head as JSON-ready data (a head file's body, or a part of another model file)."""
         body = {"kind": self.kind, "bias": self.bias, "alpha": self.alpha, "weights": self.weights.tolist()}
         if self.features != "static":  # a head on the embedding keeps the older file format
             body = {"features": self.features, **body}
-        Path(path).write_text(json.dumps(body, indent=0) + "\n", encoding="utf-8")
+        return body
+
+    @classmethod
+    def from_dict(cls, body: dict, where: str | Path = "head") -> LinearHead:
+        """`to_dict`'s data back; `where` names the file in errors."""
+        if body.get("kind") not in ("ridge", "logistic"):
+            raise ValueError(f"{where}: not a linear head (kind {body.get('kind')!r})")
+        features = body.get("features", "static")
+        if features not in FEATURES:
+            raise ValueError(f"{where}: unknown head features {features!r} (expected one of {', '.join(FEATURES)})")
+        w = np.asarray(body["weights"], np.float64)
+        return cls(body["kind"], w, float(body["bias"]), float(body["alpha"]), features)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=0) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> LinearHead:
-        body = json.loads(Path(path).read_text(encoding="utf-8"))
-        if body.get("kind") not in ("ridge", "logistic"):
-            raise ValueError(f"{path}: not a linear head (kind {body.get('kind')!r})")
-        features = body.get("features", "static")
-        if features not in FEATURES:
-            raise ValueError(f"{path}: unknown head features {features!r} (expected one of {', '.join(FEATURES)})")
-        w = np.asarray(body["weights"], np.float64)
-        return cls(body["kind"], w, float(body["bias"]), float(body["alpha"]), features)
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")), path)
 
 
 def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -167,7 +167,8 @@ def domain_examples(root: Path | None = None) -> list[Example]:
 # Seed passages that say the same thing in English and in a translation (whole documents, cut
 # into passages independently): opensource.guide's articles (_articles/<lang>/X.md against
 # _articles/X.md) and the CPython docs (python-docs-<lang>:P against python-docs-pt-br:P#msgid,
-# the English source strings). The edu score's language levels are calibrated on them.
+# the English source strings). The edu cross-lingual head learns from them (a translation at its
+# original's score, `edu_crosslingual`) and `evaluate.languages` measures on them.
 _PARALLEL = (
     (re.compile(r"github/opensource\.guide:_articles/(?:(?P<lang>[a-z]{2}(?:-[a-z]+)?)/)?(?P<doc>[^/]+\.md)$"), "osg"),
     (re.compile(r"python/python-docs-(?P<lang>[a-z-]+):(?P<doc>[^#]+?)(?P<msgid>#msgid)?$"), "python-docs"),

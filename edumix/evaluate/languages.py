@@ -142,10 +142,11 @@ def _hplt_scores(clf: EduClassifier, root: Path | None):
     gives most of an HPLT language's pages."""
     rows = list(read_hplt(root))
     texts = [r["text"] for r in rows]
-    raw = clf.raw_scores(texts, langs=languages(texts))
+    langs = languages(texts)
+    raw = clf.raw_scores(texts, langs=langs)
     by = defaultdict(lambda: ([], []))
     named = defaultdict(list)
-    for r, lang, x in zip(rows, languages(texts), raw, strict=True):
+    for r, lang, x in zip(rows, langs, raw, strict=True):
         by[r["lang"]][bool(r["low"])].append(x)
         named[r["lang"]].append(lang)
     return {statistics.mode(named[k]): (np.array(v[0]), np.array(v[1])) for k, v in by.items()}
