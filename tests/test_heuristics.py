@@ -235,6 +235,64 @@ def test_code_math_relaxation(page):
             assert "fineweb_quality:line_punct_ratio" in off.failed
 
 
+def test_code_line_checks_decide_as_the_one_pattern_they_replaced():
+    """The per-kind patterns with their character prechecks (a speed-up) flag exactly the
+    lines that the single statement pattern and the end-of-line search flagged before."""
+    import random
+    import re
+
+    from edumix.filters import rules_codemath as R
+
+    body = re.compile(
+        r"(?:\b\w+(?:\.\w+)*\s*(?:=|\+=|-=|\*=|/=|==|!=|<=|>=|:=|->|=>)\s*[\w\"'\[\({-]"
+        r"|\b\w+(?:\.\w+)+\(|\b[a-z_]\w*\([^()]*\)\s*[;:{]?\s*$|::\w|\w\[\w*\]|&&|\|\|)"
+    )
+    parts = [
+        "x",
+        "a.b",
+        "f",
+        "(",
+        ")",
+        "()",
+        "[",
+        "]",
+        "[1]",
+        "=",
+        "==",
+        "+=",
+        "->",
+        "=>",
+        ":=",
+        "::",
+        "&&",
+        "||",
+        ";",
+        "{",
+        "}",
+        ":",
+        ",",
+        " ",
+        "  ",
+        "é",
+        "1",
+        "-",
+        "'s",
+        "if",
+        "print(x)",
+        "Std::vec",
+        "<=",
+        ">",
+    ]
+    rng = random.Random(0)
+    lines = [PYTHON_TUTORIAL, MATH_PAGE, PROSE] + [
+        "".join(rng.choices(parts, k=rng.randint(1, 9))) for _ in range(20_000)
+    ]
+    for line in (s.strip() for text in lines for s in text.split("\n")):
+        if line:
+            assert R._has_statement(line) == bool(body.search(line)), line
+            assert R._ends_like_code(line) == bool(R._CODE_END.search(line)), line
+
+
 # ---- dirty words ---------------------------------------------------------------------------
 
 
