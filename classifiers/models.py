@@ -28,6 +28,16 @@ def default_model_path(task: str) -> Path:
     return MODELS_DIR / f"{task}.ftz"
 
 
+def companion_paths(model_path: str | os.PathLike) -> tuple[Path, ...]:
+    """The files a model reads from beside itself (its head; edu's signals and cross-lingual
+    head): a run's cache key covers them, and a retrain must not leave older ones behind."""
+    from edumix.classifiers.edu_crosslingual import crosslingual_path
+    from edumix.classifiers.edu_signals import signals_path
+    from edumix.classifiers.linear_head import head_path
+
+    return head_path(model_path), signals_path(model_path), crosslingual_path(model_path)
+
+
 class ModelNotFoundError(FileNotFoundError):
     pass
 
@@ -164,12 +174,19 @@ class EduClassifier(_FastTextClassifier):
             from edumix.classifiers.text_stats import text_stats
 
             stats = text_stats(texts)
-        if self.signals is None:
-            score = np.asarray(self._with_head(self._expected(texts, lines), texts, embedding, stats))
-        else:
-            score = np.clip(self.raw_scores(texts, lines, embedding, stats, langs), 0.0, 5.0)
+        embedding = np.asarray(embedding)
+        score = np.empty(len(texts))
+        if (judged := ~routed).any():  # the judged model scores only the pages it keeps
+            idx = np.flatnonzero(judged)
+            texts_j, langs_j = [texts[i] for i in idx], [langs[i] for i in idx]
+            lines_j = [lines[i] for i in idx] if lines is not None else None
+            stats_j = np.asarray(stats)[idx] if stats is not None else None
+            if self.signals is None:
+                score[idx] = self._with_head(self._expected(texts_j, lines_j), texts_j, embedding[idx], stats_j)
+            else:
+                score[idx] = np.clip(self.raw_scores(texts_j, lines_j, embedding[idx], stats_j, langs_j), 0.0, 5.0)
         if routed.any():
-            score[routed] = self.crosslingual.predict(np.asarray(embedding)[routed], np.asarray(stats)[routed])
+            score[routed] = self.crosslingual.predict(embedding[routed], np.asarray(stats)[routed])
         return score.tolist()
 
     def raw_scores(self, texts: Sequence[str], lines=None, embedding=None, stats=None, langs=None):

@@ -246,7 +246,8 @@ def classifiers_train(
     from edumix.classifiers.edu_crosslingual import MIN_JUDGED_ROWS, CrossLingual, crosslingual_path
     from edumix.classifiers.edu_signals import signals_path
     from edumix.classifiers.fasttext_model import TASK_LABELS, train
-    from edumix.classifiers.linear_head import head_path, train_head
+    from edumix.classifiers.linear_head import train_head
+    from edumix.classifiers.models import companion_paths
     from edumix.classifiers.training_data import read_user_labels
 
     if task not in TASK_LABELS:
@@ -264,9 +265,8 @@ def classifiers_train(
     try:
         head = train_head(task, rows, out)
     except ValueError as e:  # e.g. edu labels that never vary: fastText is used alone
-        head_path(out).unlink(missing_ok=True)  # never leave an older head beside the new model
-        signals_path(out).unlink(missing_ok=True)
-        crosslingual_path(out).unlink(missing_ok=True)
+        for companion in companion_paths(out):  # never leave an older head beside the new model
+            companion.unlink(missing_ok=True)
         typer.echo(f"no static-embedding head ({e}): {out.name} is used alone")
         return
     if head:

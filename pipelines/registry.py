@@ -59,20 +59,15 @@ REGISTRY: tuple[StageSpec, ...] = (
 
 
 def _with_companions(*models: str | None) -> tuple[str | None, ...]:
-    """A user's model files and what is read beside each (its head, the edu signals and
-    cross-lingual head): a retrained
-    head changes the scores as surely as a retrained model."""
-    from pathlib import Path
-
-    from edumix.classifiers.edu_crosslingual import crosslingual_path
-    from edumix.classifiers.edu_signals import signals_path
-    from edumix.classifiers.linear_head import head_path
+    """A user's model files and what is read beside each (`companion_paths`): a retrained head
+    changes the scores as surely as a retrained model."""
+    from edumix.classifiers.models import companion_paths
 
     out: list[str | None] = []
     for m in models:
         out.append(m)
         if m:
-            out += [str(p) for p in (head_path(m), signals_path(m), crosslingual_path(m)) if Path(p).is_file()]
+            out += [str(p) for p in companion_paths(m) if p.is_file()]
     return tuple(out)
 
 
