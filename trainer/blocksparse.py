@@ -139,16 +139,14 @@ def dense_mask(
 
 
 def sparse_mod(positions: Tensor | None, sp: BlocksparseConfig, group: int = 1):
-    """FlexAttention mask_mod of the blocksparse part alone (and_masks it with the document mask).
-    h is the query head; with head_sliding its KV head h // group (group = n_heads / n_kv_heads)
-    sets the vertical shift."""
-    bs, local, vs, sliding = sp.block_size, sp.local_blocks, sp.vert_stride, sp.head_sliding
+    """FlexAttention mask_mod of the blocksparse part alone (and_masks it with the document mask,
+    whose causality block_active's block-level test repeats harmlessly). h is the query head;
+    with head_sliding its KV head h // group (group = n_heads / n_kv_heads) sets the shift."""
+    bs = sp.block_size
 
     def mod(b, h, q, kv):
         qp, kp = (q, kv) if positions is None else (positions[b, q], positions[b, kv])
-        qb, kb = qp // bs, kp // bs
-        shift = (h // group) % vs if sliding else 0
-        return (qb - kb < local) | ((kb + 1 + shift) % vs == 0)
+        return block_active(qp // bs, kp // bs, sp, h // group)
 
     return mod
 
