@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_default_classifiers.py [--seed 0] [--epochs 25] [--out classifiers/models]
 
-Writes <out>/{quality,edu,domain}.ftz (quantized, each under 5 MB), quality.head.json (the
+Writes <out>/{quality,edu,domain}.ftz (quantized, each under 10 MB), quality.head.json (the
 logistic head on the static embedding and the text statistics that quality blends in),
 edu.head.json (the ridge head, on the same features, whose within-language offset edu adds),
 edu.signals.json (classifiers/edu_signals.py: course-material and English reading-level
