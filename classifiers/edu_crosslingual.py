@@ -102,15 +102,16 @@ def teaching_rows(teacher, rows, root: Path | None = None) -> list[TeachingRow]:
     seeds = [s for s in read_seed(root) if s["file"] != "multilingual"]
     seed_langs = languages([s["text"] for s in seeds])
     english = [s["text"] for s, lang in zip(seeds, seed_langs, strict=True) if lang == "en"]
-    out += [
-        TeachingRow(t, float(p), "teacher_en", f"seed:{t}")
-        for t, p in zip(english, teacher.predict(english, langs=["en"] * len(english)), strict=True)
-    ]
+    scores = dict(zip(english, teacher.predict(english, langs=["en"] * len(english)), strict=True))
+    out += [TeachingRow(t, float(scores[t]), "teacher_en", f"seed:{t}") for t in english]
     parallel = list(read_parallel_seed(root))
-    originals = defaultdict(list)  # the English original's passages' scores, per document
     en_rows = [r for r in parallel if r["english"]]
-    for r, p in zip(en_rows, teacher.predict([r["text"] for r in en_rows], langs=["en"] * len(en_rows)), strict=True):
-        originals[r["doc"]].append(p)
+    # the English originals are seed passages scored above, unless language ID called one otherwise
+    missing = list(dict.fromkeys(r["text"] for r in en_rows if r["text"] not in scores))
+    scores.update(zip(missing, teacher.predict(missing, langs=["en"] * len(missing)), strict=True))
+    originals = defaultdict(list)  # the English original's passages' scores, per document
+    for r in en_rows:
+        originals[r["doc"]].append(scores[r["text"]])
     translated = [r for r in parallel if not r["english"] and r["doc"] in originals]
     for r, lang in zip(translated, languages([r["text"] for r in translated]), strict=True):
         if lang != "en":

@@ -162,8 +162,10 @@ class EduClassifier(_FastTextClassifier):
         and the signals' offsets; the cross-lingual head's score for a language without judged
         pages. `langs`: each text's language (the document's, from language ID); identified
         here when omitted and the model has signals or a cross-lingual head."""
-        if (self.signals is None and self.crosslingual is None) or not texts:
-            return self._with_head(self._expected(texts, lines), texts, embedding, stats)
+        if not texts:
+            return []
+        if self.signals is None and self.crosslingual is None:
+            return self._judged(texts, lines, embedding, stats, langs).tolist()
         from edumix.classifiers.edu_signals import languages
 
         if embedding is None:
@@ -181,13 +183,17 @@ class EduClassifier(_FastTextClassifier):
             texts_j, langs_j = [texts[i] for i in idx], [langs[i] for i in idx]
             lines_j = [lines[i] for i in idx] if lines is not None else None
             stats_j = np.asarray(stats)[idx] if stats is not None else None
-            if self.signals is None:
-                score[idx] = self._with_head(self._expected(texts_j, lines_j), texts_j, embedding[idx], stats_j)
-            else:
-                score[idx] = np.clip(self.raw_scores(texts_j, lines_j, embedding[idx], stats_j, langs_j), 0.0, 5.0)
+            score[idx] = self._judged(texts_j, lines_j, embedding[idx], stats_j, langs_j)
         if routed.any():
             score[routed] = self.crosslingual.predict(embedding[routed], np.asarray(stats)[routed])
         return score.tolist()
+
+    def _judged(self, texts, lines, embedding, stats, langs) -> np.ndarray:
+        """(n,) the judged model's score in [0, 5]: fastText + the head, + the signals' offsets
+        when the model has them (`langs` is read only then)."""
+        if self.signals is None:
+            return np.asarray(self._with_head(self._expected(texts, lines), texts, embedding, stats))
+        return np.clip(self.raw_scores(texts, lines, embedding, stats, langs), 0.0, 5.0)
 
     def raw_scores(self, texts: Sequence[str], lines=None, embedding=None, stats=None, langs=None):
         """(n,) the score before the final clip to [0, 5] (where a language's pages pile up at
